@@ -1,0 +1,3 @@
+from smsworker.cli import main
+
+main()

@@ -1,0 +1,42 @@
+"""Wiring: from ``Settings`` to the objects that do the work. The only place that knows them all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from smsworker.config import Settings
+from smsworker.delivery import RetryPolicy
+from smsworker.logs import make_logger
+from smsworker.providers.registry import build_provider
+from smsworker.queue import RedisQueue, connect
+from smsworker.task import TaskParser
+from smsworker.worker import FETCH_BLOCK_S, Worker, WorkerOptions
+
+
+def build_logger(settings: Settings) -> Any:
+    return make_logger(fmt=settings.log_format, level=settings.log_level, mask_mobiles=settings.mask_mobiles)
+
+
+def build_queue(settings: Settings) -> RedisQueue:
+    client = connect(settings.redis_url, block_timeout_s=FETCH_BLOCK_S)
+    return RedisQueue(client, settings.queue, settings.dead_letter_key)
+
+
+def build_parser(settings: Settings) -> TaskParser:
+    return TaskParser(
+        default_region=settings.default_region,
+        max_payload_bytes=settings.max_payload_bytes,
+        max_recipients=settings.max_recipients,
+    )
+
+
+def build_worker(settings: Settings, log: Any, **kwargs: Any) -> Worker:
+    options = WorkerOptions(
+        concurrency=settings.concurrency,
+        heartbeat_ttl_s=settings.heartbeat_ttl,
+        shutdown_timeout_s=settings.shutdown_timeout,
+        retry=RetryPolicy(settings.max_attempts, settings.backoff_base, settings.backoff_max),
+    )
+    return Worker(
+        build_queue(settings), build_provider(settings, log), build_parser(settings), options, log, **kwargs
+    )

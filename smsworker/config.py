@@ -1,0 +1,224 @@
+"""Settings: defaults < TOML file < ``SMSWORKER_*`` environment < command-line flags.
+
+Parsed once at the edge (the CLI) into a frozen, validated ``Settings``; nothing else reads the
+environment. Every error names the setting and where the bad value came from.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import phonenumbers
+
+from smsworker.errors import ConfigError
+
+ENV_PREFIX = "SMSWORKER_"
+LOG_FORMATS = ("auto", "json", "console")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+@dataclass(frozen=True)
+class Settings:
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    queue: str = "sms_queue"
+    dead_letter_queue: str = ""  # empty: "<queue>:dead"
+    provider: str = "log"
+    http_url: str = ""
+    http_headers: tuple[str, ...] = ()
+    http_timeout: float = 10.0
+    http_batch_size: int = 1
+    concurrency: int = 8
+    max_attempts: int = 5
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    heartbeat_ttl: int = 30
+    shutdown_timeout: float = 30.0
+    default_region: str = "CN"
+    max_payload_bytes: int = 1_048_576
+    max_recipients: int = 10_000
+    log_format: str = "auto"
+    log_level: str = "info"
+    mask_mobiles: bool = True
+
+    @property
+    def dead_letter_key(self) -> str:
+        return self.dead_letter_queue or f"{self.queue}:dead"
+
+    def http_header_pairs(self) -> list[tuple[str, str]]:
+        return [_split_header(h) for h in self.http_headers]
+
+    def redacted_redis_url(self) -> str:
+        """The Redis URL with any password replaced, for logs and messages."""
+        parts = urlsplit(self.redis_url)
+        if parts.password is None:
+            return self.redis_url
+        user = parts.username or ""
+        netloc = f"{user}:***@{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
+
+
+SETTING_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
+
+
+def load_settings(
+    flags: Mapping[str, Any],
+    environ: Mapping[str, str],
+    config_path: str | None = None,
+) -> Settings:
+    """Merge the layers and validate. ``flags`` holds only the options given (others are None)."""
+    values: dict[str, tuple[Any, str]] = {}
+    path = config_path or environ.get(ENV_PREFIX + "CONFIG")
+    if path:
+        for name, value in _read_toml(Path(path)).items():
+            values[name] = (value, f"config file {path}")
+    for name in SETTING_NAMES:
+        env_name = ENV_PREFIX + name.upper()
+        if env_name in environ:
+            values[name] = (environ[env_name], f"environment {env_name}")
+    for name, value in flags.items():
+        if value is not None and value != ():
+            values[name] = (value, "--" + name.replace("_", "-"))
+    converted = {name: _convert(name, value, source) for name, (value, source) in values.items()}
+    settings = Settings(**converted)
+    _check_relations(settings)
+    return settings
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        name = key.replace("-", "_")
+        if name not in SETTING_NAMES:
+            raise ConfigError(f"config file {path}: unknown setting {key!r}")
+        out[name] = value
+    return out
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _to_headers(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items = [line for line in value.splitlines() if line.strip()]
+    elif isinstance(value, Mapping):
+        items = [f"{k}: {v}" for k, v in value.items()]
+    else:
+        items = [str(v) for v in value]
+    for item in items:
+        _split_header(item)
+    return tuple(items)
+
+
+def _split_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
+        raise ValueError(f"{text!r} is not a header of the form 'Name: value'")
+    return name.strip(), value.strip()
+
+
+def _positive(kind: type) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("must be a number")
+        try:
+            number = kind(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be {'an integer' if kind is int else 'a number'}") from None
+        if not number > 0:
+            raise ValueError("must be greater than 0")
+        return number
+
+    return convert
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in options:
+            raise ValueError(f"must be one of {', '.join(options)}")
+        return text
+
+    return convert
+
+
+def _region(value: Any) -> str:
+    text = str(value).strip().upper()
+    if text not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValueError("must be a two-letter region code phonenumbers knows, e.g. CN or US")
+    return text
+
+
+def _redis_url(value: Any) -> str:
+    text = str(value).strip()
+    if urlsplit(text).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError("must start with redis://, rediss:// or unix://")
+    return text
+
+
+def _nonempty(value: Any) -> str:
+    text = str(value).strip()
+    if not text:
+        raise ValueError("must not be empty")
+    return text
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "redis_url": _redis_url,
+    "queue": _nonempty,
+    "dead_letter_queue": lambda v: str(v).strip(),
+    "provider": lambda v: _nonempty(v).lower(),
+    "http_url": lambda v: str(v).strip(),
+    "http_headers": _to_headers,
+    "http_timeout": _positive(float),
+    "http_batch_size": _positive(int),
+    "concurrency": _positive(int),
+    "max_attempts": _positive(int),
+    "backoff_base": _positive(float),
+    "backoff_max": _positive(float),
+    "heartbeat_ttl": _positive(int),
+    "shutdown_timeout": _positive(float),
+    "default_region": _region,
+    "max_payload_bytes": _positive(int),
+    "max_recipients": _positive(int),
+    "log_format": _choice(LOG_FORMATS),
+    "log_level": _choice(LOG_LEVELS),
+    "mask_mobiles": _to_bool,
+}
+
+
+def _convert(name: str, value: Any, source: str) -> Any:
+    try:
+        return _CONVERTERS[name](value)
+    except ValueError as exc:
+        raise ConfigError(f"invalid {name} {value!r} (from {source}): {exc}") from None
+
+
+def _check_relations(settings: Settings) -> None:
+    if settings.heartbeat_ttl < 3:
+        raise ConfigError("invalid heartbeat_ttl: must be at least 3 seconds (renewed every third)")
+    if settings.backoff_max < settings.backoff_base:
+        raise ConfigError("invalid backoff_max: must not be smaller than backoff_base")
+    if settings.dead_letter_key == settings.queue:
+        raise ConfigError("invalid dead_letter_queue: must differ from queue")
+    if settings.http_url and urlsplit(settings.http_url).scheme not in ("http", "https"):
+        raise ConfigError(f"invalid http_url {settings.http_url!r}: must be an http:// or https:// URL")

@@ -1,0 +1,137 @@
+"""One provider request's worth of recipients: send, retry what is transient, classify the rest.
+
+The retry policy: exponential backoff with full jitter (``backoff_base`` doubling per attempt,
+capped at ``backoff_max``), at most ``max_attempts`` attempts in all; a provider's ``retry_after_s``
+is waited instead, capped at ``backoff_max``. The sleep is passed in so that a shutdown can cut a
+backoff short (it raises ``ShutdownRequested``) and tests never sleep.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_random_exponential
+
+from smsworker.deadletter import Failure
+from smsworker.errors import (
+    PermanentProviderError,
+    ProviderError,
+    ShutdownRequested,
+    TransientProviderError,
+)
+from smsworker.providers.base import OutgoingMessage, Provider, SendResult
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    backoff_base_s: float = 1.0
+    backoff_max_s: float = 60.0
+
+    def wait_s(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, TransientProviderError) and error.retry_after_s is not None:
+            return min(error.retry_after_s, self.backoff_max_s)
+        jittered = wait_random_exponential(multiplier=self.backoff_base_s, max=self.backoff_max_s)
+        return float(jittered(state))
+
+
+@dataclass
+class UnitOutcome:
+    sent: list[str] = field(default_factory=list)
+    failed: dict[str, Failure] = field(default_factory=dict)
+    # Left for another time: the worker is stopping. The task goes back to the queue.
+    unsettled: list[str] = field(default_factory=list)
+    attempts: int = 0
+
+
+def deliver(
+    provider: Provider,
+    message: OutgoingMessage,
+    policy: RetryPolicy,
+    *,
+    sleep: Callable[[float], None],
+    log: Any,
+) -> UnitOutcome:
+    """Send ``message`` under ``policy``; every recipient ends sent, failed or (at shutdown) unsettled."""
+    return _Delivery(provider, message, log).run(policy, sleep)
+
+
+class _Delivery:
+    def __init__(self, provider: Provider, message: OutgoingMessage, log: Any) -> None:
+        self.provider = provider
+        self.message = message
+        self.log = log
+        self.outcome = UnitOutcome()
+        self.remaining = list(message.mobiles)
+
+    def run(self, policy: RetryPolicy, sleep: Callable[[float], None]) -> UnitOutcome:
+        retrying = Retrying(
+            stop=stop_after_attempt(policy.max_attempts),
+            wait=policy.wait_s,
+            retry=retry_if_exception_type(TransientProviderError),
+            sleep=sleep,
+            before_sleep=self._before_sleep,
+            reraise=True,
+        )
+        try:
+            retrying(self._attempt)
+        except TransientProviderError as exc:
+            self._fail(self.remaining, "retries_exhausted", exc)
+        except ShutdownRequested:
+            self.outcome.unsettled.extend(self.remaining)
+        return self.outcome
+
+    def _attempt(self) -> None:
+        """One request for the recipients not settled yet; raises Transient to ask for a retry."""
+        self.outcome.attempts += 1
+        try:
+            result = self._send()
+        except PermanentProviderError as exc:
+            self._fail(self.remaining, "provider_rejected", exc)
+            self.remaining.clear()
+            return
+        retry_later: list[str] = []
+        first_transient: TransientProviderError | None = None
+        for mobile in self.remaining:
+            error = result.failed.get(mobile)
+            if error is None:
+                self.outcome.sent.append(mobile)
+            elif isinstance(error, TransientProviderError):
+                retry_later.append(mobile)
+                first_transient = first_transient or error
+            else:
+                self._fail([mobile], "provider_rejected", error)
+        self.remaining = retry_later
+        if first_transient is not None:
+            raise first_transient
+
+    def _send(self) -> SendResult:
+        try:
+            return self.provider.send(dataclasses.replace(self.message, mobiles=tuple(self.remaining)))
+        except ProviderError:
+            raise
+        except Exception as exc:  # a provider bug must not kill the worker: retry, then dead-letter
+            self.log.exception("provider.unexpected_error", provider=self.provider.name)
+            raise TransientProviderError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _before_sleep(self, state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        self.log.info(
+            "provider.retry_scheduled",
+            provider=self.provider.name,
+            attempt=state.attempt_number,
+            wait_s=round(state.upcoming_sleep, 3),
+            recipients=len(self.remaining),
+            error=str(error),
+        )
+
+    def _fail(self, mobiles: list[str], reason: str, exc: ProviderError) -> None:
+        for mobile in mobiles:
+            self.outcome.failed[mobile] = Failure(
+                reason=reason, error=str(exc), attempts=self.outcome.attempts, provider_code=exc.code
+            )

@@ -1,0 +1,62 @@
+"""Operator actions on the dead-letter list: read it, replay it, purge it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from smsworker.deadletter import parse_envelope, replayable_task
+from smsworker.queue import RedisQueue
+
+
+@dataclass
+class ReplayResult:
+    replayed: int = 0
+    recipients: int = 0
+    # Envelopes of unparseable tasks (invalid_json, invalid_task): there is no task to push again.
+    not_replayable: int = 0
+    # Taken by someone else (another replay, a purge) between reading and moving.
+    vanished: int = 0
+
+
+def list_dead(queue: RedisQueue, limit: int | None) -> list[dict[str, Any]]:
+    """Newest first; an unreadable entry is shown as such rather than hidden."""
+    entries = []
+    for raw in queue.dead_letters(limit):
+        entries.append(
+            parse_envelope(raw) or {"reason": "unreadable", "error": raw[:200].decode("utf-8", "replace")}
+        )
+    return entries
+
+
+def replay(
+    queue: RedisQueue,
+    *,
+    limit: int | None,
+    reason: str | None,
+    on_each: Callable[[], None] = lambda: None,
+) -> ReplayResult:
+    """Push the failed part of dead tasks back onto the queue, oldest first.
+
+    Each move is one Lua call (remove the envelope, push the task), so a crash half-way loses and
+    duplicates nothing.
+    """
+    result = ReplayResult()
+    for raw in queue.dead_letters_oldest_first():
+        if limit is not None and result.replayed >= limit:
+            break
+        envelope = parse_envelope(raw)
+        if envelope is None or (reason is not None and envelope.get("reason") != reason):
+            continue
+        task = replayable_task(envelope)
+        if task is None:
+            result.not_replayable += 1
+            continue
+        if queue.replay(raw, task):
+            result.replayed += 1
+            result.recipients += len(envelope["task"]["mobiles"])
+        else:
+            result.vanished += 1
+        on_each()
+    return result

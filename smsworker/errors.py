@@ -1,0 +1,44 @@
+"""The exceptions that cross module boundaries, and what each one means to the worker."""
+
+from __future__ import annotations
+
+
+class ConfigError(ValueError):
+    """A setting has a bad value. The message names the setting and where it came from."""
+
+
+class InvalidTask(ValueError):
+    """A queue element that cannot be a task; ``reason`` is the dead-letter reason code."""
+
+    def __init__(self, reason: str, error: str) -> None:
+        super().__init__(error)
+        self.reason = reason
+        self.error = error
+
+
+class ProviderError(Exception):
+    """A provider could not send. Subclasses say whether trying again can help."""
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class TransientProviderError(ProviderError):
+    """Worth retrying: timeouts, connection errors, throttling, 5xx.
+
+    ``retry_after_s`` is the provider's own hint (e.g. ``Retry-After``); the retry policy waits at
+    least that long, capped at its maximum backoff.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, retry_after_s: float | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = retry_after_s
+
+
+class PermanentProviderError(ProviderError):
+    """Retrying cannot help (bad number, rejected content, auth): dead-letter at once."""
+
+
+class ShutdownRequested(Exception):
+    """Raised inside a retry wait when the worker is stopping: the send is left unsettled."""

@@ -1,0 +1,80 @@
+"""A claimed task while its recipients are being sent: what has settled, and whether it is done."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+
+from smsworker.deadletter import Failure
+from smsworker.delivery import UnitOutcome
+from smsworker.task import SmsTask
+
+
+@dataclass(eq=False)
+class TaskInFlight:
+    element: bytes  # exactly as it sits in the processing list (possibly stamped)
+    raw: bytes  # the producer's bytes
+    task: SmsTask
+    progress_key: str | None
+    units_expected: int
+    skipped: int = 0  # recipients a previous run already sent
+    failed: dict[str, Failure] = field(default_factory=dict)
+    sent: list[str] = field(default_factory=list)
+    attempts: int = 0
+    started: float = field(default_factory=time.monotonic)
+    units_done: int = 0
+    unsettled: bool = False
+    # Set at shutdown once the task has been put back on the queue: it must not settle after that.
+    abandoned: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, outcome: UnitOutcome) -> bool:
+        """Add one unit's outcome; True when every unit is in and the task can be settled."""
+        with self.lock:
+            self.sent.extend(outcome.sent)
+            self.failed.update(outcome.failed)
+            self.attempts = max(self.attempts, outcome.attempts)
+            self.unsettled = self.unsettled or bool(outcome.unsettled)
+            self.units_done += 1
+            return self.units_done == self.units_expected and not self.unsettled
+
+
+class FlightRegistry:
+    """The tasks in flight, so shutdown can wait for them and then fence them off."""
+
+    def __init__(self) -> None:
+        self._flights: set[TaskInFlight] = set()
+        self._units = 0
+        self._cond = threading.Condition()
+
+    def add(self, flight: TaskInFlight) -> None:
+        with self._cond:
+            self._flights.add(flight)
+
+    def remove(self, flight: TaskInFlight) -> None:
+        with self._cond:
+            self._flights.discard(flight)
+            self._cond.notify_all()
+
+    def unit_started(self) -> None:
+        with self._cond:
+            self._units += 1
+
+    def unit_finished(self) -> None:
+        with self._cond:
+            self._units -= 1
+            self._cond.notify_all()
+
+    def wait_idle(self, timeout_s: float | None) -> bool:
+        """Wait until no unit is being sent; False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: self._units == 0, timeout=timeout_s)
+
+    def abandon_all(self) -> int:
+        with self._cond:
+            flights = list(self._flights)
+        for flight in flights:
+            with flight.lock:
+                flight.abandoned = True
+        return len(flights)

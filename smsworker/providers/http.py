@@ -1,0 +1,92 @@
+"""``http``: a generic webhook. POSTs each message as JSON to a URL of the user's.
+
+Status classes: 2xx sent; 408, 429 and 5xx transient (``Retry-After`` honoured); other 4xx
+permanent. Timeouts and connection errors are transient.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from smsworker.errors import PermanentProviderError, TransientProviderError
+from smsworker.providers.base import OutgoingMessage, SendResult
+
+TRANSIENT_STATUSES = frozenset({408, 429})
+
+
+class HttpProvider:
+    name = "http"
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Sequence[tuple[str, str]] = (),
+        timeout_s: float = 10.0,
+        batch_size: int = 1,
+        pool_size: int = 8,
+    ) -> None:
+        self.url = url
+        self.max_batch_size = batch_size
+        self._timeout_s = timeout_s
+        self._session = requests.Session()
+        # One connection per concurrent send, and no urllib3 retries: the worker owns retrying.
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=pool_size, max_retries=0)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
+        self._session.headers.update(dict(headers))
+
+    def body(self, message: OutgoingMessage) -> dict[str, Any]:
+        body: dict[str, Any] = {"template_id": message.template_id}
+        if self.max_batch_size > 1:
+            body["mobiles"] = list(message.mobiles)
+        else:
+            body["mobile"] = message.mobiles[0]
+        body["content"] = message.content
+        if message.params is not None:
+            body["params"] = dict(message.params)
+        if message.task_id is not None:
+            body["id"] = message.task_id
+        return body
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        try:
+            response = self._session.post(self.url, json=self.body(message), timeout=self._timeout_s)
+        except requests.Timeout as exc:
+            raise TransientProviderError(f"timed out after {self._timeout_s:g} s: {exc}") from None
+        except requests.RequestException as exc:
+            raise TransientProviderError(f"request failed: {type(exc).__name__}: {exc}") from None
+        status = response.status_code
+        if 200 <= status < 300:
+            return SendResult()
+        detail = f"HTTP {status}: {response.text[:200]}"
+        if status in TRANSIENT_STATUSES or status >= 500:
+            raise TransientProviderError(
+                detail, code=str(status), retry_after_s=parse_retry_after(response.headers.get("Retry-After"))
+            )
+        raise PermanentProviderError(detail, code=str(status))
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or an HTTP date), else None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))

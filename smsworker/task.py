@@ -1,0 +1,225 @@
+"""The wire contract: one queue element (raw bytes) -> an ``SmsTask``, or ``InvalidTask`` with a reason.
+
+The contract is written down in ``docs/task-contract.md`` and ``docs/task.schema.json``; the tests hold
+this parser and the schema to the same examples. The parser is deliberately lenient in the ways real PHP
+code is sloppy (see the doc), and strict about everything else.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import phonenumbers
+
+from smsworker.errors import InvalidTask
+
+KNOWN_FIELDS = frozenset({"template_id", "mobiles", "content", "id", "params"})
+
+
+@dataclass(frozen=True)
+class SmsTask:
+    """A parsed task. ``mobiles`` are E.164, deduplicated, in the producer's order."""
+
+    template_id: int | str
+    content: str
+    mobiles: tuple[str, ...]
+    invalid_mobiles: tuple[str, ...] = ()
+    task_id: str | None = None
+    params: Mapping[str, Any] | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    # E.164 -> what the producer wrote, so dead letters show the number as it was pushed.
+    written_as: Mapping[str, str] = field(default_factory=dict)
+
+    def as_written(self, mobiles: Iterable[str]) -> list[str]:
+        return [self.written_as.get(m, m) for m in mobiles]
+
+    def reduced_to(self, mobiles: Iterable[str]) -> dict[str, Any]:
+        """The task in the seed's format with only ``mobiles`` left (for dead letters and replay)."""
+        data: dict[str, Any] = dict(self.extra)
+        data.update(template_id=self.template_id, mobiles=list(mobiles), content=self.content)
+        if self.task_id is not None:
+            data["id"] = self.task_id
+        if self.params is not None:
+            data["params"] = dict(self.params)
+        return data
+
+
+def encode_task(data: Mapping[str, Any]) -> bytes:
+    """Encode a task the way PHP's ``json_encode(..., JSON_UNESCAPED_UNICODE)`` would."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class TaskParser:
+    """Parses queue elements. Holds the limits and a per-instance cache of normalised numbers."""
+
+    def __init__(self, *, default_region: str, max_payload_bytes: int, max_recipients: int) -> None:
+        self.default_region = default_region
+        self.max_payload_bytes = max_payload_bytes
+        self.max_recipients = max_recipients
+        # Bulk senders push the same numbers over and over; parsing one costs ~20 µs.
+        self._normalise = lru_cache(maxsize=65536)(lambda raw: normalise_mobile(raw, default_region))
+
+    def parse(self, raw: bytes) -> SmsTask:
+        if len(raw) > self.max_payload_bytes:
+            raise InvalidTask(
+                "too_large",
+                f"payload is {len(raw)} bytes; the limit is {self.max_payload_bytes} (max_payload_bytes)",
+            )
+        data = _decode_json(raw)
+        template_id = _template_id(data.get("template_id"))
+        content = _content(data.get("content"))
+        params = _params(data.get("params"))
+        if content == "" and not params:
+            raise InvalidTask("invalid_task", "content is empty and there are no params to send")
+        written = _mobile_entries(data.get("mobiles"))
+        if len(written) > self.max_recipients:
+            raise InvalidTask(
+                "too_large",
+                f"task has {len(written)} recipients; the limit is {self.max_recipients} (max_recipients)",
+            )
+        valid: dict[str, str] = {}
+        invalid: list[str] = []
+        for entry, usable in written:
+            e164 = self._normalise(entry) if usable else None
+            if e164 is None:
+                invalid.append(entry)
+            else:
+                valid.setdefault(e164, entry)
+        return SmsTask(
+            template_id=template_id,
+            content=content,
+            mobiles=tuple(valid),
+            invalid_mobiles=tuple(invalid),
+            task_id=_task_id(data.get("id")),
+            params=params,
+            extra={k: v for k, v in data.items() if k not in KNOWN_FIELDS},
+            written_as=valid,
+        )
+
+
+def normalise_mobile(raw: str, default_region: str) -> str | None:
+    """E.164 for a valid number, else None. Numbers without ``+`` are read in ``default_region``."""
+    try:
+        number = phonenumbers.parse(raw, default_region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _decode_json(raw: bytes) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidTask("invalid_json", f"payload is not valid UTF-8 (byte {exc.start})") from None
+    try:
+        # PHP never writes NaN/Infinity; Python's json would accept them silently.
+        data = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise InvalidTask("invalid_json", f"payload is not valid JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise InvalidTask("invalid_task", f"payload must be a JSON object, got {_json_type(data)}")
+    return data
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return "a number"
+    return names.get(type(value), type(value).__name__)
+
+
+def _checked_text(value: str, name: str) -> str:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidTask("invalid_task", f"{name} contains an unpaired UTF-16 surrogate") from None
+    return value
+
+
+def _template_id(value: Any) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip():
+        return _checked_text(value, "template_id")
+    if value is None:
+        raise InvalidTask("invalid_task", "template_id is missing")
+    raise InvalidTask(
+        "invalid_task", f"template_id must be an integer or a non-empty string, got {_json_type(value)}"
+    )
+
+
+def _content(value: Any) -> str:
+    if isinstance(value, str):
+        return _checked_text(value, "content")
+    if value is None:
+        raise InvalidTask("invalid_task", "content is missing")
+    raise InvalidTask("invalid_task", f"content must be a string, got {_json_type(value)}")
+
+
+def _params(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if value == []:  # PHP's json_encode writes an empty array as [] even when meant as a map.
+        return {}
+    if isinstance(value, dict):
+        return value
+    raise InvalidTask("invalid_task", f"params must be an object, got {_json_type(value)}")
+
+
+def _task_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value:
+        return _checked_text(value, "id")
+    raise InvalidTask("invalid_task", f"id must be a non-empty string or an integer, got {_json_type(value)}")
+
+
+def _mobile_entries(value: Any) -> list[tuple[str, bool]]:
+    """The recipients as written, as text, each with whether it can be a number at all."""
+    if isinstance(value, str):
+        entries: list[Any] = [part.strip() for part in value.split(",") if part.strip()]
+    elif isinstance(value, list):
+        entries = value
+    elif isinstance(value, dict):
+        # json_encode writes a PHP array with holes in its keys (after array_unique or
+        # array_filter) as an object: {"0": "138...", "2": "139..."}. Take values in key order.
+        if not all(key.isdigit() for key in value):
+            raise InvalidTask("invalid_task", "mobiles is an object whose keys are not all numeric")
+        entries = [value[key] for key in sorted(value, key=int)]
+    elif value is None:
+        raise InvalidTask("invalid_task", "mobiles is missing")
+    else:
+        raise InvalidTask(
+            "invalid_task",
+            f"mobiles must be an array, an object or a comma-separated string, got {_json_type(value)}",
+        )
+    if not entries:
+        raise InvalidTask("invalid_task", "mobiles is empty")
+    return [_mobile_text(entry) for entry in entries]
+
+
+def _mobile_text(entry: Any) -> tuple[str, bool]:
+    if isinstance(entry, int) and not isinstance(entry, bool):
+        return str(entry), True
+    if isinstance(entry, str):
+        try:
+            entry.encode("utf-8")
+        except UnicodeEncodeError:
+            return json.dumps(entry), False
+        return entry.strip(), True
+    # A float, null, boolean, array or object: keep its JSON so the dead letter shows what was sent.
+    return json.dumps(entry), False
