@@ -122,7 +122,10 @@ class Stats:
 class RedisQueue:
     """The queue's Redis side, for one queue name. Thread-safe (redis-py pools connections)."""
 
-    def __init__(self, client: redis.Redis, queue: str, dead_letter_key: str) -> None:
+    def __init__(
+        self, client: redis.Redis, queue: str, dead_letter_key: str, *, use_blmove: bool | None = None
+    ) -> None:
+        """``use_blmove`` None asks the server (BLMOVE needs Redis 6.2; older gets BRPOPLPUSH)."""
         self.client = client
         # redis-py's stubs type replies as "Awaitable | Any" unions that fit neither client; the
         # replies here are bytes, lists and ints, converted where they are used.
@@ -134,7 +137,7 @@ class RedisQueue:
         self._requeue = client.register_script(_REQUEUE)
         self._stamp = client.register_script(_STAMP)
         self._replay = client.register_script(_REPLAY)
-        self._use_blmove: bool | None = None
+        self._use_blmove = use_blmove
 
     def processing_key(self, worker_id: str) -> str:
         return f"{self.queue}:processing:{worker_id}"
