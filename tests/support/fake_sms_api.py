@@ -1,0 +1,121 @@
+"""A fake SMS webhook on loopback for the ``http`` provider, checking what a real one would check.
+
+It insists on a JSON body with the right fields, records each accepted recipient, and answers with
+whatever a test scripts per number (status, headers), after an optional delay.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: str = '{"ok": true}'
+
+
+class FakeSmsApi:
+    def __init__(self, *, delay_s: float = 0.0, token: str | None = None) -> None:
+        self.delay_s = delay_s
+        self.token = token
+        self.requests: list[dict[str, Any]] = []
+        self.headers: list[dict[str, str]] = []
+        self.delivered: list[str] = []  # recipients answered 2xx, in order
+        self.replies: dict[str, list[Reply]] = defaultdict(list)
+        self.lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/sms"
+
+    def __enter__(self) -> FakeSmsApi:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def script(self, mobile: str, *replies: Reply) -> None:
+        with self.lock:
+            self.replies[mobile].extend(replies)
+
+    def count(self, mobile: str) -> int:
+        with self.lock:
+            return self.delivered.count(mobile)
+
+    def _reply_for(self, body: dict[str, Any]) -> Reply:
+        mobiles = body.get("mobiles") or [body.get("mobile")]
+        with self.lock:
+            for mobile in mobiles:
+                if self.replies.get(mobile):
+                    return self.replies[mobile].pop(0)
+        return Reply()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                return None
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                if api.token is not None and self.headers.get("Authorization") != f"Bearer {api.token}":
+                    return self._answer(Reply(401, body='{"error": "bad token"}'))
+                if not self.headers.get("Content-Type", "").startswith("application/json"):
+                    return self._answer(Reply(415, body='{"error": "JSON only"}'))
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    return self._answer(Reply(400, body='{"error": "bad JSON"}'))
+                problem = _problem(body)
+                if problem:
+                    return self._answer(Reply(400, body=json.dumps({"error": problem})))
+                if api.delay_s:
+                    time.sleep(api.delay_s)
+                reply = api._reply_for(body)
+                with api.lock:
+                    api.requests.append(body)
+                    api.headers.append(dict(self.headers))
+                    if 200 <= reply.status < 300:
+                        api.delivered.extend(body.get("mobiles") or [body["mobile"]])
+                self._answer(reply)
+
+            def _answer(self, reply: Reply) -> None:
+                data = reply.body.encode()
+                self.send_response(reply.status)
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+
+def _problem(body: Any) -> str | None:
+    if not isinstance(body, dict):
+        return "body must be an object"
+    if "template_id" not in body or not isinstance(body.get("content"), str):
+        return "template_id and content are required"
+    numbers = body.get("mobiles") if "mobiles" in body else [body.get("mobile")]
+    if not isinstance(numbers, list) or not numbers:
+        return "mobile or mobiles is required"
+    for number in numbers:
+        if not (isinstance(number, str) and number.startswith("+") and number[1:].isdigit()):
+            return f"{number!r} is not E.164"
+    return None

@@ -1,0 +1,82 @@
+"""The http provider against a real HTTP server on loopback."""
+
+from __future__ import annotations
+
+import socket
+import time
+from email.utils import formatdate
+
+import pytest
+
+from smsworker.errors import PermanentProviderError, TransientProviderError
+from smsworker.providers.base import OutgoingMessage
+from smsworker.providers.http import HttpProvider, parse_retry_after
+from tests.support.fake_sms_api import FakeSmsApi, Reply
+
+A, B = "+8613800138000", "+8613800138001"
+
+
+def msg(*mobiles: str, **kw: object) -> OutgoingMessage:
+    return OutgoingMessage(template_id=123, content="测试", mobiles=mobiles, **kw)  # type: ignore[arg-type]
+
+
+def test_single_number_body_and_headers(fake_api: FakeSmsApi) -> None:
+    provider = HttpProvider(fake_api.url, headers=[("Authorization", "Bearer t0k"), ("X-App", "shop")])
+    provider.send(msg(A, params={"code": "1"}, task_id="t-1"))
+    assert fake_api.requests == [
+        {"template_id": 123, "mobile": A, "content": "测试", "params": {"code": "1"}, "id": "t-1"}]
+    assert fake_api.headers[0]["Authorization"] == "Bearer t0k"
+    assert fake_api.headers[0]["X-App"] == "shop"
+
+
+def test_optional_fields_are_omitted(fake_api: FakeSmsApi) -> None:
+    HttpProvider(fake_api.url).send(msg(A))
+    assert fake_api.requests == [{"template_id": 123, "mobile": A, "content": "测试"}]
+
+
+def test_batches_send_mobiles(fake_api: FakeSmsApi) -> None:
+    HttpProvider(fake_api.url, batch_size=10).send(msg(A, B))
+    assert fake_api.requests[0]["mobiles"] == [A, B]
+
+
+@pytest.mark.parametrize("status", [408, 429, 500, 502, 503])
+def test_transient_statuses(fake_api: FakeSmsApi, status: int) -> None:
+    fake_api.script(A, Reply(status, body="busy"))
+    with pytest.raises(TransientProviderError) as info:
+        HttpProvider(fake_api.url).send(msg(A))
+    assert info.value.code == str(status)
+    assert f"HTTP {status}: busy" == str(info.value)
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 422])
+def test_permanent_statuses(fake_api: FakeSmsApi, status: int) -> None:
+    fake_api.script(A, Reply(status, body='{"error":"no"}'))
+    with pytest.raises(PermanentProviderError) as info:
+        HttpProvider(fake_api.url).send(msg(A))
+    assert info.value.code == str(status)
+
+
+def test_retry_after_seconds_and_date(fake_api: FakeSmsApi) -> None:
+    fake_api.script(A, Reply(429, headers={"Retry-After": "12"}))
+    with pytest.raises(TransientProviderError) as info:
+        HttpProvider(fake_api.url).send(msg(A))
+    assert info.value.retry_after_s == 12
+    assert parse_retry_after(formatdate(1000.0 + 30, usegmt=True), now=1000.0) == 30
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after(None) is None
+
+
+def test_timeout_is_transient() -> None:
+    with FakeSmsApi(delay_s=0.5) as slow:
+        with pytest.raises(TransientProviderError, match="timed out"):
+            HttpProvider(slow.url, timeout_s=0.05).send(msg(A))
+
+
+def test_connection_refused_is_transient() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    started = time.monotonic()
+    with pytest.raises(TransientProviderError, match="request failed"):
+        HttpProvider(f"http://127.0.0.1:{port}/sms").send(msg(A))
+    assert time.monotonic() - started < 5  # no hidden urllib3 retries

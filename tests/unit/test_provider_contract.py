@@ -1,0 +1,70 @@
+"""One contract, every provider: each implementation must pass the same suite."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from smsworker.config import load_settings
+from smsworker.errors import ConfigError
+from smsworker.providers.base import OutgoingMessage, Provider, SendResult
+from smsworker.providers.http import HttpProvider
+from smsworker.providers.log import LogProvider
+from smsworker.providers.registry import FACTORIES, build_provider
+from smsworker.testing import FakeProvider
+from tests.conftest import LogCapture
+from tests.support.fake_sms_api import FakeSmsApi
+
+A, B = "+8613800138000", "+8613800138001"
+
+
+@pytest.fixture(params=["log", "http", "http-batch", "fake"])
+def provider(request: pytest.FixtureRequest, logs: LogCapture) -> Iterator[Provider]:
+    kind = request.param
+    if kind == "log":
+        yield LogProvider(logs.logger)
+    elif kind == "fake":
+        yield FakeProvider()
+    else:
+        with FakeSmsApi() as api:
+            yield HttpProvider(api.url, batch_size=10 if kind == "http-batch" else 1)
+
+
+def test_has_a_name_and_a_batch_size(provider: Provider) -> None:
+    assert isinstance(provider.name, str) and provider.name
+    assert isinstance(provider.max_batch_size, int) and provider.max_batch_size >= 1
+
+
+def test_a_full_batch_is_sent(provider: Provider) -> None:
+    mobiles = (A, B)[: provider.max_batch_size]
+    result = provider.send(OutgoingMessage(template_id=1, content="你好", mobiles=mobiles))
+    assert isinstance(result, SendResult)
+    assert result.failed == {}
+
+
+def test_params_and_id_are_accepted(provider: Provider) -> None:
+    result = provider.send(OutgoingMessage(1, "x", (A,), params={"code": "12"}, task_id="id-1"))
+    assert result.failed == {}
+
+
+def test_close_is_idempotent(provider: Provider) -> None:
+    provider.close()
+    provider.close()
+
+
+def test_registry_builds_every_name(logs: LogCapture) -> None:
+    for name in FACTORIES:
+        settings = load_settings({"provider": name, "http_url": "http://127.0.0.1:9/x"}, {})
+        built = build_provider(settings, logs.logger)
+        assert built.name == name
+        built.close()
+    with pytest.raises(ConfigError, match="choose one of http, log"):
+        build_provider(load_settings({"provider": "nope"}, {}), logs.logger)
+
+
+def test_log_provider_logs_each_message_masked(logs: LogCapture) -> None:
+    LogProvider(logs.logger).send(OutgoingMessage(123, "Test SMS", (A,)))
+    [event] = logs.events("sms.dry_run")
+    assert event["mobile"] == "+86138****8000"
+    assert event["content"] == "Test SMS" and event["template_id"] == 123
