@@ -64,13 +64,14 @@ def make_worker(
     def build(
         *, provider: FakeProvider | None = None, concurrency: int = 4, max_attempts: int = 3,
         worker_id: str | None = None, shutdown_timeout_s: float = 5.0, backoff_base_s: float = 0.001,
+        backoff_max_s: float = 0.01,
     ) -> tuple[Worker, FakeProvider]:
         provider = provider or FakeProvider()
         options = WorkerOptions(
             concurrency=concurrency,
             heartbeat_ttl_s=30,
             shutdown_timeout_s=shutdown_timeout_s,
-            retry=RetryPolicy(max_attempts=max_attempts, backoff_base_s=backoff_base_s, backoff_max_s=0.01),
+            retry=RetryPolicy(max_attempts=max_attempts, backoff_base_s=backoff_base_s, backoff_max_s=backoff_max_s),
         )
         worker = Worker(queue, provider, parser, options, logs.logger, worker_id=worker_id)
         return worker, provider

@@ -1,0 +1,182 @@
+"""The worker loop end to end on fakeredis with the in-process FakeProvider."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import fakeredis
+
+from smsworker.errors import PermanentProviderError, TransientProviderError
+from smsworker.queue import RedisQueue, stamp
+from smsworker.testing import FakeProvider
+from smsworker.worker import Worker
+from tests.conftest import LogCapture
+from tests.support.waiting import wait_until
+
+MakeWorker = Callable[..., tuple[Worker, FakeProvider]]
+
+
+def push(r: fakeredis.FakeRedis, **task: Any) -> bytes:
+    payload = json.dumps(task).encode()
+    r.lpush("sms_queue", payload)
+    return payload
+
+
+def dead(r: fakeredis.FakeRedis) -> list[dict[str, Any]]:
+    return [json.loads(e) for e in r.lrange("sms_queue:dead", 0, -1)]
+
+
+def numbers(start: int, count: int) -> list[str]:
+    return [f"138{n:08d}" for n in range(start, start + count)]
+
+
+def test_drain_sends_in_order_and_settles(make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis) -> None:
+    for i in range(5):
+        push(fake_redis, template_id=i, mobiles=[f"1380013800{i}"], content="x")
+    worker, provider = make_worker(concurrency=1)
+    totals = worker.drain()
+    assert [r.template_id for r in provider.requests] == [0, 1, 2, 3, 4]
+    assert (totals.tasks, totals.sent, totals.dead) == (5, 5, 0)
+    assert fake_redis.llen("sms_queue") == 0
+    assert not fake_redis.keys("sms_queue:processing:*")
+    assert not fake_redis.keys("sms_queue:progress:*")
+
+
+def test_partly_failed_task_dead_letters_only_the_failed(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, logs: LogCapture
+) -> None:
+    payload = push(fake_redis, template_id="9", content="x", note="kept",
+                   mobiles=["13800138000", "13800138001", "12345", "13800138002"])
+    worker, provider = make_worker()
+    provider.fail("+8613800138001", PermanentProviderError("HTTP 400: blocked", code="400"))
+    provider.fail("+8613800138002", *[TransientProviderError("HTTP 503", code="503")] * 3)
+    worker.drain()
+    assert sorted(provider.sent_to()) == sorted(["+8613800138000", "+8613800138001"] + ["+8613800138002"] * 3)
+    envelopes = {e["reason"]: e for e in dead(fake_redis)}
+    assert set(envelopes) == {"invalid_mobile", "provider_rejected", "retries_exhausted"}
+    rejected = envelopes["provider_rejected"]
+    assert rejected["payload"] == payload.decode()
+    assert rejected["task"] == {"template_id": "9", "mobiles": ["13800138001"], "content": "x", "note": "kept"}
+    assert rejected["failed_mobiles"] == ["13800138001"]
+    assert rejected["provider_code"] == "400" and rejected["attempts"] == 1
+    assert rejected["queue"] == "sms_queue" and rejected["worker"] == worker.id
+    assert rejected["failed_at"].endswith("Z")
+    assert envelopes["retries_exhausted"]["attempts"] == 3
+    assert envelopes["invalid_mobile"]["failed_mobiles"] == ["12345"]
+    [summary] = logs.events("task.settled")
+    assert (summary["sent"], summary["dead"], summary["recipients"]) == (1, 3, 4)
+
+
+def test_garbage_never_stops_the_worker(make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis) -> None:
+    fake_redis.lpush("sms_queue", b"\xff\xfe\x00garbage", b"[]", b"x" * 2_000_000)
+    push(fake_redis, template_id=1, mobiles=["13800138000"], content="after the garbage")
+    worker, provider = make_worker()
+    totals = worker.drain()
+    assert provider.sent_to() == ["+8613800138000"]
+    envelopes = dead(fake_redis)
+    assert sorted(e["reason"] for e in envelopes) == ["invalid_json", "invalid_task", "too_large"]
+    binary = next(e for e in envelopes if "payload_b64" in e)
+    assert base64.b64decode(binary["payload_b64"]) == b"\xff\xfe\x00garbage"
+    assert "payload" not in binary and binary["task"] is None
+    assert totals.dead == 3
+
+
+def test_recovered_task_does_not_resend_confirmed_recipients(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, queue: RedisQueue
+) -> None:
+    # What a worker killed half-way through a stamped task leaves behind.
+    mobiles = numbers(0, 6)
+    raw = json.dumps({"template_id": 1, "mobiles": mobiles, "content": "x"}).encode()
+    fake_redis.lpush("sms_queue:processing:otherhost:1:abc", stamp(raw, "tok"))
+    fake_redis.sadd("sms_queue:workers", "otherhost:1:abc")  # no heartbeat: expired
+    queue.mark_sent("sms_queue:progress:d:tok", ["+86" + m for m in mobiles[:4]])
+    worker, provider = make_worker()
+    totals = worker.drain()
+    assert sorted(provider.sent_to()) == ["+86" + m for m in mobiles[4:]]
+    assert totals.sent == 2
+    assert not fake_redis.exists("sms_queue:processing:otherhost:1:abc", "sms_queue:progress:d:tok")
+
+
+def test_identical_tasks_pushed_on_purpose_are_both_delivered(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis
+) -> None:
+    for _ in range(2):
+        push(fake_redis, template_id=1, mobiles=numbers(0, 3), content="twice")
+    worker, provider = make_worker(concurrency=2)
+    worker.drain()
+    assert sorted(provider.sent_to()) == sorted(["+86" + m for m in numbers(0, 3)] * 2)
+
+
+def test_idempotency_id_skips_recipients_already_sent(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, logs: LogCapture
+) -> None:
+    push(fake_redis, template_id=1, mobiles=["13800138000"], content="x", id="order-42")
+    push(fake_redis, template_id=1, mobiles=["13800138000", "13800138001"], content="x", id="order-42")
+    worker, provider = make_worker(concurrency=1)
+    worker.drain()
+    assert provider.sent_to() == ["+8613800138000", "+8613800138001"]
+    assert [e["skipped"] for e in logs.events("task.settled")] == [0, 1]
+
+
+def test_a_big_task_is_spread_over_all_senders(make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis) -> None:
+    push(fake_redis, template_id=1, mobiles=numbers(0, 200), content="bulk")
+    worker, provider = make_worker(concurrency=8)
+    provider.gate.clear()
+    drained = threading.Thread(target=worker.drain)
+    drained.start()
+    wait_until(lambda: provider.in_flight == 8, what="8 sends in flight at once")
+    provider.gate.set()
+    drained.join(timeout=30)
+    assert provider.max_in_flight == 8
+    assert len(set(provider.sent_to())) == 200
+
+
+def test_batches_follow_the_provider_batch_size(make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis) -> None:
+    push(fake_redis, template_id=1, mobiles=numbers(0, 25), content="x")
+    worker, provider = make_worker(provider=FakeProvider(max_batch_size=10))
+    worker.drain()
+    assert sorted(len(r.mobiles) for r in provider.requests) == [5, 10, 10]
+
+
+def test_stop_finishes_in_flight_and_requeues_the_rest(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis
+) -> None:
+    push(fake_redis, template_id=1, mobiles=numbers(0, 20), content="x")
+    worker, provider = make_worker(concurrency=4)
+    provider.gate.clear()
+    running = threading.Thread(target=worker.run)
+    running.start()
+    wait_until(lambda: provider.in_flight == 4, what="4 sends in flight")
+    worker.request_stop()
+    provider.gate.set()
+    running.join(timeout=30)
+    assert not running.is_alive()
+    first = provider.sent_to()
+    assert len(first) == 4
+    assert worker.totals.requeued == 1
+    assert fake_redis.llen("sms_queue") == 1  # back at the front, stamped, with progress
+    again, provider2 = make_worker()
+    again.drain()
+    assert sorted(first + provider2.sent_to()) == sorted("+86" + m for m in numbers(0, 20))
+    assert dead(fake_redis) == []
+
+
+def test_stop_during_backoff_requeues_instead_of_dead_lettering(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis
+) -> None:
+    push(fake_redis, template_id=1, mobiles=["13800138000"], content="x")
+    worker, provider = make_worker(max_attempts=5, backoff_base_s=3600, backoff_max_s=3600)
+    provider.fail_requests(TransientProviderError("HTTP 503"))
+    running = threading.Thread(target=worker.run)
+    running.start()
+    wait_until(lambda: len(provider.requests) == 1, what="the first attempt")
+    worker.request_stop()
+    running.join(timeout=10)
+    assert not running.is_alive()
+    assert dead(fake_redis) == []
+    assert fake_redis.lrange("sms_queue", 0, -1) == [json.dumps(
+        {"template_id": 1, "mobiles": ["13800138000"], "content": "x"}).encode()]
