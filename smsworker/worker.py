@@ -308,6 +308,7 @@ class Worker:
 
     def _shutdown(self) -> None:
         self.request_stop()
+        self.log.info("worker.stopping", timeout_s=self.options.shutdown_timeout_s)
         idle = self._flights.wait_idle(max(0.0, self._deadline - time.monotonic()))
         if not idle:
             self.log.warning("worker.shutdown_timeout", timeout_s=self.options.shutdown_timeout_s)

@@ -62,8 +62,13 @@ def make_worker(
     queue: RedisQueue, parser: TaskParser, logs: LogCapture
 ) -> Callable[..., tuple[Worker, FakeProvider]]:
     def build(
-        *, provider: FakeProvider | None = None, concurrency: int = 4, max_attempts: int = 3,
-        worker_id: str | None = None, shutdown_timeout_s: float = 5.0, backoff_base_s: float = 0.001,
+        *,
+        provider: FakeProvider | None = None,
+        concurrency: int = 4,
+        max_attempts: int = 3,
+        worker_id: str | None = None,
+        shutdown_timeout_s: float = 5.0,
+        backoff_base_s: float = 0.001,
         backoff_max_s: float = 0.01,
     ) -> tuple[Worker, FakeProvider]:
         provider = provider or FakeProvider()
@@ -71,7 +76,9 @@ def make_worker(
             concurrency=concurrency,
             heartbeat_ttl_s=30,
             shutdown_timeout_s=shutdown_timeout_s,
-            retry=RetryPolicy(max_attempts=max_attempts, backoff_base_s=backoff_base_s, backoff_max_s=backoff_max_s),
+            retry=RetryPolicy(
+                max_attempts=max_attempts, backoff_base_s=backoff_base_s, backoff_max_s=backoff_max_s
+            ),
         )
         worker = Worker(queue, provider, parser, options, logs.logger, worker_id=worker_id)
         return worker, provider
@@ -121,8 +128,31 @@ def cli(redis_url: str) -> Callable[..., subprocess.CompletedProcess[str]]:
 
     def run(*args: str, input: str | None = None, **env: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            smsworker_cmd(*args), env=cli_env(redis_url, **env), input=input,
-            capture_output=True, text=True, timeout=60, cwd=ROOT,
+            smsworker_cmd(*args),
+            env=cli_env(redis_url, **env),
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=ROOT,
         )
 
     return run
+
+
+@pytest.fixture
+def start_worker(redis_url: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """Start ``smsworker run`` (or another subcommand) as a real process; killed after the test."""
+    from tests.support.processes import WorkerProcess
+
+    started: list[WorkerProcess] = []
+
+    def start(*args: str, command: str = "run", url: str | None = None, **env: str) -> WorkerProcess:
+        log_path = tmp_path / f"worker-{len(started)}.log"
+        worker = WorkerProcess(smsworker_cmd(command, *args), cli_env(url or redis_url, **env), log_path)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.kill()

@@ -63,6 +63,29 @@ class FakeSmsApi:
                     return self.replies[mobile].pop(0)
         return Reply()
 
+    def handle(self, headers: Any, raw: bytes) -> Reply:
+        """Check the request as a real webhook would, then answer as scripted."""
+        if self.token is not None and headers.get("Authorization") != f"Bearer {self.token}":
+            return Reply(401, body='{"error": "bad token"}')
+        if not headers.get("Content-Type", "").startswith("application/json"):
+            return Reply(415, body='{"error": "JSON only"}')
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return Reply(400, body='{"error": "bad JSON"}')
+        problem = _problem(body)
+        if problem:
+            return Reply(400, body=json.dumps({"error": problem}))
+        if self.delay_s:
+            time.sleep(self.delay_s)
+        reply = self._reply_for(body)
+        with self.lock:
+            self.requests.append(body)
+            self.headers.append(dict(headers))
+            if 200 <= reply.status < 300:
+                self.delivered.extend(body.get("mobiles") or [body["mobile"]])
+        return reply
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
 
@@ -71,28 +94,8 @@ class FakeSmsApi:
                 return None
 
             def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                raw = self.rfile.read(length)
-                if api.token is not None and self.headers.get("Authorization") != f"Bearer {api.token}":
-                    return self._answer(Reply(401, body='{"error": "bad token"}'))
-                if not self.headers.get("Content-Type", "").startswith("application/json"):
-                    return self._answer(Reply(415, body='{"error": "JSON only"}'))
-                try:
-                    body = json.loads(raw)
-                except ValueError:
-                    return self._answer(Reply(400, body='{"error": "bad JSON"}'))
-                problem = _problem(body)
-                if problem:
-                    return self._answer(Reply(400, body=json.dumps({"error": problem})))
-                if api.delay_s:
-                    time.sleep(api.delay_s)
-                reply = api._reply_for(body)
-                with api.lock:
-                    api.requests.append(body)
-                    api.headers.append(dict(self.headers))
-                    if 200 <= reply.status < 300:
-                        api.delivered.extend(body.get("mobiles") or [body["mobile"]])
-                self._answer(reply)
+                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                self._answer(api.handle(self.headers, raw))
 
             def _answer(self, reply: Reply) -> None:
                 data = reply.body.encode()

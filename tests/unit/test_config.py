@@ -39,16 +39,36 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
 
 def test_every_setting_has_an_environment_variable() -> None:
     env = {
-        "SMSWORKER_REDIS_URL": "redis://h:1/2", "SMSWORKER_QUEUE": "q", "SMSWORKER_DEAD_LETTER_QUEUE": "d",
-        "SMSWORKER_PROVIDER": "http", "SMSWORKER_HTTP_URL": "http://x/y", "SMSWORKER_CONCURRENCY": "2",
-        "SMSWORKER_MAX_ATTEMPTS": "2", "SMSWORKER_BACKOFF_BASE": "0.5", "SMSWORKER_BACKOFF_MAX": "2",
-        "SMSWORKER_HEARTBEAT_TTL": "9", "SMSWORKER_DEFAULT_REGION": "us", "SMSWORKER_LOG_FORMAT": "json",
-        "SMSWORKER_HTTP_HEADERS": "X-A: 1\nX-B: 2", "SMSWORKER_MASK_MOBILES": "false",
+        "SMSWORKER_REDIS_URL": "redis://h:1/2",
+        "SMSWORKER_QUEUE": "q",
+        "SMSWORKER_DEAD_LETTER_QUEUE": "d",
+        "SMSWORKER_PROVIDER": "http",
+        "SMSWORKER_HTTP_URL": "http://x/y",
+        "SMSWORKER_CONCURRENCY": "2",
+        "SMSWORKER_MAX_ATTEMPTS": "2",
+        "SMSWORKER_BACKOFF_BASE": "0.5",
+        "SMSWORKER_BACKOFF_MAX": "2",
+        "SMSWORKER_HEARTBEAT_TTL": "9",
+        "SMSWORKER_DEFAULT_REGION": "us",
+        "SMSWORKER_LOG_FORMAT": "json",
+        "SMSWORKER_HTTP_HEADERS": "X-A: 1\nX-B: 2",
+        "SMSWORKER_MASK_MOBILES": "false",
     }
     s = load_settings({}, env)
     assert (s.redis_url, s.queue, s.dead_letter_key, s.provider, s.http_url) == (
-        "redis://h:1/2", "q", "d", "http", "http://x/y")
-    assert (s.concurrency, s.max_attempts, s.backoff_base, s.backoff_max, s.heartbeat_ttl) == (2, 2, 0.5, 2.0, 9)
+        "redis://h:1/2",
+        "q",
+        "d",
+        "http",
+        "http://x/y",
+    )
+    assert (s.concurrency, s.max_attempts, s.backoff_base, s.backoff_max, s.heartbeat_ttl) == (
+        2,
+        2,
+        0.5,
+        2.0,
+        9,
+    )
     assert (s.default_region, s.log_format, s.mask_mobiles) == ("US", "json", False)
     assert s.http_header_pairs() == [("X-A", "1"), ("X-B", "2")]
 
@@ -57,7 +77,11 @@ def test_every_setting_has_an_environment_variable() -> None:
     ("flags", "env", "message"),
     [
         ({"concurrency": "abc"}, {}, "invalid concurrency 'abc' (from --concurrency): must be an integer"),
-        ({}, {"SMSWORKER_CONCURRENCY": "0"}, "(from environment SMSWORKER_CONCURRENCY): must be greater than 0"),
+        (
+            {},
+            {"SMSWORKER_CONCURRENCY": "0"},
+            "(from environment SMSWORKER_CONCURRENCY): must be greater than 0",
+        ),
         ({"default_region": "XX"}, {}, "invalid default_region 'XX'"),
         ({"redis_url": "http://x"}, {}, "must start with redis://, rediss:// or unix://"),
         ({"log_format": "xml"}, {}, "must be one of auto, json, console"),

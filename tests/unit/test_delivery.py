@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from tenacity import RetryCallState
+from tenacity import RetryCallState, Retrying
 
 from smsworker.delivery import RetryPolicy, deliver
 from smsworker.errors import PermanentProviderError, ShutdownRequested, TransientProviderError
@@ -25,7 +25,9 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-def run(provider: FakeProvider, msg: OutgoingMessage, logs: LogCapture, sleep: Any = None, **policy: Any) -> Any:
+def run(
+    provider: FakeProvider, msg: OutgoingMessage, logs: LogCapture, sleep: Any = None, **policy: Any
+) -> Any:
     policy.setdefault("max_attempts", 4)
     sleep = Sleeps() if sleep is None else sleep
     return deliver(provider, msg, RetryPolicy(**policy), sleep=sleep, log=logs.logger)
@@ -51,7 +53,7 @@ def test_transient_errors_are_retried_with_capped_full_jitter(logs: LogCapture) 
 
 def test_jitter_is_full_and_exponential() -> None:
     policy = RetryPolicy(max_attempts=10, backoff_base_s=1.0, backoff_max_s=100.0)
-    state = RetryCallState(None, None, (), {})
+    state = RetryCallState(Retrying(), None, (), {})
     state.attempt_number = 4
     waits = [policy.wait_s(state) for _ in range(300)]
     assert max(waits) <= 8.0
@@ -64,7 +66,9 @@ def test_retries_exhausted(logs: LogCapture) -> None:
     outcome = run(provider, message(A, B), logs, max_attempts=3)
     assert outcome.sent == []
     assert {m: (f.reason, f.attempts, f.provider_code) for m, f in outcome.failed.items()} == {
-        A: ("retries_exhausted", 3, "503"), B: ("retries_exhausted", 3, "503")}
+        A: ("retries_exhausted", 3, "503"),
+        B: ("retries_exhausted", 3, "503"),
+    }
     assert len(provider.requests) == 3
 
 
@@ -80,7 +84,9 @@ def test_permanent_error_is_not_retried(logs: LogCapture) -> None:
 
 def test_retry_after_is_honoured_and_capped(logs: LogCapture) -> None:
     provider = FakeProvider()
-    provider.fail_requests(TransientProviderError("429", retry_after_s=7), TransientProviderError("429", retry_after_s=500))
+    provider.fail_requests(
+        TransientProviderError("429", retry_after_s=7), TransientProviderError("429", retry_after_s=500)
+    )
     sleeps = Sleeps()
     run(provider, message(A), logs, sleeps, backoff_base_s=0.01, backoff_max_s=60)
     assert sleeps == [7, 60]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from email.utils import formatdate
 
 import pytest
@@ -24,7 +23,8 @@ def test_single_number_body_and_headers(fake_api: FakeSmsApi) -> None:
     provider = HttpProvider(fake_api.url, headers=[("Authorization", "Bearer t0k"), ("X-App", "shop")])
     provider.send(msg(A, params={"code": "1"}, task_id="t-1"))
     assert fake_api.requests == [
-        {"template_id": 123, "mobile": A, "content": "测试", "params": {"code": "1"}, "id": "t-1"}]
+        {"template_id": 123, "mobile": A, "content": "测试", "params": {"code": "1"}, "id": "t-1"}
+    ]
     assert fake_api.headers[0]["Authorization"] == "Bearer t0k"
     assert fake_api.headers[0]["X-App"] == "shop"
 
@@ -67,16 +67,13 @@ def test_retry_after_seconds_and_date(fake_api: FakeSmsApi) -> None:
 
 
 def test_timeout_is_transient() -> None:
-    with FakeSmsApi(delay_s=0.5) as slow:
-        with pytest.raises(TransientProviderError, match="timed out"):
-            HttpProvider(slow.url, timeout_s=0.05).send(msg(A))
+    with FakeSmsApi(delay_s=0.5) as slow, pytest.raises(TransientProviderError, match="timed out"):
+        HttpProvider(slow.url, timeout_s=0.05).send(msg(A))
 
 
 def test_connection_refused_is_transient() -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    started = time.monotonic()
     with pytest.raises(TransientProviderError, match="request failed"):
         HttpProvider(f"http://127.0.0.1:{port}/sms").send(msg(A))
-    assert time.monotonic() - started < 5  # no hidden urllib3 retries

@@ -15,8 +15,9 @@ def test_mask_mobile() -> None:
 
 def test_json_off_a_terminal_masks_numbers_and_keeps_unicode() -> None:
     out = io.StringIO()
-    make_logger(fmt="auto", stream=out).info("sms.dry_run", mobile="13800138000", mobiles=["+12025550143"],
-                                              content="测试")
+    make_logger(fmt="auto", stream=out).info(
+        "sms.dry_run", mobile="13800138000", mobiles=["+12025550143"], content="测试"
+    )
     event = json.loads(out.getvalue())
     assert event["mobile"] == "138****8000"
     assert event["mobiles"] == ["+120****0143"]

@@ -37,7 +37,9 @@ def test_stamp_claimed_replaces_the_element(queue: RedisQueue, fake_redis: faker
     assert unstamp(stamped) == (token, b"task")
 
 
-def test_requeue_puts_tasks_back_at_the_front_in_order(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
+def test_requeue_puts_tasks_back_at_the_front_in_order(
+    queue: RedisQueue, fake_redis: fakeredis.FakeRedis
+) -> None:
     fake_redis.lpush("sms_queue", b"a", b"b", b"c", b"d")
     queue.heartbeat("w1", 30)
     assert queue.claim("w1", 0) == b"a"
@@ -63,18 +65,34 @@ def test_settle_is_one_transaction(queue: RedisQueue, fake_redis: fakeredis.Fake
     element = queue.claim("w1", 0)
     assert element is not None
     queue.mark_sent("sms_queue:progress:d:x", ["+86138"])
-    queue.settle("w1", element, progress_key="sms_queue:progress:d:x", keep_progress=False,
-                 envelopes=[b"{}"], sent=1, dead=1)
+    queue.settle(
+        "w1",
+        element,
+        progress_key="sms_queue:progress:d:x",
+        keep_progress=False,
+        envelopes=[b"{}"],
+        sent=1,
+        dead=1,
+    )
     assert fake_redis.llen("sms_queue:processing:w1") == 0
     assert fake_redis.lrange("sms_queue:dead", 0, -1) == [b"{}"]
     assert not fake_redis.exists("sms_queue:progress:d:x")
-    assert queue.stats().as_dict() == {"queue": 0, "processing": 0, "dead": 1, "workers": 0,
-                                       "sent_total": 1, "dead_total": 1, "tasks_total": 1}
+    assert queue.stats().as_dict() == {
+        "queue": 0,
+        "processing": 0,
+        "dead": 1,
+        "workers": 0,
+        "sent_total": 1,
+        "dead_total": 1,
+        "tasks_total": 1,
+    }
 
 
 def test_idempotency_progress_is_kept_a_day(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
     queue.mark_sent("sms_queue:progress:id:k", ["+86138"])
-    queue.settle("w1", b"t", progress_key="sms_queue:progress:id:k", keep_progress=True, envelopes=[], sent=1, dead=0)
+    queue.settle(
+        "w1", b"t", progress_key="sms_queue:progress:id:k", keep_progress=True, envelopes=[], sent=1, dead=0
+    )
     assert 0 < fake_redis.ttl("sms_queue:progress:id:k") <= 24 * 3600
 
 

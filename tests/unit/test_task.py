@@ -30,7 +30,9 @@ def test_the_seed_payload(parser: TaskParser) -> None:
 
 def test_escaped_and_raw_unicode_give_the_same_task(parser: TaskParser) -> None:
     escaped = json.dumps({"template_id": 1, "mobiles": ["13800138000"], "content": "测试短信"})
-    raw = json.dumps({"template_id": 1, "mobiles": ["13800138000"], "content": "测试短信"}, ensure_ascii=False)
+    raw = json.dumps(
+        {"template_id": 1, "mobiles": ["13800138000"], "content": "测试短信"}, ensure_ascii=False
+    )
     assert "\\u6d4b" in escaped
     assert parse(parser, escaped) == parse(parser, raw)
     assert parse(parser, raw).content == "测试短信"
@@ -44,7 +46,9 @@ def test_post_strings_and_integer_numbers(parser: TaskParser) -> None:
 
 def test_array_with_holes_is_read_in_key_order(parser: TaskParser) -> None:
     # json_encode(array_unique(['13800138001', '13800138001', '13800138000', ..])) style output
-    payload = '{"template_id":1,"mobiles":{"10":"13800138002","0":"13800138001","2":"13800138000"},"content":"x"}'
+    payload = (
+        '{"template_id":1,"mobiles":{"10":"13800138002","0":"13800138001","2":"13800138000"},"content":"x"}'
+    )
     assert parse(parser, payload).mobiles == ("+8613800138001", "+8613800138000", "+8613800138002")
 
 
@@ -54,8 +58,11 @@ def test_comma_separated_string(parser: TaskParser) -> None:
 
 
 def test_numbers_are_normalised_and_deduplicated(parser: TaskParser) -> None:
-    payload = {"template_id": 1, "content": "x",
-               "mobiles": ["13800138000", "+86 138 0013 8000", "+8613800138000", "+1 202-555-0143"]}
+    payload = {
+        "template_id": 1,
+        "content": "x",
+        "mobiles": ["13800138000", "+86 138 0013 8000", "+8613800138000", "+1 202-555-0143"],
+    }
     task = parse(parser, json.dumps(payload))
     assert task.mobiles == ("+8613800138000", "+12025550143")
     assert task.as_written(["+8613800138000"]) == ["13800138000"]
@@ -70,17 +77,25 @@ def test_invalid_numbers_are_set_aside_not_fatal(parser: TaskParser) -> None:
 
 def test_default_region_is_configurable() -> None:
     us = TaskParser(default_region="US", max_payload_bytes=1000, max_recipients=10)
-    assert us.parse(b'{"template_id":1,"mobiles":["202-555-0143"],"content":"x"}').mobiles == ("+12025550143",)
+    assert us.parse(b'{"template_id":1,"mobiles":["202-555-0143"],"content":"x"}').mobiles == (
+        "+12025550143",
+    )
 
 
 def test_optional_and_unknown_fields_are_kept(parser: TaskParser) -> None:
-    payload = '{"template_id":1,"mobiles":["13800138000"],"content":"","params":{"code":"1234"},"id":42,"tag":"x"}'
+    payload = (
+        '{"template_id":1,"mobiles":["13800138000"],"content":"","params":{"code":"1234"},"id":42,"tag":"x"}'
+    )
     task = parse(parser, payload)
     assert task.task_id == "42"
     assert task.params == {"code": "1234"}
     assert task.extra == {"tag": "x"}
     assert task.reduced_to(["13800138000"]) == {
-        "tag": "x", "template_id": 1, "mobiles": ["13800138000"], "content": "", "id": "42",
+        "tag": "x",
+        "template_id": 1,
+        "mobiles": ["13800138000"],
+        "content": "",
+        "id": "42",
         "params": {"code": "1234"},
     }
 
@@ -124,8 +139,12 @@ def test_bad_input_gets_a_reason(parser: TaskParser, payload: str | bytes, expec
 
 def test_limits_give_too_large() -> None:
     small = TaskParser(default_region="CN", max_payload_bytes=200, max_recipients=2)
-    assert reason(small, json.dumps({"template_id": 1, "mobiles": ["1"], "content": "x" * 300})) == "too_large"
-    three = json.dumps({"template_id": 1, "mobiles": ["13800138000", "13800138001", "13800138002"], "content": "x"})
+    assert (
+        reason(small, json.dumps({"template_id": 1, "mobiles": ["1"], "content": "x" * 300})) == "too_large"
+    )
+    three = json.dumps(
+        {"template_id": 1, "mobiles": ["13800138000", "13800138001", "13800138002"], "content": "x"}
+    )
     assert reason(small, three) == "too_large"
 
 
@@ -136,7 +155,13 @@ def test_errors_are_sentences_a_person_can_act_on(parser: TaskParser) -> None:
 
 
 def test_encode_round_trips(parser: TaskParser) -> None:
-    data = {"template_id": 7, "mobiles": ["13800138000"], "content": "验证码 1234", "params": {"a": "b"}, "id": "x1"}
+    data = {
+        "template_id": 7,
+        "mobiles": ["13800138000"],
+        "content": "验证码 1234",
+        "params": {"a": "b"},
+        "id": "x1",
+    }
     payload = encode_task(data)
     assert "验证码".encode() in payload  # JSON_UNESCAPED_UNICODE style
     task = parser.parse(payload)

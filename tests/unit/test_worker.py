@@ -49,8 +49,13 @@ def test_drain_sends_in_order_and_settles(make_worker: MakeWorker, fake_redis: f
 def test_partly_failed_task_dead_letters_only_the_failed(
     make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, logs: LogCapture
 ) -> None:
-    payload = push(fake_redis, template_id="9", content="x", note="kept",
-                   mobiles=["13800138000", "13800138001", "12345", "13800138002"])
+    payload = push(
+        fake_redis,
+        template_id="9",
+        content="x",
+        note="kept",
+        mobiles=["13800138000", "13800138001", "12345", "13800138002"],
+    )
     worker, provider = make_worker()
     provider.fail("+8613800138001", PermanentProviderError("HTTP 400: blocked", code="400"))
     provider.fail("+8613800138002", *[TransientProviderError("HTTP 503", code="503")] * 3)
@@ -60,7 +65,12 @@ def test_partly_failed_task_dead_letters_only_the_failed(
     assert set(envelopes) == {"invalid_mobile", "provider_rejected", "retries_exhausted"}
     rejected = envelopes["provider_rejected"]
     assert rejected["payload"] == payload.decode()
-    assert rejected["task"] == {"template_id": "9", "mobiles": ["13800138001"], "content": "x", "note": "kept"}
+    assert rejected["task"] == {
+        "template_id": "9",
+        "mobiles": ["13800138001"],
+        "content": "x",
+        "note": "kept",
+    }
     assert rejected["failed_mobiles"] == ["13800138001"]
     assert rejected["provider_code"] == "400" and rejected["attempts"] == 1
     assert rejected["queue"] == "sms_queue" and rejected["worker"] == worker.id
@@ -122,7 +132,9 @@ def test_idempotency_id_skips_recipients_already_sent(
     assert [e["skipped"] for e in logs.events("task.settled")] == [0, 1]
 
 
-def test_a_big_task_is_spread_over_all_senders(make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis) -> None:
+def test_a_big_task_is_spread_over_all_senders(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis
+) -> None:
     push(fake_redis, template_id=1, mobiles=numbers(0, 200), content="bulk")
     worker, provider = make_worker(concurrency=8)
     provider.gate.clear()
@@ -135,7 +147,9 @@ def test_a_big_task_is_spread_over_all_senders(make_worker: MakeWorker, fake_red
     assert len(set(provider.sent_to())) == 200
 
 
-def test_batches_follow_the_provider_batch_size(make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis) -> None:
+def test_batches_follow_the_provider_batch_size(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis
+) -> None:
     push(fake_redis, template_id=1, mobiles=numbers(0, 25), content="x")
     worker, provider = make_worker(provider=FakeProvider(max_batch_size=10))
     worker.drain()
@@ -178,5 +192,6 @@ def test_stop_during_backoff_requeues_instead_of_dead_lettering(
     running.join(timeout=10)
     assert not running.is_alive()
     assert dead(fake_redis) == []
-    assert fake_redis.lrange("sms_queue", 0, -1) == [json.dumps(
-        {"template_id": 1, "mobiles": ["13800138000"], "content": "x"}).encode()]
+    assert fake_redis.lrange("sms_queue", 0, -1) == [
+        json.dumps({"template_id": 1, "mobiles": ["13800138000"], "content": "x"}).encode()
+    ]

@@ -1,0 +1,181 @@
+"""The CLI driven as an operator would, against a private redis-server and a loopback webhook."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+
+from tests.support.fake_sms_api import FakeSmsApi, Reply
+from tests.support.redis_server import RedisServer, free_port
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+SEED = '{"template_id":123,"mobiles":["13800138000","13800138001"],"content":"Test SMS"}'
+
+
+def test_seed_task_is_sent_through_the_http_provider(
+    cli: Cli, redis_server: RedisServer, fake_api: FakeSmsApi
+) -> None:
+    redis_server.client().lpush("sms_queue", SEED)
+    result = cli("drain", "--provider", "http", "--http-url", fake_api.url, "--http-header", "X-Token: abc")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("drained 1 tasks: sent 2, dead-lettered 0, requeued 0, in ")
+    assert sorted(fake_api.delivered) == ["+8613800138000", "+8613800138001"]
+    assert fake_api.requests[0] == {
+        "template_id": 123,
+        "mobile": fake_api.requests[0]["mobile"],
+        "content": "Test SMS",
+    }
+    assert fake_api.headers[0]["X-Token"] == "abc"
+    summary = [json.loads(line) for line in result.stderr.splitlines() if '"task.settled"' in line]
+    assert summary[0]["sent"] == 2
+
+
+def test_enqueue_writes_the_seed_format(cli: Cli, redis_server: RedisServer) -> None:
+    result = cli(
+        "enqueue",
+        "--template-id",
+        "123",
+        "--mobile",
+        "13800138000",
+        "--mobile",
+        "13800138001",
+        "--content",
+        "测试短信",
+        "--params",
+        '{"code": "1234"}',
+        "--id",
+        "order-1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "queued 1 task for 2 recipients on sms_queue (queue length 1)\n"
+    [raw] = redis_server.client().lrange("sms_queue", 0, -1)
+    assert json.loads(raw) == {
+        "template_id": 123,
+        "mobiles": ["13800138000", "13800138001"],
+        "content": "测试短信",
+        "params": {"code": "1234"},
+        "id": "order-1",
+    }
+
+
+def test_enqueue_refuses_what_the_worker_would_refuse(cli: Cli, redis_server: RedisServer) -> None:
+    result = cli("enqueue", "--template-id", "1", "--mobile", "13800138000", "--content", "")
+    assert result.returncode == 2
+    assert "would dead-letter this task (invalid_task): content is empty" in result.stderr
+    bad_json = cli("enqueue", "--template-id", "1", "--mobile", "1", "--content", "x", "--params", "{")
+    assert bad_json.returncode == 2 and "--params" in bad_json.stderr
+    assert redis_server.client().llen("sms_queue") == 0
+
+
+def test_dead_letters_can_be_listed_replayed_and_purged(
+    cli: Cli, redis_server: RedisServer, fake_api: FakeSmsApi
+) -> None:
+    r = redis_server.client()
+    r.lpush(
+        "sms_queue", '{"template_id":1,"mobiles":["13800138000","13800138001"],"content":"x"}', "not json"
+    )
+    fake_api.script("+8613800138001", Reply(400, body='{"error":"blocked"}'))
+    http = ("--provider", "http", "--http-url", fake_api.url)
+    assert cli("drain", *http).returncode == 0
+
+    listed = cli("dlq", "list")
+    assert listed.returncode == 0
+    assert "invalid_json  0 recipients" in listed.stdout
+    assert "provider_rejected  1 recipient: 13800138001" in listed.stdout
+    assert 'error: HTTP 400: {"error":"blocked"}' in listed.stdout
+    as_json = [json.loads(line) for line in cli("dlq", "list", "--json", "--limit", "1").stdout.splitlines()]
+    assert as_json == [json.loads(r.lindex("sms_queue:dead", 0) or b"")]  # newest first
+
+    replayed = cli("dlq", "replay", "--reason", "provider_rejected")
+    assert "replayed 1 tasks (1 recipients)" in replayed.stdout
+    assert json.loads(r.lrange("sms_queue", 0, -1)[0])["mobiles"] == ["13800138001"]
+    assert cli("drain", *http).returncode == 0
+    assert fake_api.count("+8613800138001") == 1
+
+    left = cli("dlq", "replay")
+    assert "replayed 0 tasks" in left.stdout and "left 1 entries that have no task to replay" in left.stdout
+    refused = cli("dlq", "purge", input="n\n")
+    assert refused.returncode == 1 and r.llen("sms_queue:dead") == 1
+    purged = cli("dlq", "purge", "--yes")
+    assert purged.stdout == "purged 1 entries from sms_queue:dead\n"
+    assert cli("dlq", "list").stdout == "sms_queue:dead is empty\n"
+
+
+def test_stats(cli: Cli, redis_server: RedisServer) -> None:
+    redis_server.client().lpush("sms_queue", SEED, SEED)
+    figures = json.loads(cli("stats", "--json").stdout)
+    assert figures["queue"] == 2 and figures["processing"] == 0 and figures["dead"] == 0
+    assert figures["workers"] == 0
+    text = cli("stats").stdout
+    assert "queue       2" in text
+
+
+def test_options_work_from_flags_env_and_file(cli: Cli, redis_server: RedisServer, tmp_path: Path) -> None:
+    config = tmp_path / "smsworker.toml"
+    config.write_text('queue = "file_q"\n')
+    r = redis_server.client()
+    cli("enqueue", "--config", str(config), "--template-id", "1", "--mobile", "13800138000", "--content", "a")
+    cli("enqueue", "--template-id", "1", "--mobile", "13800138000", "--content", "b", SMSWORKER_QUEUE="env_q")
+    cli(
+        "enqueue",
+        "--queue",
+        "flag_q",
+        "--template-id",
+        "1",
+        "--mobile",
+        "13800138000",
+        "--content",
+        "c",
+        SMSWORKER_QUEUE="env_q",
+        SMSWORKER_CONFIG=str(config),
+    )
+    assert (r.llen("file_q"), r.llen("env_q"), r.llen("flag_q")) == (1, 1, 1)
+
+
+def test_a_bad_value_is_one_line_naming_the_setting(cli: Cli) -> None:
+    result = cli("run", "--concurrency", "lots")
+    assert result.returncode == 2
+    assert result.stderr == "Error: invalid concurrency 'lots' (from --concurrency): must be an integer\n"
+    env = cli("drain", SMSWORKER_MAX_ATTEMPTS="-1")
+    assert env.stderr.strip() == (
+        "Error: invalid max_attempts '-1' (from environment SMSWORKER_MAX_ATTEMPTS): must be greater than 0"
+    )
+    http = cli("check", "--provider", "http")
+    assert http.returncode == 2 and "needs http_url" in http.stderr and "Traceback" not in http.stderr
+
+
+def test_check(cli: Cli) -> None:
+    ok = cli("check")
+    assert ok.returncode == 0, ok.stderr
+    assert "redis ok:" in ok.stdout and "fetch with BLMOVE" in ok.stdout
+    down = cli("check", SMSWORKER_REDIS_URL=f"redis://:hunter2@127.0.0.1:{free_port()}/0")
+    assert down.returncode == 1
+    assert down.stderr.startswith("Error: cannot reach Redis at redis://:***@127.0.0.1:")
+    assert "hunter2" not in down.stderr and "Traceback" not in down.stderr
+
+
+def test_stats_with_redis_down_is_a_clear_error(cli: Cli) -> None:
+    result = cli("stats", "--redis-url", f"redis://127.0.0.1:{free_port()}/0")
+    assert result.returncode == 1 and "Is redis-server running?" in result.stderr
+
+
+def test_help_teaches(cli: Cli) -> None:
+    for command in (["--help"], ["run", "--help"], ["drain", "--help"], ["dlq", "replay", "--help"]):
+        result = cli(*command)
+        assert result.returncode == 0, command
+    assert "SMSWORKER_REDIS_URL" in cli("run", "--help").stdout
+    assert "lPush('sms_queue'" in cli("--help").stdout
+
+
+def test_brpoplpush_fallback_on_a_real_server(redis_server: RedisServer, redis_url: str) -> None:
+    from smsworker.queue import RedisQueue
+
+    q = RedisQueue(redis.Redis.from_url(redis_url), "sms_queue", "sms_queue:dead", use_blmove=False)
+    redis_server.client().lpush("sms_queue", b"a", b"b")
+    assert q.claim("w", 1) == b"a"
+    assert q.claim("w", 1) == b"b"
+    assert q.claim("w", 1) is None
