@@ -35,6 +35,13 @@ def _mask_processor(_: Any, __: str, event: MutableMapping[str, Any]) -> Mutable
     return event
 
 
+def _drop_none(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    # Optional context (task_id, params, ...) is absent more often than not; "=None" is noise.
+    for key in [k for k, v in event.items() if v is None]:
+        del event[key]
+    return event
+
+
 def make_logger(
     *, fmt: str = "auto", level: str = "info", mask_mobiles: bool = True, stream: TextIO | None = None
 ) -> Any:
@@ -42,6 +49,7 @@ def make_logger(
     out = stream or sys.stderr
     console = fmt == "console" or (fmt == "auto" and out.isatty())
     processors: list[Any] = [
+        _drop_none,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
     ]

@@ -39,3 +39,10 @@ def test_console_format() -> None:
     make_logger(fmt="console", stream=out).info("task.settled", sent=2)
     assert "task.settled" in out.getvalue() and "sent=2" in out.getvalue()
     assert not out.getvalue().lstrip().startswith("{")
+
+
+def test_absent_context_is_left_out() -> None:
+    out = io.StringIO()
+    make_logger(fmt="json", stream=out).info("task.settled", task_id=None, sent=1)
+    event = json.loads(out.getvalue())
+    assert "task_id" not in event and event["sent"] == 1

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Install what the demo and the tests need, and only what is missing:
+#   Debian packages: redis-server (with redis-cli), python3-venv
+#   a virtualenv (.venv) with smsworker and its test and lint tools
+# Safe to run again: it does nothing when everything is there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+apt_updated=0
+
+apt_install() {
+    if ! command -v apt-get >/dev/null 2>&1; then
+        echo "error: missing $*; install it with your package manager and run this again" >&2
+        exit 1
+    fi
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    if [ "$apt_updated" -eq 0 ]; then
+        echo "bootstrap: apt-get update" >&2
+        $sudo apt-get update -qq
+        apt_updated=1
+    fi
+    echo "bootstrap: apt-get install $*" >&2
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
+command -v "$PYTHON" >/dev/null 2>&1 || missing+=(python3)
+if command -v "$PYTHON" >/dev/null 2>&1 && ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    missing+=(python3-venv)
+fi
+if [ "${#missing[@]}" -gt 0 ]; then
+    apt_install "${missing[@]}"
+fi
+
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    echo "error: smsworker needs Python 3.11 or newer; $PYTHON is $("$PYTHON" --version)" >&2
+    exit 1
+fi
+
+if [ ! -x "$VENV/bin/python" ]; then
+    echo "bootstrap: creating $VENV" >&2
+    "$PYTHON" -m venv "$VENV"
+fi
+stamp="$VENV/.installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "bootstrap: pip install -e '.[test,dev]'" >&2
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test,dev]'
+    touch "$stamp"
+fi
