@@ -178,12 +178,15 @@ class RedisQueue:
             element = self._r.brpoplpush(self.queue, dest, int(max(1, timeout_s)))
         return element
 
-    def stamp_claimed(self, worker_id: str, element: bytes) -> tuple[str, bytes]:
-        """Give the element just claimed a delivery token; returns (token, the stamped element)."""
+    def stamp_claimed(self, worker_id: str, element: bytes) -> tuple[str, bytes] | None:
+        """Give the element just claimed a delivery token: (token, the stamped element).
+
+        None if the element is no longer where it was claimed to (Redis lost its data in between).
+        """
         token = secrets.token_hex(8)
         stamped = stamp(element, token)
         if not self._stamp(keys=[self.processing_key(worker_id)], args=[element, stamped]):
-            raise RuntimeError("claimed element is no longer at the head of the processing list")
+            return None
         return token, stamped
 
     # -- progress and settling ----------------------------------------------------------------

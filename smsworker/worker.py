@@ -31,6 +31,7 @@ T = TypeVar("T")
 # Long enough to cost nothing when idle, short enough that a stop is noticed within it.
 FETCH_BLOCK_S = 1.0
 REDIS_BACKOFF_MAX_S = 10.0
+_OUTAGES = (redis.ConnectionError, redis.TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,11 @@ class Worker:
             self._slots.release()
             self._settle_invalid(element, raw, exc)
             return
+        except Exception as exc:  # a parser bug must cost one task, not the worker
+            self.log.exception("task.parse_crashed")
+            self._slots.release()
+            self._settle_invalid(element, raw, InvalidTask("invalid_task", f"parser error: {exc!r}"))
+            return
         progress_key = self.queue.progress_key(task.task_id, token)
         done_before: set[str] = set()
         if progress_key is not None:
@@ -188,8 +194,13 @@ class Worker:
         size = self.provider.max_batch_size
         units = [todo[i : i + size] for i in range(0, len(todo), size)]
         if len(units) > 1 and progress_key is None:
-            token, element = self._redis(lambda: self.queue.stamp_claimed(self.id, element), "stamp")
-            progress_key = self.queue.progress_key(None, token)
+            claimed = element
+            stamped = self._redis(lambda: self.queue.stamp_claimed(self.id, claimed), "stamp")
+            if stamped is None:
+                self.log.warning("task.not_stamped", note="progress is not recorded for this task")
+            else:
+                token, element = stamped
+                progress_key = self.queue.progress_key(None, token)
         invalid = {
             m: Failure(
                 "invalid_mobile",
@@ -363,7 +374,8 @@ class Worker:
                 stopping = self._stop.is_set()
                 if stopping and (action == "claim" or time.monotonic() >= self._deadline):
                     raise _GaveUp() from exc
-                self.log.warning("redis.unavailable", action=action, error=str(exc), retry_in_s=delay_s)
+                event = "redis.unavailable" if isinstance(exc, _OUTAGES) else "redis.command_failed"
+                self.log.warning(event, action=action, error=str(exc), retry_in_s=delay_s)
                 failed = True
                 self._heartbeat_stop.wait(delay_s)
                 delay_s = min(delay_s * 2, REDIS_BACKOFF_MAX_S)

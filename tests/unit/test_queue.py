@@ -32,9 +32,13 @@ def test_stamp_claimed_replaces_the_element(queue: RedisQueue, fake_redis: faker
     fake_redis.lpush("sms_queue", b"task")
     element = queue.claim("w1", 0)
     assert element is not None
-    token, stamped = queue.stamp_claimed("w1", element)
+    result = queue.stamp_claimed("w1", element)
+    assert result is not None
+    token, stamped = result
     assert fake_redis.lrange("sms_queue:processing:w1", 0, -1) == [stamped]
     assert unstamp(stamped) == (token, b"task")
+    fake_redis.delete("sms_queue:processing:w1")  # as if Redis lost its data after the claim
+    assert queue.stamp_claimed("w1", element) is None
 
 
 def test_requeue_puts_tasks_back_at_the_front_in_order(

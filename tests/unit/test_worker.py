@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import fakeredis
+import pytest
 
 from smsworker.errors import PermanentProviderError, TransientProviderError
 from smsworker.queue import RedisQueue, stamp
@@ -195,3 +196,37 @@ def test_stop_during_backoff_requeues_instead_of_dead_lettering(
     assert fake_redis.lrange("sms_queue", 0, -1) == [
         json.dumps({"template_id": 1, "mobiles": ["13800138000"], "content": "x"}).encode()
     ]
+
+
+def test_a_parser_bug_costs_one_task_not_the_worker(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    push(fake_redis, template_id=1, mobiles=["13800138000"], content="boom")
+    push(fake_redis, template_id=2, mobiles=["13800138001"], content="fine")
+    worker, provider = make_worker(concurrency=1)
+    real_parse = worker.parser.parse
+
+    def parse(raw: bytes) -> Any:
+        if b"boom" in raw:
+            raise IndexError("a bug")
+        return real_parse(raw)
+
+    monkeypatch.setattr(worker.parser, "parse", parse)
+    worker.drain()
+    assert provider.sent_to() == ["+8613800138001"]
+    [envelope] = dead(fake_redis)
+    assert envelope["reason"] == "invalid_task" and "IndexError" in envelope["error"]
+
+
+def test_a_wrong_type_queue_key_is_reported_not_fatal(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, logs: LogCapture
+) -> None:
+    fake_redis.set("sms_queue", "not a list")
+    worker, _ = make_worker()
+    running = threading.Thread(target=worker.run)
+    running.start()
+    wait_until(lambda: logs.events("redis.command_failed"), what="the WRONGTYPE error to be logged")
+    assert running.is_alive()
+    worker.request_stop()
+    running.join(timeout=10)
+    assert "WRONGTYPE" in logs.events("redis.command_failed")[0]["error"]
