@@ -281,6 +281,9 @@ class RedisQueue:
             tasks_total=count.get("tasks", 0),
         )
 
+    def length(self) -> int:
+        return int(self._r.llen(self.queue))
+
     def push(self, *payloads: bytes) -> int:
         return int(self.client.lpush(self.queue, *payloads))
 
