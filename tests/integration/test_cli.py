@@ -179,3 +179,36 @@ def test_brpoplpush_fallback_on_a_real_server(redis_server: RedisServer, redis_u
     assert q.claim("w", 1) == b"a"
     assert q.claim("w", 1) == b"b"
     assert q.claim("w", 1) is None
+
+
+def test_drain_shows_a_progress_bar_on_a_terminal(redis_url: str, redis_server: RedisServer) -> None:
+    import os
+    import pty
+
+    from tests.conftest import cli_env, smsworker_cmd
+
+    redis_server.client().lpush("sms_queue", *[SEED] * 30)
+    leader, follower = pty.openpty()
+    env = cli_env(redis_url, SMSWORKER_LOG_LEVEL="warning")
+    process = subprocess.Popen(smsworker_cmd("drain"), env=env, stdout=subprocess.PIPE, stderr=follower)
+    os.close(follower)
+    screen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the terminal's other end closed
+            break
+        if not chunk:
+            break
+        screen += chunk
+    os.close(leader)
+    stdout, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert b"draining" in screen and b"100%" in screen
+    assert stdout.startswith(b"drained 30 tasks: sent 60")
+
+
+def test_no_progress_bar_off_a_terminal(cli: Cli, redis_server: RedisServer) -> None:
+    redis_server.client().lpush("sms_queue", SEED)
+    result = cli("drain", SMSWORKER_LOG_LEVEL="warning")
+    assert result.returncode == 0 and "draining" not in result.stderr and result.stderr == ""

@@ -1,0 +1,100 @@
+"""Options shared by the commands, and turning them into ``Settings`` (or a one-line error)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+import redis
+
+from smsworker.config import LOG_FORMATS, LOG_LEVELS, Settings, load_settings
+from smsworker.errors import ConfigError
+from smsworker.providers.registry import FACTORIES
+
+F = Callable[..., Any]
+
+_COMMON = [
+    ("--redis-url", "Redis to use, e.g. redis://:password@host:6379/0.", "redis://127.0.0.1:6379/0"),
+    ("--queue", "List the producers LPUSH tasks to.", "sms_queue"),
+    ("--dead-letter-queue", "List for tasks that could not be sent.", "<queue>:dead"),
+    ("--log-format", f"One of {', '.join(LOG_FORMATS)}: JSON off a terminal, console on one.", "auto"),
+    ("--log-level", f"One of {', '.join(LOG_LEVELS)}.", "info"),
+]
+_WORKER = [
+    ("--provider", f"SMS provider: {', '.join(sorted(FACTORIES))} (log is a dry run).", "log"),
+    ("--http-url", "Webhook the http provider POSTs each message to.", None),
+    ("--http-timeout", "Seconds before an http request counts as failed (transient).", "10"),
+    ("--http-batch-size", 'Numbers per http request; above 1 they go as "mobiles": [...].', "1"),
+    ("--concurrency", "Provider requests sent in parallel.", "8"),
+    ("--max-attempts", "Attempts per message in all, retries included.", "5"),
+    ("--backoff-base", "Seconds of the first retry backoff; doubles each time, full jitter.", "1"),
+    ("--backoff-max", "Longest wait between attempts, Retry-After included.", "60"),
+    ("--heartbeat-ttl", "Seconds without a heartbeat before a worker counts as dead.", "30"),
+    ("--shutdown-timeout", "Seconds to finish in-flight sends after SIGTERM.", "30"),
+    ("--default-region", "Region for numbers written without +country code.", "CN"),
+    ("--max-payload-bytes", "Larger tasks are dead-lettered as too_large.", "1048576"),
+    ("--max-recipients", "Tasks with more recipients are dead-lettered as too_large.", "10000"),
+]
+
+
+def _option(flag: str, help_text: str, default: str | None) -> F:
+    env = "SMSWORKER_" + flag[2:].replace("-", "_").upper()
+    shown = f" [default: {default}]" if default else ""
+    return click.option(flag, default=None, help=f"{help_text}{shown} [env: {env}]")
+
+
+def common_options(func: F) -> F:
+    for flag, help_text, default in reversed(_COMMON):
+        func = _option(flag, help_text, default)(func)
+    return click.option(
+        "--config", type=click.Path(dir_okay=False), help="TOML file of settings. [env: SMSWORKER_CONFIG]"
+    )(func)
+
+
+def worker_options(func: F) -> F:
+    func = click.option(
+        "--mask-mobiles/--no-mask-mobiles",
+        default=None,
+        help="Mask phone numbers in logs (138****8000). [default: mask] [env: SMSWORKER_MASK_MOBILES]",
+    )(func)
+    func = click.option(
+        "--http-header",
+        "http_headers",
+        multiple=True,
+        help="Extra header for the http provider, 'Name: value'; repeatable. "
+        "[env: SMSWORKER_HTTP_HEADERS, one a line]",
+    )(func)
+    for flag, help_text, default in reversed(_WORKER):
+        func = _option(flag, help_text, default)(func)
+    return func
+
+
+class SettingError(click.ClickException):
+    exit_code = 2
+
+
+@contextmanager
+def friendly_errors(settings: Settings | None = None) -> Iterator[None]:
+    try:
+        yield
+    except ConfigError as exc:
+        raise SettingError(str(exc)) from None
+    except redis.ConnectionError as exc:
+        where = settings.redacted_redis_url() if settings else "Redis"
+        raise click.ClickException(
+            f"cannot reach Redis at {where}: {exc}. Is redis-server running? "
+            "Set --redis-url or SMSWORKER_REDIS_URL."
+        ) from None
+
+
+def settings_from(flags: dict[str, Any]) -> Settings:
+    config = flags.pop("config", None)
+    with friendly_errors():
+        return load_settings(flags, os.environ, config)
+
+
+def plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")

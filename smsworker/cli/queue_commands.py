@@ -1,0 +1,138 @@
+"""The operator's commands on the queue: ``enqueue``, ``stats`` and ``dlq list|replay|purge``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from smsworker.app import build_parser, build_queue
+from smsworker.cli.options import common_options, friendly_errors, plural, settings_from
+from smsworker.deadletter import REASONS
+from smsworker.dlq import list_dead, replay
+from smsworker.errors import InvalidTask
+from smsworker.task import encode_task
+
+
+@click.command()
+@common_options
+@click.option("--template-id", required=True, help="Template id; digits are sent as a number.")
+@click.option("--mobile", "mobiles", multiple=True, required=True, help="Recipient; repeatable.")
+@click.option("--content", required=True, help="Message text.")
+@click.option("--params", help='Template variables as a JSON object, e.g. \'{"code": "1234"}\'.')
+@click.option("--id", "task_id", help="Idempotency key: recipients already sent under it are not sent again.")
+def enqueue(
+    template_id: str,
+    mobiles: tuple[str, ...],
+    content: str,
+    params: str | None,
+    task_id: str | None,
+    **flags: Any,
+) -> None:
+    """Push one task in exactly the format PHP producers use (LPUSH onto the queue)."""
+    settings = settings_from(flags)
+    data: dict[str, Any] = {
+        "template_id": int(template_id) if template_id.isdigit() else template_id,
+        "mobiles": list(mobiles),
+        "content": content,
+    }
+    if params is not None:
+        try:
+            data["params"] = json.loads(params)
+        except ValueError as exc:
+            raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--params") from None
+    if task_id is not None:
+        data["id"] = task_id
+    payload = encode_task(data)
+    try:
+        task = build_parser(settings).parse(payload)
+    except InvalidTask as exc:
+        raise click.UsageError(
+            f"the worker would dead-letter this task ({exc.reason}): {exc.error}"
+        ) from None
+    if task.invalid_mobiles:
+        click.echo(
+            f"warning: not valid numbers, they will be dead-lettered: {', '.join(task.invalid_mobiles)}",
+            err=True,
+        )
+    with friendly_errors(settings):
+        length = build_queue(settings).push(payload)
+    click.echo(
+        f"queued 1 task for {plural(len(mobiles), 'recipient')} on {settings.queue} (queue length {length})"
+    )
+
+
+@click.command()
+@common_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats(as_json: bool, **flags: Any) -> None:
+    """Queue, processing and dead-letter lengths, live workers, and totals so far."""
+    settings = settings_from(flags)
+    with friendly_errors(settings):
+        figures = build_queue(settings).stats().as_dict()
+    if as_json:
+        click.echo(json.dumps(figures))
+        return
+    for name, value in figures.items():
+        click.echo(f"{name:<12}{value}")
+
+
+@click.group()
+def dlq() -> None:
+    """Inspect, replay or purge the dead-letter list."""
+
+
+@dlq.command("list")
+@common_options
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Newest first.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON envelope a line.")
+def dlq_list(limit: int, as_json: bool, **flags: Any) -> None:
+    """Show dead-lettered tasks, newest first, with the reason for each."""
+    settings = settings_from(flags)
+    with friendly_errors(settings):
+        entries = list_dead(build_queue(settings), limit)
+    for entry in entries:
+        if as_json:
+            click.echo(json.dumps(entry, ensure_ascii=False))
+            continue
+        mobiles = entry.get("failed_mobiles") or []
+        click.echo(
+            f"{entry.get('failed_at', '?')}  {entry.get('reason')}  {plural(len(mobiles), 'recipient')}"
+            + (f": {', '.join(mobiles[:5])}" + (" ..." if len(mobiles) > 5 else "") if mobiles else "")
+        )
+        click.echo(f"    error: {entry.get('error')}")
+        payload = entry.get("payload", "<binary: see payload_b64 in --json>")
+        click.echo(f"    payload: {payload[:120]}{'...' if len(payload) > 120 else ''}")
+    if not entries and not as_json:
+        click.echo(f"{settings.dead_letter_key} is empty")
+
+
+@dlq.command("replay")
+@common_options
+@click.option("--limit", type=click.IntRange(min=1), help="Replay at most this many, oldest first.")
+@click.option("--reason", type=click.Choice(REASONS), help="Only entries with this reason.")
+def dlq_replay(limit: int | None, reason: str | None, **flags: Any) -> None:
+    """Push the failed part of dead tasks back onto the queue (oldest first)."""
+    settings = settings_from(flags)
+    with friendly_errors(settings):
+        result = replay(build_queue(settings), limit=limit, reason=reason)
+    click.echo(f"replayed {result.replayed} tasks ({result.recipients} recipients) onto {settings.queue}")
+    if result.not_replayable:
+        click.echo(
+            f"left {result.not_replayable} entries that have no task to replay "
+            "(invalid_json/invalid_task: fix the producer, then purge)"
+        )
+
+
+@dlq.command("purge")
+@common_options
+@click.confirmation_option(
+    "--yes", prompt="Delete every entry in the dead-letter list?", help="Do not ask for confirmation."
+)
+def dlq_purge(**flags: Any) -> None:
+    """Delete the whole dead-letter list."""
+    settings = settings_from(flags)
+    with friendly_errors(settings):
+        count = build_queue(settings).purge_dead()
+    click.echo(f"purged {count} entries from {settings.dead_letter_key}")
