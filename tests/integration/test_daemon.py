@@ -171,3 +171,27 @@ def test_the_worker_keeps_its_heartbeat_alive(start_worker: Start, redis_server:
     assert 0 < first_ttl <= 3000
     wait_until(lambda: r.pttl(key) > first_ttl, timeout_s=5, what="the heartbeat to be renewed")
     assert worker_id.encode() in r.smembers("sms_queue:workers")
+
+
+def test_sigint_is_a_graceful_stop_too(start_worker: Start, redis_server: RedisServer) -> None:
+    worker = start_worker()
+    worker.wait_for_event("worker.started")
+    worker.send(signal.SIGINT)
+    assert worker.wait(timeout_s=10) == 0
+    assert worker.events("worker.stopped")
+
+
+def test_secrets_never_reach_the_log(start_worker: Start, redis_server: RedisServer) -> None:
+    secret = "s3cr3t-t0ken-value"
+    with FakeSmsApi(token=secret) as api:
+        redis_server.client().lpush("sms_queue", task(["13800138000"]))
+        worker = start_worker(
+            *http(api, "--http-header", f"Authorization: Bearer {secret}"), "--log-level", "debug"
+        )
+        wait_until(lambda: api.delivered, what="an authenticated send")
+        worker.send(signal.SIGTERM)
+        assert worker.wait(timeout_s=10) == 0
+    log = worker.log_text()
+    assert "task.settled" in log
+    assert secret not in log
+    assert "13800138000" not in log  # masked by default
