@@ -28,6 +28,8 @@ from smsworker.task import SmsTask, TaskParser
 
 # Long enough to cost nothing when idle, short enough that a stop is noticed within it.
 FETCH_BLOCK_S = 1.0
+# Redis calls that settle nothing: once stopping, they are not worth waiting for Redis.
+_READS = frozenset({"register", "recover", "claim", "length", "unregister"})
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class Worker:
         self.totals = Totals()
         self._on_settled = on_settled or (lambda: None)
         self._stop = threading.Event()
+        self._claimed = False  # nothing claimed, nothing to put back at shutdown
         self._deadline = float("inf")
         self._liveness = Liveness(queue, self.id, options.heartbeat_ttl_s, self.log)
         # Retries pace on the heartbeat's event: a stop must not cut short the writes that settle tasks.
@@ -124,6 +127,7 @@ class Worker:
                 self._slots.release()
                 raise
             if element is not None:
+                self._claimed = True
                 self._start(element)
                 continue
             self._slots.release()
@@ -249,9 +253,11 @@ class Worker:
     # -- stopping -------------------------------------------------------------------------------
 
     def _give_up(self, action: str) -> bool:
-        """Running, Redis calls are retried for ever; stopping, fetches give up at once and writes
+        """Running, Redis calls are retried for ever; stopping, reads give up at once and writes
         at the shutdown deadline (a write given up leaves its task to be recovered)."""
-        return self._stop.is_set() and (action == "claim" or time.monotonic() >= self._deadline)
+        if not self._stop.is_set():
+            return False
+        return action in _READS or time.monotonic() >= self._deadline
 
     def _backoff_sleep(self, seconds: float) -> None:
         if self._stop.wait(seconds):
@@ -265,7 +271,9 @@ class Worker:
             self.log.warning("worker.shutdown_timeout", timeout_s=self.options.shutdown_timeout_s)
         self._flights.abandon_all()
         try:
-            self.totals.requeued = self._redis.call(lambda: self.queue.requeue_worker(self.id), "requeue")
+            # Requeuing also unregisters; with nothing claimed it is not worth waiting for Redis.
+            action = "requeue" if self._claimed else "unregister"
+            self.totals.requeued = self._redis.call(lambda: self.queue.requeue_worker(self.id), action)
         except RedisGaveUp:
             self.log.error(
                 "worker.requeue_failed", note="tasks stay in the processing list and are recovered"

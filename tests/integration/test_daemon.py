@@ -195,3 +195,14 @@ def test_secrets_never_reach_the_log(start_worker: Start, redis_server: RedisSer
     assert "task.settled" in log
     assert secret not in log
     assert "13800138000" not in log  # masked by default
+
+
+def test_redis_down_at_start_is_waited_for_and_a_stop_still_works(start_worker: Start) -> None:
+    from tests.support.redis_server import free_port
+
+    worker = start_worker("--shutdown-timeout", "300", url=f"redis://127.0.0.1:{free_port()}/0")
+    worker.wait_for_event("redis.unavailable")
+    assert worker.process.poll() is None  # waiting for Redis, not dead
+    worker.send(signal.SIGTERM)
+    # Well inside the 300 s shutdown timeout: with nothing claimed there is nothing to wait for.
+    assert worker.wait(timeout_s=15) == 0
