@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all deps demo test test-unit lint format clean
+.PHONY: all deps demo test test-unit lint format clean fuzz bench chaos
 
 all: lint test
 
@@ -19,13 +19,19 @@ test-unit: deps
 	$(PY) -m pytest -m "not integration"
 
 lint: deps
-	$(VENV)/bin/ruff check smsworker tests
-	$(VENV)/bin/ruff format --check smsworker tests
+	$(VENV)/bin/ruff check smsworker tests fuzz bench
+	$(VENV)/bin/ruff format --check smsworker tests fuzz bench
 	$(VENV)/bin/mypy
 
+# Bounded fuzzing of the task parser (FUZZ_SECONDS, default 60) on a scratch copy of the corpus.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@corpus=$$(mktemp -d) && cp fuzz/corpus/* "$$corpus"/ && \
+	$(PY) fuzz/fuzz_task.py -max_total_time=$(FUZZ_SECONDS) "$$corpus" ; status=$$? ; rm -rf "$$corpus" ; exit $$status
+
 format: deps
-	$(VENV)/bin/ruff format smsworker tests
-	$(VENV)/bin/ruff check --fix smsworker tests
+	$(VENV)/bin/ruff format smsworker tests fuzz bench
+	$(VENV)/bin/ruff check --fix smsworker tests fuzz bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info
