@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -116,7 +117,7 @@ class Proc:
                 self.process.returncode = self.returncode
                 break
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.process.args} did not exit in {timeout_s} s; see {self.log}")
+                raise TimeoutError(f"{self.process.args!r} did not exit in {timeout_s} s; see {self.log}")
             time.sleep(0.01)
         self._log.close()
         return self.returncode
@@ -125,10 +126,8 @@ class Proc:
         if self.returncode is None and self.process.poll() is None:
             self.process.kill()
         if self.returncode is None:
-            try:
+            with contextlib.suppress(ChildProcessError):
                 self.wait(10)
-            except ChildProcessError:
-                pass
 
 
 class Rig:

@@ -34,7 +34,8 @@ def report(r: dict[str, Any]) -> str:
             for x in (a_bare, a_sms)
         ],
         "",
-        f"smsworker / bare loop: **{a_sms['per_s'] / a_bare['per_s']:.2f}** (target: >= 1.00, and on the way to 2,600/s)",
+        f"smsworker / bare loop: **{a_sms['per_s'] / a_bare['per_s']:.2f}** "
+        "(target: >= 1.00, and on the way to 2,600/s)",
         "",
         f"### (b) {r['b']['runs'][0]['params']['tasks']:,} tasks x 5 recipients, provider latency 50 ms",
         "",
@@ -60,7 +61,8 @@ def report(r: dict[str, Any]) -> str:
     d = r["d"]["runs"][0]
     dp = r["d"]["params"]
     out += [
-        f"### (d) batches: {dp['tasks']} tasks x {dp['per_task']:,} recipients, 1,000 per request, latency 50 ms",
+        f"### (d) batches: {dp['tasks']} tasks x {dp['per_task']:,} recipients, "
+        "1,000 per request, latency 50 ms",
         "",
         "| recipients/s | target | lost | duplicates |",
         "|---:|---:|---:|---:|",

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -109,12 +110,7 @@ def memory(rig: Rig, *, checkpoints: list[int]) -> dict[str, Any]:
     started = time.monotonic()
     try:
         for mark in checkpoints:
-            wait_for(
-                lambda mark=mark: int(rig.redis.hget("sms_queue:stats", "tasks") or 0) >= mark,  # type: ignore[misc]
-                timeout_s=3600,
-                what=f"{mark} tasks",
-                every_s=0.05,
-            )
+            wait_for(partial(_reached, rig, mark), timeout_s=3600, what=f"{mark} tasks", every_s=0.05)
             rss[str(mark)] = round(proc.rss_mb(), 1)
         elapsed = time.monotonic() - started
     finally:
@@ -127,17 +123,21 @@ def memory(rig: Rig, *, checkpoints: list[int]) -> dict[str, Any]:
     }
 
 
+def _reached(rig: Rig, mark: int) -> bool:
+    return int(rig.redis.hget("sms_queue:stats", "tasks") or 0) >= mark
+
+
 def run_all(rig: Rig, scale: float) -> dict[str, Any]:
     results: dict[str, Any] = {"scale": scale}
     a = {"tasks": _count(10_000, scale), "per_task": 1, "latency_ms": 0, "concurrency": 16}
     results["a"] = {
         "params": a,
         "runs": [throughput(rig, r, **a).as_dict() for r in ("bare loop", "smsworker")],
-    }  # type: ignore[arg-type]
+    }
     results["b"] = {"runs": []}
     for concurrency in (64, 256):
         b = {"tasks": _count(2_000, scale), "per_task": 5, "latency_ms": 50, "concurrency": concurrency}
-        run = throughput(rig, "smsworker", **b).as_dict()  # type: ignore[arg-type]
+        run = throughput(rig, "smsworker", **b).as_dict()
         run["params"] = b
         run["ideal_per_s"] = concurrency / 0.050
         run["of_ideal"] = round(run["per_s"] / run["ideal_per_s"], 3)
@@ -145,7 +145,7 @@ def run_all(rig: Rig, scale: float) -> dict[str, Any]:
     count = _count(200, scale)
     results["c"] = {"runs": [idle_latency(rig, r, count=count) for r in ("bare loop", "smsworker")]}
     d = {"tasks": _count(200, scale), "per_task": 1000, "latency_ms": 50, "concurrency": 16, "batch": 1000}
-    results["d"] = {"params": d, "runs": [throughput(rig, "smsworker", **d).as_dict()]}  # type: ignore[arg-type]
+    results["d"] = {"params": d, "runs": [throughput(rig, "smsworker", **d).as_dict()]}
     marks = [_count(100_000, scale), _count(1_000_000, scale)]
     results["e"] = {
         "peak_rss_mb_at_64": results["b"]["runs"][0]["peak_rss_mb"],

@@ -57,10 +57,30 @@ redis.call('SREM', KEYS[3], ARGV[1])
 return n
 """
 
-# Replaces the element just claimed (index 0 of our own processing list) by its stamped form.
+# Claims up to ARGV[1] tasks in one round trip when the queue is busy (the same move as LMOVE).
+_CLAIM_MANY = """
+local out = {}
+for i = 1, tonumber(ARGV[1]) do
+  local v = redis.call('RPOP', KEYS[1])
+  if not v then break end
+  redis.call('LPUSH', KEYS[2], v)
+  out[i] = v
+end
+return out
+"""
+
+# Replaces a claimed element in our own processing list by its stamped form, where it stands.
+# LPOS needs Redis 6.0.6; before that, remove and push it back at the head (order there matters
+# only to the order of a recovery).
 _STAMP = """
-if redis.call('LINDEX', KEYS[1], 0) == ARGV[1] then
-  redis.call('LSET', KEYS[1], 0, ARGV[2])
+local ok, index = pcall(redis.call, 'LPOS', KEYS[1], ARGV[1])
+if ok then
+  if not index then return 0 end
+  redis.call('LSET', KEYS[1], index, ARGV[2])
+  return 1
+end
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
+  redis.call('LPUSH', KEYS[1], ARGV[2])
   return 1
 end
 return 0
@@ -106,6 +126,18 @@ def unstamp(element: bytes) -> tuple[str | None, bytes]:
 
 
 @dataclass(frozen=True)
+class SettleOp:
+    """One task's outcome, as ``settle`` records it."""
+
+    element: bytes
+    progress_key: str | None = None
+    keep_progress: bool = False
+    envelopes: tuple[bytes, ...] = ()
+    sent: int = 0
+    dead: int = 0
+
+
+@dataclass(frozen=True)
 class Stats:
     queue: int
     processing: int
@@ -135,6 +167,7 @@ class RedisQueue:
         self.workers_key = f"{queue}:workers"
         self.stats_key = f"{queue}:stats"
         self._requeue = client.register_script(_REQUEUE)
+        self._claim_many = client.register_script(_CLAIM_MANY)
         self._stamp = client.register_script(_STAMP)
         self._replay = client.register_script(_REPLAY)
         self._use_blmove = use_blmove
@@ -178,6 +211,13 @@ class RedisQueue:
             element = self._r.brpoplpush(self.queue, dest, int(max(1, timeout_s)))
         return element
 
+    def claim_many(self, worker_id: str, count: int) -> list[bytes]:
+        """Up to ``count`` tasks at once, oldest first, without blocking."""
+        claimed: list[bytes] = self._claim_many(
+            keys=[self.queue, self.processing_key(worker_id)], args=[count]
+        )
+        return claimed
+
     def stamp_claimed(self, worker_id: str, element: bytes) -> tuple[str, bytes] | None:
         """Give the element just claimed a delivery token: (token, the stamped element).
 
@@ -200,30 +240,26 @@ class RedisQueue:
         pipe.expire(progress_key, PROGRESS_TTL_S)
         pipe.execute()
 
-    def settle(
-        self,
-        worker_id: str,
-        element: bytes,
-        *,
-        progress_key: str | None,
-        keep_progress: bool,
-        envelopes: list[bytes],
-        sent: int,
-        dead: int,
-    ) -> None:
-        """Record a task's outcome and drop it from the processing list, all in one transaction."""
+    def settle(self, worker_id: str, ops: list[SettleOp]) -> None:
+        """Record tasks' outcomes and drop them from the processing list, in one transaction.
+
+        Many tasks per round trip when the worker is busy; each still leaves the processing list
+        only together with its outcome.
+        """
+        processing = self.processing_key(worker_id)
         pipe = self._r.pipeline(transaction=True)
-        if envelopes:
-            pipe.lpush(self.dead_key, *envelopes)
-        pipe.lrem(self.processing_key(worker_id), 1, element)
-        if progress_key is not None:
-            if keep_progress:
-                pipe.expire(progress_key, IDEMPOTENCY_TTL_S)
-            else:
-                pipe.delete(progress_key)
-        pipe.hincrby(self.stats_key, "sent", sent)
-        pipe.hincrby(self.stats_key, "dead", dead)
-        pipe.hincrby(self.stats_key, "tasks", 1)
+        for op in ops:
+            if op.envelopes:
+                pipe.lpush(self.dead_key, *op.envelopes)
+            pipe.lrem(processing, 1, op.element)
+            if op.progress_key is not None:
+                if op.keep_progress:
+                    pipe.expire(op.progress_key, IDEMPOTENCY_TTL_S)
+                else:
+                    pipe.delete(op.progress_key)
+        pipe.hincrby(self.stats_key, "sent", sum(op.sent for op in ops))
+        pipe.hincrby(self.stats_key, "dead", sum(op.dead for op in ops))
+        pipe.hincrby(self.stats_key, "tasks", len(ops))
         pipe.execute()
 
     # -- workers: heartbeats and recovery -------------------------------------------------------

@@ -1,15 +1,35 @@
-"""Settling a task: its outcome recorded, its failures dead-lettered, its summary logged."""
+"""Settling tasks: outcomes recorded, failures dead-lettered, one summary logged per task.
+
+One thread commits for the whole worker: whatever finished while the previous commit was in flight
+goes in the next one, so a busy worker pays one Redis round trip for many tasks and an idle one
+pays no extra latency.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from smsworker.deadletter import Failure, build_envelope
 from smsworker.errors import InvalidTask
 from smsworker.inflight import TaskInFlight
-from smsworker.outages import OutageGuard
-from smsworker.queue import RedisQueue
+from smsworker.outages import OutageGuard, RedisGaveUp
+from smsworker.queue import RedisQueue, SettleOp
+from smsworker.task import SmsTask
+
+# Bounds one transaction (and the envelopes it carries) under a flood of finished tasks.
+MAX_BATCH = 256
+
+
+@dataclass(frozen=True)
+class _Pending:
+    op: SettleOp
+    log_event: str
+    log_fields: dict[str, Any]
+    done: Callable[[], None]
 
 
 class Settler:
@@ -18,58 +38,95 @@ class Settler:
         self.worker_id = worker_id
         self.log = log
         self.guard = guard
+        self._pending: list[_Pending] = []
+        self._committing = False
+        self._closed = False
+        self._cond = threading.Condition()
+        self._thread = threading.Thread(target=self._loop, name="smsworker-settle", daemon=True)
+        self._thread.start()
 
-    def settle(self, flight: TaskInFlight) -> bool:
-        """Record a finished task; False if it was abandoned (requeued at shutdown) meanwhile."""
+    def settle(self, flight: TaskInFlight, done: Callable[[], None]) -> None:
+        """Queue a finished task for the next commit; ``done`` runs once it is recorded.
+
+        A task abandoned at shutdown (already put back on the queue) is not settled.
+        """
         task = flight.task
-        envelopes = self._envelopes(flight.raw, flight.task, flight.failed)
-        with flight.lock:  # shutdown takes this lock to abandon the task: one or the other wins
-            if flight.abandoned:
-                return False
-            self.guard.call(
-                lambda: self.queue.settle(
-                    self.worker_id,
-                    flight.element,
-                    progress_key=flight.progress_key,
-                    keep_progress=task.task_id is not None,
-                    envelopes=envelopes,
-                    sent=len(flight.sent),
-                    dead=len(flight.failed),
-                ),
-                "settle",
-            )
-        self.log.info(
-            "task.settled",
-            task_id=task.task_id,
-            template_id=task.template_id,
-            recipients=len(task.mobiles) + len(task.invalid_mobiles),
+        op = SettleOp(
+            element=flight.element,
+            progress_key=flight.progress_key,
+            keep_progress=task.task_id is not None,
+            envelopes=tuple(self._envelopes(flight.raw, task, flight.failed)),
             sent=len(flight.sent),
             dead=len(flight.failed),
-            skipped=flight.skipped,
-            attempts=flight.attempts,
-            reasons=sorted({f.reason for f in flight.failed.values()}) or None,
-            duration_ms=round((time.monotonic() - flight.started) * 1000, 1),
         )
-        return True
+        fields = {
+            "task_id": task.task_id,
+            "template_id": task.template_id,
+            "recipients": len(task.mobiles) + len(task.invalid_mobiles),
+            "sent": len(flight.sent),
+            "dead": len(flight.failed),
+            "skipped": flight.skipped,
+            "attempts": flight.attempts,
+            "reasons": sorted({f.reason for f in flight.failed.values()}) or None,
+            "duration_ms": round((time.monotonic() - flight.started) * 1000, 1),
+        }
+        with flight.lock:  # shutdown takes this lock to abandon the task: one or the other wins
+            if not flight.abandoned:
+                self._add(_Pending(op, "task.settled", fields, done))
 
-    def settle_invalid(self, element: bytes, raw: bytes, exc: InvalidTask) -> None:
+    def settle_invalid(self, element: bytes, raw: bytes, exc: InvalidTask, done: Callable[[], None]) -> None:
         """Dead-letter an element that is not a task at all."""
         envelopes = self._envelopes(raw, None, {"": Failure(exc.reason, exc.error)})
-        self.guard.call(
-            lambda: self.queue.settle(
-                self.worker_id,
-                element,
-                progress_key=None,
-                keep_progress=False,
-                envelopes=envelopes,
-                sent=0,
-                dead=1,
-            ),
-            "settle",
-        )
-        self.log.warning("task.dead_lettered", reason=exc.reason, error=exc.error, payload_bytes=len(raw))
+        op = SettleOp(element=element, envelopes=tuple(envelopes), dead=1)
+        fields = {"reason": exc.reason, "error": exc.error, "payload_bytes": len(raw)}
+        self._add(_Pending(op, "task.dead_lettered", fields, done))
 
-    def _envelopes(self, raw: bytes, task: Any, failed: dict[str, Failure]) -> list[bytes]:
+    def flush(self, timeout_s: float | None) -> bool:
+        """Wait until everything queued so far is committed (or given up); False on timeout."""
+        with self._cond:
+            return self._cond.wait_for(lambda: not self._pending and not self._committing, timeout_s)
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def _add(self, pending: _Pending) -> None:
+        with self._cond:
+            self._pending.append(pending)
+            self._cond.notify_all()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._pending or self._closed)
+                if not self._pending:
+                    return
+                batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+                self._committing = True
+            try:
+                self._commit(batch)
+            finally:
+                with self._cond:
+                    self._committing = False
+                    self._cond.notify_all()
+
+    def _commit(self, batch: list[_Pending]) -> None:
+        try:
+            self.guard.call(lambda: self.queue.settle(self.worker_id, [p.op for p in batch]), "settle")
+        except RedisGaveUp:
+            return  # stopping with Redis away: the tasks stay in the processing list, recovered later
+        except Exception:
+            self.log.exception("settle.failed", tasks=len(batch))
+            return
+        for pending in batch:
+            if pending.log_event == "task.settled":
+                self.log.info(pending.log_event, **pending.log_fields)
+            else:
+                self.log.warning(pending.log_event, **pending.log_fields)
+            pending.done()
+
+    def _envelopes(self, raw: bytes, task: SmsTask | None, failed: dict[str, Failure]) -> list[bytes]:
         if not failed:
             return []
         return build_envelope(

@@ -119,25 +119,41 @@ class Worker:
         return self.totals
 
     def _fetch_loop(self, drain: bool) -> None:
-        block_s = 0.0 if drain else FETCH_BLOCK_S
         while self._acquire_slot():
-            try:
-                element = self._redis.call(lambda: self.queue.claim(self.id, block_s), "claim")
-            except BaseException:
-                self._slots.release()
-                raise
-            if element is not None:
+            # Claim as many tasks as there are idle senders, in one round trip; block for one only
+            # when the queue is empty, so an idle worker still answers a push at once.
+            free = 1 + self._take_free_slots()
+            self._release(free)
+
+            def claim_free(count: int = free) -> list[bytes]:
+                return self.queue.claim_many(self.id, count)
+
+            elements = self._redis.call(claim_free, "claim")
+            if not elements and not drain:
+                element = self._redis.call(lambda: self.queue.claim(self.id, FETCH_BLOCK_S), "claim")
+                elements = [element] if element is not None else []
+            if elements:
                 self._claimed = True
-                self._start(element)
-                continue
-            self._slots.release()
-            if drain and self._drained():
+                for element in elements:
+                    self._start(element)
+            elif drain and self._drained():
                 return
+
+    def _take_free_slots(self) -> int:
+        taken = 0
+        while self._slots.acquire(blocking=False):
+            taken += 1
+        return taken
+
+    def _release(self, count: int) -> None:
+        for _ in range(count):
+            self._slots.release()
 
     def _drained(self) -> bool:
         while not self._flights.wait_idle(timeout_s=FETCH_BLOCK_S):
             if self._stop.is_set():
                 return True
+        self._settler.flush(None)
         recovered = self._redis.call(self._liveness.recover_dead, "recover")
         return recovered == 0 and self._redis.call(lambda: self.queue.length(), "length") == 0
 
@@ -151,11 +167,10 @@ class Worker:
         return True
 
     def _start(self, element: bytes) -> None:
-        """Parse a claimed element and hand its units to the senders. Holds one slot on entry."""
+        """Parse a claimed element and hand its units to the senders, a free slot for each."""
         token, raw = unstamp(element)
         task = self._parse(element, raw)
         if task is None:
-            self._slots.release()
             return
         progress_key = self.queue.progress_key(task.task_id, token)
         done_before: set[str] = set()
@@ -183,13 +198,12 @@ class Worker:
             skipped=len(task.mobiles) - len(todo),
             failed=invalid,
         )
+        self._flights.add(flight)
         if not units:
-            self._slots.release()
             self._settle(flight)
             return
-        self._flights.add(flight)
-        for index, unit in enumerate(units):
-            if index > 0 and not self._acquire_slot():
+        for unit in units:
+            if not self._acquire_slot():
                 return  # stopping: the unsent rest keeps the task unsettled, and it is requeued
             self._flights.unit_started()
             self._pool.submit(self._send, flight, unit)
@@ -203,8 +217,7 @@ class Worker:
         except Exception as exc:  # a parser bug must cost one task, not the worker
             self.log.exception("task.parse_crashed")
             problem = InvalidTask("invalid_task", f"parser error: {exc!r}")
-        self._settler.settle_invalid(element, raw, problem)
-        self._count(sent=0, dead=1)
+        self._settler.settle_invalid(element, raw, problem, lambda: self._count(sent=0, dead=1))
         return None
 
     def _stamp(self, element: bytes) -> tuple[bytes, str | None]:
@@ -239,9 +252,11 @@ class Worker:
             self._slots.release()
 
     def _settle(self, flight: TaskInFlight) -> None:
-        if self._settler.settle(flight):
+        def done() -> None:
             self._flights.remove(flight)
             self._count(sent=len(flight.sent), dead=len(flight.failed))
+
+        self._settler.settle(flight, done)
 
     def _count(self, *, sent: int, dead: int) -> None:
         with self._totals_lock:
@@ -269,7 +284,11 @@ class Worker:
         idle = self._flights.wait_idle(max(0.0, self._deadline - time.monotonic()))
         if not idle:
             self.log.warning("worker.shutdown_timeout", timeout_s=self.options.shutdown_timeout_s)
+        # Fence off what is unfinished, then commit what finished, then put the rest back: a
+        # settle queued before the fence commits before the requeue, none can be queued after it.
         self._flights.abandon_all()
+        self._settler.flush(max(0.0, self._deadline - time.monotonic()))
+        self._settler.close()
         try:
             # Requeuing also unregisters; with nothing claimed it is not worth waiting for Redis.
             action = "requeue" if self._claimed else "unregister"

@@ -7,6 +7,7 @@ permanent. Timeouts and connection errors are transient.
 from __future__ import annotations
 
 import email.utils
+import os
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -41,6 +42,13 @@ class HttpProvider:
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
         self._session.headers.update(dict(headers))
+        # requests re-reads proxy, netrc and CA-bundle variables from the environment on every call
+        # (~0.2 ms of CPU each); read them once here instead.
+        self._session.proxies = requests.utils.get_environ_proxies(url)
+        ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if ca_bundle:
+            self._session.verify = ca_bundle
+        self._session.trust_env = False
 
     def body(self, message: OutgoingMessage) -> dict[str, Any]:
         body: dict[str, Any] = {"template_id": message.template_id}

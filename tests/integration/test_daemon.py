@@ -78,14 +78,7 @@ def test_a_second_signal_exits_at_once_and_the_task_is_recovered(
     with FakeSmsApi(delay_s=2.0) as stuck:
         r.lpush("sms_queue", task(["13800138000"]))
         worker = start_worker(*http(stuck, "--shutdown-timeout", "60"))
-        wait_until(
-            lambda: (
-                r.llen(f"sms_queue:processing:{worker.events('worker.started')[0]['worker']}")
-                if worker.events("worker.started")
-                else 0
-            ),
-            what="the task to be claimed",
-        )
+        wait_until(lambda: stuck.arrived, what="the provider call to be in flight")
         worker.send(signal.SIGTERM)
         worker.wait_for_event("worker.stopping")  # signals do not queue: let the first one land
         worker.send(signal.SIGTERM)

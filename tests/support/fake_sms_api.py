@@ -29,6 +29,7 @@ class FakeSmsApi:
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.delivered: list[str] = []  # recipients answered 2xx, in order
+        self.arrived = 0  # requests that got past validation, counted before the delay
         self.replies: dict[str, list[Reply]] = defaultdict(list)
         self.lock = threading.Lock()
         self.server = _QuietServer(("127.0.0.1", 0), self._handler())
@@ -76,6 +77,8 @@ class FakeSmsApi:
         problem = _problem(body)
         if problem:
             return Reply(400, body=json.dumps({"error": problem}))
+        with self.lock:
+            self.arrived += 1
         if self.delay_s:
             time.sleep(self.delay_s)
         reply = self._reply_for(body)

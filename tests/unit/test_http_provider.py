@@ -77,3 +77,11 @@ def test_connection_refused_is_transient() -> None:
         port = sock.getsockname()[1]
     with pytest.raises(TransientProviderError, match="request failed"):
         HttpProvider(f"http://127.0.0.1:{port}/sms").send(msg(A))
+
+
+def test_proxy_settings_are_read_once_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "")
+    provider = HttpProvider("https://sms.example.com/send")
+    assert provider._session.proxies.get("https") == "http://proxy.internal:3128"
+    assert provider._session.trust_env is False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fakeredis
 
-from smsworker.queue import RedisQueue, stamp, unstamp
+from smsworker.queue import RedisQueue, SettleOp, stamp, unstamp
 
 
 def test_claim_is_fifo_for_lpush_producers(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
@@ -69,15 +69,7 @@ def test_settle_is_one_transaction(queue: RedisQueue, fake_redis: fakeredis.Fake
     element = queue.claim("w1", 0)
     assert element is not None
     queue.mark_sent("sms_queue:progress:d:x", ["+86138"])
-    queue.settle(
-        "w1",
-        element,
-        progress_key="sms_queue:progress:d:x",
-        keep_progress=False,
-        envelopes=[b"{}"],
-        sent=1,
-        dead=1,
-    )
+    queue.settle("w1", [SettleOp(element, "sms_queue:progress:d:x", envelopes=(b"{}",), sent=1, dead=1)])
     assert fake_redis.llen("sms_queue:processing:w1") == 0
     assert fake_redis.lrange("sms_queue:dead", 0, -1) == [b"{}"]
     assert not fake_redis.exists("sms_queue:progress:d:x")
@@ -94,9 +86,7 @@ def test_settle_is_one_transaction(queue: RedisQueue, fake_redis: fakeredis.Fake
 
 def test_idempotency_progress_is_kept_a_day(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
     queue.mark_sent("sms_queue:progress:id:k", ["+86138"])
-    queue.settle(
-        "w1", b"t", progress_key="sms_queue:progress:id:k", keep_progress=True, envelopes=[], sent=1, dead=0
-    )
+    queue.settle("w1", [SettleOp(b"t", "sms_queue:progress:id:k", keep_progress=True, sent=1)])
     assert 0 < fake_redis.ttl("sms_queue:progress:id:k") <= 24 * 3600
 
 
@@ -113,3 +103,34 @@ def test_dead_letters_oldest_first_in_chunks(queue: RedisQueue, fake_redis: fake
     assert queue.dead_letters(2) == [b"6", b"5"]
     assert queue.purge_dead() == 7
     assert queue.dead_letters() == []
+
+
+def test_claim_many_is_fifo_and_bounded(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
+    fake_redis.lpush("sms_queue", b"a", b"b", b"c")
+    assert queue.claim_many("w1", 2) == [b"a", b"b"]
+    assert queue.claim_many("w1", 5) == [b"c"]
+    assert queue.claim_many("w1", 5) == []
+    assert fake_redis.lrange("sms_queue:processing:w1", 0, -1) == [b"c", b"b", b"a"]
+
+
+def test_settle_many_tasks_in_one_transaction(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
+    fake_redis.lpush("sms_queue", b"a", b"b", b"c")
+    claimed = queue.claim_many("w1", 3)
+    queue.settle("w1", [SettleOp(claimed[0], sent=2), SettleOp(claimed[2], envelopes=(b"e1", b"e2"), dead=2)])
+    assert fake_redis.lrange("sms_queue:processing:w1", 0, -1) == [b"b"]
+    assert fake_redis.lrange("sms_queue:dead", 0, -1) == [b"e2", b"e1"]
+    assert fake_redis.hgetall("sms_queue:stats") == {b"sent": b"2", b"dead": b"2", b"tasks": b"2"}
+
+
+def test_stamping_finds_the_element_anywhere_in_the_processing_list(
+    queue: RedisQueue, fake_redis: fakeredis.FakeRedis
+) -> None:
+    fake_redis.lpush("sms_queue", b"same", b"same", b"other")
+    first, second, other = queue.claim_many("w1", 3)
+    stamped = queue.stamp_claimed("w1", first)
+    assert stamped is not None
+    again = queue.stamp_claimed("w1", second)  # the identical twin gets its own token
+    assert again is not None and again[0] != stamped[0]
+    assert sorted(fake_redis.lrange("sms_queue:processing:w1", 0, -1)) == sorted(
+        [other, stamped[1], again[1]]
+    )
