@@ -34,6 +34,7 @@ class Settings:
     http_timeout: float = 10.0
     http_batch_size: int = 1
     concurrency: int = 8
+    processes: int = 1
     max_attempts: int = 5
     backoff_base: float = 1.0
     backoff_max: float = 60.0
@@ -192,6 +193,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "http_timeout": _positive(float),
     "http_batch_size": _positive(int),
     "concurrency": _positive(int),
+    "processes": _positive(int),
     "max_attempts": _positive(int),
     "backoff_base": _positive(float),
     "backoff_max": _positive(float),

@@ -7,14 +7,18 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import click
 
 from smsworker.app import build_logger, build_queue, build_worker
 from smsworker.cli.options import common_options, friendly_errors, settings_from, worker_options
+from smsworker.config import Settings
 from smsworker.providers.registry import build_provider
+from smsworker.supervisor import supervise
+from smsworker.worker import Totals
 
 
 def _install_stop_handlers(stop: Callable[[], None]) -> None:
@@ -35,6 +39,23 @@ def _exit_after(totals_abandoned: bool) -> None:
         os._exit(0)
 
 
+def _work(
+    settings: Settings, log: Any, *, drain: bool, on_settled: Callable[[], None] | None = None
+) -> Totals:
+    worker = build_worker(settings, log, on_settled=on_settled)
+    _install_stop_handlers(worker.request_stop)
+    return worker.drain() if drain else worker.run()
+
+
+def _prepare(flags: dict[str, Any]) -> tuple[Settings, Any]:
+    settings = settings_from(flags)
+    with friendly_errors(settings):
+        log = build_logger(settings)
+        # A provider setting that is missing fails here, once, not in every process.
+        build_provider(settings, log).close()
+    return settings, log
+
+
 @click.command()
 @common_options
 @worker_options
@@ -43,14 +64,14 @@ def run(**flags: Any) -> None:
 
     On the first signal it stops fetching, finishes the sends in flight (up to --shutdown-timeout),
     puts unfinished tasks back at the front of the queue and exits 0. A second signal exits at once;
-    the task stays in this worker's processing list and the next worker recovers it.
+    the task stays in this worker's processing list and the next worker recovers it. With
+    --processes N, a parent runs N such workers and restarts any that dies.
     """
-    settings = settings_from(flags)
-    with friendly_errors(settings):
-        log = build_logger(settings)
-        worker = build_worker(settings, log)
-    _install_stop_handlers(worker.request_stop)
-    totals = worker.run()
+    settings, log = _prepare(flags)
+    if settings.processes > 1:
+        code, _ = supervise(settings.processes, lambda: _work(settings, log, drain=False), log, restart=True)
+        sys.exit(code)
+    totals = _work(settings, log, drain=False)
     _exit_after(totals.abandoned_sends)
 
 
@@ -61,32 +82,43 @@ def drain(**flags: Any) -> None:
     """Process until the queue and in-flight work are empty, print a summary, exit.
 
     Dead workers' unfinished tasks are recovered first. A progress bar is shown when stderr is a
-    terminal.
+    terminal (and --processes is 1).
     """
-    settings = settings_from(flags)
+    settings, log = _prepare(flags)
     started = time.monotonic()
-    with friendly_errors(settings):
-        log = build_logger(settings)
-        total = build_queue(settings).client.llen(settings.queue)
-        bar = click.progressbar(length=max(int(total), 1), label="draining", file=sys.stderr)
-        lock = threading.Lock()
-        show = sys.stderr.isatty()
-
-        def step() -> None:
-            if show:
-                with lock:
-                    bar.update(1)
-
-        worker = build_worker(settings, log, on_settled=step)
-    _install_stop_handlers(worker.request_stop)
-    totals = worker.drain()
-    if show:
-        bar.render_finish()
+    code = 0
+    if settings.processes > 1:
+        code, totals = supervise(
+            settings.processes, lambda: _work(settings, log, drain=True), log, restart=False
+        )
+    else:
+        with friendly_errors(settings):
+            total = build_queue(settings).length()
+        with _progress(total) as step:
+            totals = _work(settings, log, drain=True, on_settled=step)
     click.echo(
         f"drained {totals.tasks} tasks: sent {totals.sent}, dead-lettered {totals.dead}, "
         f"requeued {totals.requeued}, in {time.monotonic() - started:.1f} s"
     )
     _exit_after(totals.abandoned_sends)
+    sys.exit(code)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[], None]]:
+    """A progress bar on stderr when it is a terminal; a no-op step otherwise."""
+    if not sys.stderr.isatty():
+        yield lambda: None
+        return
+    bar = click.progressbar(length=max(total, 1), label="draining", file=sys.stderr)
+    lock = threading.Lock()
+
+    def step() -> None:
+        with lock:  # steps come from the worker's settle thread
+            bar.update(1)
+
+    yield step
+    bar.render_finish()
 
 
 @click.command()
