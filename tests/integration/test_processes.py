@@ -47,10 +47,7 @@ def test_a_child_that_dies_is_restarted_and_its_task_recovered(
     r: Any = redis_server.client()
     with FakeSmsApi(delay_s=0.3) as api:
         supervisor = start_worker("--provider", "http", "--http-url", api.url, "--processes", "2")
-        pids: list[int] = wait_until(
-            lambda: (supervisor.events("supervisor.started") or [{}])[0].get("pids"),
-            what="the children's pids",
-        )
+        pids: list[int] = supervisor.wait_for_event("supervisor.started")["pids"]
         wait_until(lambda: len(live_workers(redis_server)) == 2, what="two worker processes")
         r.lpush("sms_queue", *tasks(1))
         wait_until(lambda: api.arrived, what="the send to be in flight")
