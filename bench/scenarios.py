@@ -6,8 +6,8 @@
 from __future__ import annotations
 
 import time
-from functools import partial
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
 
 from bench.harness import SIGTERM, Api, Proc, Rig, mobiles, percentile, php_task, wait_for
@@ -32,7 +32,15 @@ def _count(n: float, scale: float) -> int:
 
 
 def throughput(
-    rig: Rig, runner: str, *, tasks: int, per_task: int, latency_ms: float, concurrency: int, batch: int = 1
+    rig: Rig,
+    runner: str,
+    *,
+    tasks: int,
+    per_task: int,
+    latency_ms: float,
+    concurrency: int,
+    batch: int = 1,
+    processes: int = 1,
 ) -> Throughput:
     """Fill the queue, run the runner until it is empty, rate from first to last receive."""
     rig.redis.flushall()
@@ -40,12 +48,12 @@ def throughput(
     try:
         numbers = mobiles(0, tasks * per_task)
         rig.fill([php_task(1, numbers[i * per_task : (i + 1) * per_task]) for i in range(tasks)])
-        proc = _start(rig, runner, api, concurrency, batch)
+        proc = _start(rig, runner, api, concurrency, batch, processes=processes)
         code = proc.wait(timeout_s=1800)
         stats = api.stats()
         elapsed = max(stats["last"] - stats["first"], 1e-9)
         return Throughput(
-            runner=runner,
+            runner=runner if processes == 1 else f"{runner} --processes {processes}",
             recipients=stats["recipients"],
             lost=len(numbers) - stats["distinct"],
             duplicates=stats["duplicates"],
@@ -57,13 +65,15 @@ def throughput(
         api.stop()
 
 
-def _start(rig: Rig, runner: str, api: Api, concurrency: int, batch: int, *, daemon: bool = False) -> Proc:
+def _start(
+    rig: Rig, runner: str, api: Api, concurrency: int, batch: int, *, daemon: bool = False, processes: int = 1
+) -> Proc:
     if runner == "bare loop":
         return rig.bareloop(api, "--concurrency", str(concurrency), *(["--forever"] if daemon else []))
     return rig.smsworker(
         "run" if daemon else "drain",
         "--provider", "http", "--http-url", api.url, "--concurrency", str(concurrency),
-        "--http-batch-size", str(batch),
+        "--http-batch-size", str(batch), "--processes", str(processes),
     )  # fmt: skip
 
 
@@ -129,19 +139,25 @@ def _reached(rig: Rig, mark: int) -> bool:
 
 def run_all(rig: Rig, scale: float) -> dict[str, Any]:
     results: dict[str, Any] = {"scale": scale}
-    a = {"tasks": _count(10_000, scale), "per_task": 1, "latency_ms": 0, "concurrency": 16}
+    a = {"tasks": _count(10_000, scale), "per_task": 1, "latency_ms": 0}
     results["a"] = {
-        "params": a,
-        "runs": [throughput(rig, r, **a).as_dict() for r in ("bare loop", "smsworker")],
+        "params": {**a, "concurrency": 16},
+        "runs": [
+            throughput(rig, "bare loop", **a, concurrency=16).as_dict(),
+            throughput(rig, "smsworker", **a, concurrency=16).as_dict(),
+            throughput(rig, "smsworker", **a, concurrency=8, processes=2).as_dict(),
+        ],
     }
     results["b"] = {"runs": []}
     for concurrency in (64, 256):
-        b = {"tasks": _count(2_000, scale), "per_task": 5, "latency_ms": 50, "concurrency": concurrency}
-        run = throughput(rig, "smsworker", **b).as_dict()
-        run["params"] = b
-        run["ideal_per_s"] = concurrency / 0.050
-        run["of_ideal"] = round(run["per_s"] / run["ideal_per_s"], 3)
-        results["b"]["runs"].append(run)
+        b = {"tasks": _count(2_000, scale), "per_task": 5, "latency_ms": 50}
+        for processes in (1, 2):
+            run = throughput(rig, "smsworker", **b, concurrency=concurrency // processes, processes=processes)
+            row = run.as_dict()
+            row["params"] = {**b, "concurrency": concurrency}
+            row["ideal_per_s"] = concurrency / 0.050
+            row["of_ideal"] = round(row["per_s"] / row["ideal_per_s"], 3)
+            results["b"]["runs"].append(row)
     count = _count(200, scale)
     results["c"] = {"runs": [idle_latency(rig, r, count=count) for r in ("bare loop", "smsworker")]}
     d = {"tasks": _count(200, scale), "per_task": 1000, "latency_ms": 50, "concurrency": 16, "batch": 1000}
