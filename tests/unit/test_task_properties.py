@@ -72,3 +72,28 @@ def test_valid_tasks_round_trip_through_the_enqueue_encoder(data: dict[str, Any]
         result.task_id,
         result.params,
     )
+
+
+REGIONS = ["CN", "US", "GB", "IN", "DE", "AR", "MX", "BR", "RU", "JP", "FR", "IT", "AU", "ID", "HK"]
+
+
+def _full_parse(raw: str, region: str) -> str | None:
+    import phonenumbers
+
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    return phonenumbers.format_number(number, 0) if phonenumbers.is_valid_number(number) else None
+
+
+@settings(max_examples=3000)
+@given(st.sampled_from(REGIONS), st.from_regex(r"[1-9][0-9]{3,13}", fullmatch=True), st.booleans())
+def test_the_plain_digits_fast_path_agrees_with_phonenumbers(region: str, digits: str, with_cc: bool) -> None:
+    import phonenumbers
+
+    from smsworker.task import normalise_mobile
+
+    code = phonenumbers.country_code_for_region(region)
+    raw = f"{code}{digits}"[: len(digits)] if with_cc else digits
+    assert normalise_mobile(raw, region, code) == _full_parse(raw, region)
