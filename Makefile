@@ -29,6 +29,16 @@ fuzz: deps
 	@corpus=$$(mktemp -d) && cp fuzz/corpus/* "$$corpus"/ && \
 	$(PY) fuzz/fuzz_task.py -max_total_time=$(FUZZ_SECONDS) "$$corpus" ; status=$$? ; rm -rf "$$corpus" ; exit $$status
 
+# Every benchmark scenario beside its same-run ceiling; results in bench/results/. BENCH_SCALE < 1 shrinks it.
+BENCH_SCALE ?= 1.0
+bench: deps
+	$(PY) -m bench.run --scale $(BENCH_SCALE) --out bench/results
+
+# Faults under load: SIGKILL, Redis restarts, provider outages and hangs, SIGTERM, a flooded queue.
+CHAOS_SCALE ?= 1.0
+chaos: deps
+	$(PY) -m bench.chaos --scale $(CHAOS_SCALE) --out bench/results
+
 format: deps
 	$(VENV)/bin/ruff format smsworker tests fuzz bench
 	$(VENV)/bin/ruff check --fix smsworker tests fuzz bench

@@ -1,0 +1,28 @@
+"""`make bench` still runs: every scenario at a tiny scale. Figures are not checked here (they
+belong to the benchmark, not to tests); only that nothing was lost and the report is written."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def test_bench_harness_runs_every_scenario(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--scale", "0.005", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    figures = json.loads((tmp_path / "results.json").read_text())
+    runs = figures["a"]["runs"] + figures["b"]["runs"] + figures["d"]["runs"]
+    assert [run["lost"] for run in runs] == [0] * len(runs)
+    assert all(run["exit_code"] == 0 for run in runs)
+    assert set(figures["e"]["rss_mb_after"]) == {"500", "5000"}
+    assert "### (a)" in (tmp_path / "results.md").read_text()
