@@ -17,6 +17,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
+import signal
 import time
 from collections import defaultdict
 from typing import Any
@@ -117,6 +119,8 @@ async def serve(port: int, latency_s: float) -> None:
 
 
 def main() -> None:
+    # Terminated between runs: open keep-alive connections are of no interest then.
+    signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--latency-ms", type=float, default=0.0)
