@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,10 @@ from typing import Any
 import requests
 
 from tests.support.redis_server import RedisServer, free_port
+from tests.support.waiting import wait_until as wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
+__all__ = ["SIGTERM", "Api", "Proc", "Rig", "mobiles", "percentile", "php_task", "rig", "wait_for"]
 
 
 def php_task(template_id: int, mobiles: list[str], content: str = "Test SMS") -> bytes:
@@ -191,17 +193,6 @@ def rig(workdir: Path, **kwargs: Any) -> Iterator[Rig]:
         yield current
     finally:
         current.close()
-
-
-def wait_for(condition: Callable[[], Any], *, timeout_s: float, what: str, every_s: float = 0.01) -> Any:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(every_s)
 
 
 def percentile(values: list[float], pct: float) -> float:

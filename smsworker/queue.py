@@ -38,62 +38,11 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from smsworker import lua
+
 STAMP = b"\x00smsworker:"
 PROGRESS_TTL_S = 7 * 24 * 3600
 IDEMPOTENCY_TTL_S = 24 * 3600
-
-# Moves a processing list back to the front of the queue, newest first, so the oldest task ends up
-# rightmost and is fetched first again. LPOP/RPUSH rather than LMOVE to work on Redis < 6.2.
-_REQUEUE = """
-local n = 0
-while true do
-  local v = redis.call('LPOP', KEYS[1])
-  if not v then break end
-  redis.call('RPUSH', KEYS[2], v)
-  n = n + 1
-end
-redis.call('DEL', KEYS[1], KEYS[4])
-redis.call('SREM', KEYS[3], ARGV[1])
-return n
-"""
-
-# Claims up to ARGV[1] tasks in one round trip when the queue is busy (the same move as LMOVE).
-_CLAIM_MANY = """
-local out = {}
-for i = 1, tonumber(ARGV[1]) do
-  local v = redis.call('RPOP', KEYS[1])
-  if not v then break end
-  redis.call('LPUSH', KEYS[2], v)
-  out[i] = v
-end
-return out
-"""
-
-# Replaces a claimed element in our own processing list by its stamped form, where it stands.
-# LPOS needs Redis 6.0.6; before that, remove and push it back at the head (order there matters
-# only to the order of a recovery).
-_STAMP = """
-local ok, index = pcall(redis.call, 'LPOS', KEYS[1], ARGV[1])
-if ok then
-  if not index then return 0 end
-  redis.call('LSET', KEYS[1], index, ARGV[2])
-  return 1
-end
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
-  redis.call('LPUSH', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-"""
-
-# Moves one envelope's task from the dead-letter list back to the queue, only if it is still there.
-_REPLAY = """
-if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
-  redis.call('LPUSH', KEYS[2], ARGV[2])
-  return 1
-end
-return 0
-"""
 
 
 def connect(url: str, *, block_timeout_s: float) -> redis.Redis:
@@ -166,10 +115,10 @@ class RedisQueue:
         self.dead_key = dead_letter_key
         self.workers_key = f"{queue}:workers"
         self.stats_key = f"{queue}:stats"
-        self._requeue = client.register_script(_REQUEUE)
-        self._claim_many = client.register_script(_CLAIM_MANY)
-        self._stamp = client.register_script(_STAMP)
-        self._replay = client.register_script(_REPLAY)
+        self._requeue = client.register_script(lua.REQUEUE)
+        self._claim_many = client.register_script(lua.CLAIM_MANY)
+        self._stamp = client.register_script(lua.STAMP)
+        self._replay = client.register_script(lua.REPLAY)
         self._use_blmove = use_blmove
 
     def processing_key(self, worker_id: str) -> str:

@@ -9,7 +9,9 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def wait_until(condition: Callable[[], T], *, timeout_s: float = 15.0, what: str = "condition") -> T:
+def wait_until(
+    condition: Callable[[], T], *, timeout_s: float = 15.0, what: str = "condition", every_s: float = 0.01
+) -> T:
     deadline = time.monotonic() + timeout_s
     while True:
         result = condition()
@@ -17,4 +19,4 @@ def wait_until(condition: Callable[[], T], *, timeout_s: float = 15.0, what: str
             return result
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        time.sleep(0.01)
+        time.sleep(every_s)
