@@ -19,6 +19,9 @@ import phonenumbers
 from smsworker.errors import ConfigError
 
 ENV_PREFIX = "SMSWORKER_"
+# Providers with a settings table of their own: [aliyun] in TOML, SMSWORKER_ALIYUN_<KEY> in the
+# environment. Secrets live only there (or in files they name), never in flags.
+PROVIDER_SECTIONS = ("aliyun", "tencent", "twilio")
 LOG_FORMATS = ("auto", "json", "console")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -46,6 +49,8 @@ class Settings:
     log_format: str = "auto"
     log_level: str = "info"
     mask_mobiles: bool = True
+    # Per-provider tables, e.g. {"aliyun": {"access_key_id": ..., "templates": {...}}}.
+    provider_options: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
 
     @property
     def dead_letter_key(self) -> str:
@@ -64,7 +69,7 @@ class Settings:
         return urlunsplit(parts._replace(netloc=netloc))
 
 
-SETTING_NAMES = tuple(f.name for f in dataclasses.fields(Settings))
+SETTING_NAMES = tuple(f.name for f in dataclasses.fields(Settings) if f.name != "provider_options")
 
 
 def load_settings(
@@ -74,10 +79,11 @@ def load_settings(
 ) -> Settings:
     """Merge the layers and validate. ``flags`` holds only the options given (others are None)."""
     values: dict[str, tuple[Any, str]] = {}
+    sections: dict[str, dict[str, Any]] = {name: {} for name in PROVIDER_SECTIONS}
     path = config_path or environ.get(ENV_PREFIX + "CONFIG")
     if path:
-        for name, value in _read_toml(Path(path)).items():
-            values[name] = (value, f"config file {path}")
+        _from_file(Path(path), values, sections)
+    _sections_from_env(environ, sections)
     for name in SETTING_NAMES:
         env_name = ENV_PREFIX + name.upper()
         if env_name in environ:
@@ -86,9 +92,25 @@ def load_settings(
         if value is not None and value != ():
             values[name] = (value, "--" + name.replace("_", "-"))
     converted = {name: _convert(name, value, source) for name, (value, source) in values.items()}
-    settings = Settings(**converted)
+    settings = Settings(**converted, provider_options={k: v for k, v in sections.items() if v})
     _check_relations(settings)
     return settings
+
+
+def _from_file(path: Path, values: dict[str, tuple[Any, str]], sections: dict[str, dict[str, Any]]) -> None:
+    for name, value in _read_toml(path).items():
+        if name in PROVIDER_SECTIONS:
+            sections[name].update(_section(value, name, str(path)))
+        else:
+            values[name] = (value, f"config file {path}")
+
+
+def _sections_from_env(environ: Mapping[str, str], sections: dict[str, dict[str, Any]]) -> None:
+    for env_name, value in environ.items():
+        for section in PROVIDER_SECTIONS:
+            prefix = f"{ENV_PREFIX}{section.upper()}_"
+            if env_name.startswith(prefix):
+                sections[section][env_name[len(prefix) :].lower()] = value
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -101,10 +123,16 @@ def _read_toml(path: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in data.items():
         name = key.replace("-", "_")
-        if name not in SETTING_NAMES:
+        if name not in SETTING_NAMES and name not in PROVIDER_SECTIONS:
             raise ConfigError(f"config file {path}: unknown setting {key!r}")
         out[name] = value
     return out
+
+
+def _section(value: Any, name: str, path: str) -> dict[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"config file {path}: [{name}] must be a table")
+    return {key.replace("-", "_"): item for key, item in value.items()}
 
 
 def _to_bool(value: Any) -> bool:

@@ -47,7 +47,9 @@ def acs3_signature(
     names = sorted(lowered)
     canonical_headers = "".join(f"{name}:{lowered[name]}\n" for name in names)
     signed = ";".join(names)
-    canonical = "\n".join([method.upper(), path, canonical_query(query), canonical_headers, signed, payload_sha256])
+    canonical = "\n".join(
+        [method.upper(), path, canonical_query(query), canonical_headers, signed, payload_sha256]
+    )
     to_sign = "ACS3-HMAC-SHA256\n" + sha256_hex(canonical.encode("utf-8"))
     return hmac.new(secret.encode(), to_sign.encode(), hashlib.sha256).hexdigest(), signed
 
@@ -74,7 +76,14 @@ def tc3_signature(
     ``date`` is the UTC date of ``timestamp`` (YYYY-MM-DD); passed in so the caller owns the clock.
     """
     canonical = "\n".join(
-        ["POST", "/", "", f"content-type:{content_type}\nhost:{host}\n", "content-type;host", sha256_hex(payload)]
+        [
+            "POST",
+            "/",
+            "",
+            f"content-type:{content_type}\nhost:{host}\n",
+            "content-type;host",
+            sha256_hex(payload),
+        ]
     )
     scope = f"{date}/{service}/tc3_request"
     to_sign = f"TC3-HMAC-SHA256\n{timestamp}\n{scope}\n{sha256_hex(canonical.encode('utf-8'))}"
