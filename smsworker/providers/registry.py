@@ -7,9 +7,13 @@ from typing import Any
 
 from smsworker.config import Settings
 from smsworker.errors import ConfigError
+from smsworker.providers.aliyun import AliyunProvider
 from smsworker.providers.base import Provider
 from smsworker.providers.http import HttpProvider
 from smsworker.providers.log import LogProvider
+from smsworker.providers.options import Section
+from smsworker.providers.tencent import TencentProvider
+from smsworker.providers.twilio import TwilioProvider
 
 
 def _build_log(settings: Settings, logger: Any) -> Provider:
@@ -28,9 +32,61 @@ def _build_http(settings: Settings, logger: Any) -> Provider:
     )
 
 
+def _section(settings: Settings, name: str) -> Section:
+    return Section(name, settings.provider_options.get(name, {}))
+
+
+def _build_aliyun(settings: Settings, logger: Any) -> Provider:
+    section = _section(settings, "aliyun")
+    return AliyunProvider(
+        access_key_id=section.text("access_key_id"),
+        access_key_secret=section.secret("access_key_secret"),
+        sign_name=section.text("sign_name"),
+        templates=section.templates(),
+        base_url=section.text("base_url", "https://dysmsapi.aliyuncs.com"),
+        timeout_s=section.number("timeout", 10.0),
+        content_param=section.text("content_param", "content"),
+        signature=section.text("signature", "v3"),
+        pool_size=settings.concurrency,
+        log=logger,
+    )
+
+
+def _build_tencent(settings: Settings, logger: Any) -> Provider:
+    section = _section(settings, "tencent")
+    return TencentProvider(
+        secret_id=section.text("secret_id"),
+        secret_key=section.secret("secret_key"),
+        sdk_app_id=section.text("sdk_app_id"),
+        sign_name=section.text("sign_name"),
+        templates=section.templates(),
+        region=section.text("region", "ap-guangzhou"),
+        base_url=section.text("base_url", "https://sms.tencentcloudapi.com"),
+        timeout_s=section.number("timeout", 10.0),
+        pool_size=settings.concurrency,
+    )
+
+
+def _build_twilio(settings: Settings, logger: Any) -> Provider:
+    section = _section(settings, "twilio")
+    service = str(section.get("messaging_service_sid") or "")
+    return TwilioProvider(
+        account_sid=section.text("account_sid"),
+        auth_token=section.secret("auth_token"),
+        from_number="" if service else section.text("from"),
+        messaging_service_sid=service,
+        base_url=section.text("base_url", "https://api.twilio.com"),
+        timeout_s=section.number("timeout", 10.0),
+        pool_size=settings.concurrency,
+    )
+
+
 FACTORIES: dict[str, Callable[[Settings, Any], Provider]] = {
     "log": _build_log,
     "http": _build_http,
+    "aliyun": _build_aliyun,
+    "tencent": _build_tencent,
+    "twilio": _build_twilio,
 }
 
 

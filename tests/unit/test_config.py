@@ -120,10 +120,16 @@ def test_redis_password_is_redacted() -> None:
 
 def test_provider_tables_from_file_and_environment(tmp_path: Path) -> None:
     config = tmp_path / "c.toml"
-    config.write_text('[aliyun]\naccess_key_id = "id"\nsign-name = "Shop"\n[aliyun.templates]\n123 = "SMS_1"\n')
+    config.write_text(
+        '[aliyun]\naccess_key_id = "id"\nsign-name = "Shop"\n[aliyun.templates]\n123 = "SMS_1"\n'
+    )
     settings = load_settings({}, {"SMSWORKER_ALIYUN_ACCESS_KEY_SECRET": "s3cret"}, str(config))
     assert settings.provider_options == {
-        "aliyun": {"access_key_id": "id", "sign_name": "Shop", "templates": {"123": "SMS_1"},
-                   "access_key_secret": "s3cret"},
+        "aliyun": {
+            "access_key_id": "id",
+            "sign_name": "Shop",
+            "templates": {"123": "SMS_1"},
+            "access_key_secret": "s3cret",
+        },
     }
     assert "s3cret" not in settings.redacted_redis_url()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -15,17 +16,29 @@ from smsworker.providers.registry import FACTORIES, build_provider
 from smsworker.testing import FakeProvider
 from tests.conftest import LogCapture
 from tests.support.fake_sms_api import FakeSmsApi
+from tests.support.fake_vendors import FakeAliyun, FakeTencent, FakeTwilio
+from tests.unit.test_vendor_providers import aliyun, tencent, twilio
+
+VENDORS: dict[str, tuple[type, Any]] = {
+    "aliyun": (FakeAliyun, aliyun),
+    "tencent": (FakeTencent, tencent),
+    "twilio": (FakeTwilio, twilio),
+}
 
 A, B = "+8613800138000", "+8613800138001"
 
 
-@pytest.fixture(params=["log", "http", "http-batch", "fake"])
+@pytest.fixture(params=["log", "http", "http-batch", "fake", "aliyun", "tencent", "twilio"])
 def provider(request: pytest.FixtureRequest, logs: LogCapture) -> Iterator[Provider]:
     kind = request.param
     if kind == "log":
         yield LogProvider(logs.logger)
     elif kind == "fake":
         yield FakeProvider()
+    elif kind in VENDORS:
+        fake_class, build = VENDORS[kind]
+        with fake_class() as fake:
+            yield build(fake)
     else:
         with FakeSmsApi() as api:
             yield HttpProvider(api.url, batch_size=10 if kind == "http-batch" else 1)
@@ -37,14 +50,15 @@ def test_has_a_name_and_a_batch_size(provider: Provider) -> None:
 
 
 def test_a_full_batch_is_sent(provider: Provider) -> None:
-    mobiles = (A, B)[: provider.max_batch_size]
+    mobiles = (A, B)[: provider.max_batch_size] if provider.name != "twilio" else ("+12025550143",)
     result = provider.send(OutgoingMessage(template_id=1, content="你好", mobiles=mobiles))
     assert isinstance(result, SendResult)
     assert result.failed == {}
 
 
 def test_params_and_id_are_accepted(provider: Provider) -> None:
-    result = provider.send(OutgoingMessage(1, "x", (A,), params={"code": "12"}, task_id="id-1"))
+    to = "+12025550143" if provider.name == "twilio" else A
+    result = provider.send(OutgoingMessage(1, "x", (to,), params={"code": "12"}, task_id="id-1"))
     assert result.failed == {}
 
 
@@ -54,12 +68,26 @@ def test_close_is_idempotent(provider: Provider) -> None:
 
 
 def test_registry_builds_every_name(logs: LogCapture) -> None:
+    env = {
+        "SMSWORKER_ALIYUN_ACCESS_KEY_ID": "k",
+        "SMSWORKER_ALIYUN_ACCESS_KEY_SECRET": "s",
+        "SMSWORKER_ALIYUN_SIGN_NAME": "S",
+        "SMSWORKER_TENCENT_SECRET_ID": "i",
+        "SMSWORKER_TENCENT_SECRET_KEY": "k",
+        "SMSWORKER_TENCENT_SDK_APP_ID": "1",
+        "SMSWORKER_TENCENT_SIGN_NAME": "S",
+        "SMSWORKER_TWILIO_ACCOUNT_SID": "AC",
+        "SMSWORKER_TWILIO_AUTH_TOKEN": "t",
+        "SMSWORKER_TWILIO_FROM": "+1",
+    }
     for name in FACTORIES:
-        settings = load_settings({"provider": name, "http_url": "http://127.0.0.1:9/x"}, {})
+        settings = load_settings({"provider": name, "http_url": "http://127.0.0.1:9/x"}, env)
         built = build_provider(settings, logs.logger)
         assert built.name == name
         built.close()
-    with pytest.raises(ConfigError, match="choose one of http, log"):
+    with pytest.raises(ConfigError, match=r"needs aliyun\.access_key_id"):
+        build_provider(load_settings({"provider": "aliyun"}, {}), logs.logger)
+    with pytest.raises(ConfigError, match="choose one of aliyun, http, log, tencent, twilio"):
         build_provider(load_settings({"provider": "nope"}, {}), logs.logger)
 
 

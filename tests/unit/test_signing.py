@@ -42,7 +42,9 @@ def test_alibaba_rpc_v1_sms_documentation_example() -> None:
         "Timestamp": "2017-07-12T02:42:19Z",
         "Version": "2017-05-25",
     }
-    assert rpc_v1_signature(secret="testSecret", method="GET", params=params) == "zJDF+Lrzhj/ThnlvIToysFRq6t4="
+    assert (
+        rpc_v1_signature(secret="testSecret", method="GET", params=params) == "zJDF+Lrzhj/ThnlvIToysFRq6t4="
+    )
 
 
 def test_tencent_tc3_published_example() -> None:
