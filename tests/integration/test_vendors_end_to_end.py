@@ -1,0 +1,70 @@
+"""The seed's task through `smsworker drain --provider <vendor>` to a fake that checks the signature."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.support.fake_vendors import FakeAliyun, FakeTencent, FakeTwilio, FakeVendor
+from tests.support.redis_server import RedisServer
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+SEED = '{"template_id":123,"mobiles":["13800138000","13800138001"],"content":"Test SMS"}'
+
+
+def settings(vendor: str, fake: FakeVendor, secret_file: Path) -> dict[str, str]:
+    prefix = f"SMSWORKER_{vendor.upper()}_"
+    common = {"SMSWORKER_PROVIDER": vendor, prefix + "BASE_URL": fake.base_url}
+    if vendor == "aliyun":
+        secret_file.write_text("test-secret\n")
+        return {
+            **common,
+            prefix + "ACCESS_KEY_ID": "test-key",
+            prefix + "ACCESS_KEY_SECRET_FILE": str(secret_file),
+            prefix + "SIGN_NAME": "Shop",
+        }
+    if vendor == "tencent":
+        secret_file.write_text("tencent-secret\n")
+        return {
+            **common,
+            prefix + "SECRET_ID": "AKIDtest",
+            prefix + "SECRET_KEY_FILE": str(secret_file),
+            prefix + "SDK_APP_ID": "1400000000",
+            prefix + "SIGN_NAME": "Shop",
+        }
+    secret_file.write_text("twilio-token\n")
+    return {
+        **common,
+        prefix + "ACCOUNT_SID": "ACtest",
+        prefix + "AUTH_TOKEN_FILE": str(secret_file),
+        prefix + "FROM": "+15005550006",
+    }
+
+
+@pytest.mark.parametrize("vendor", ["aliyun", "tencent", "twilio"])
+def test_seed_task_reaches_the_vendor_signed(
+    vendor: str, cli: Cli, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    fake_class = {"aliyun": FakeAliyun, "tencent": FakeTencent, "twilio": FakeTwilio}[vendor]
+    with fake_class() as fake:
+        redis_server.client().lpush("sms_queue", SEED)
+        result = cli("drain", "--log-level", "debug", **settings(vendor, fake, tmp_path / "secret"))
+        assert result.returncode == 0, result.stderr
+        assert fake.rejections == []
+        assert sorted(fake.delivered) == ["+8613800138000", "+8613800138001"]
+    assert "sent 2, dead-lettered 0" in result.stdout
+    secret = (tmp_path / "secret").read_text().strip()
+    assert secret not in result.stderr and secret not in result.stdout
+    # one request for both numbers where the vendor batches, one each for twilio
+    assert len(fake.requests) == (2 if vendor == "twilio" else 1)
+
+
+def test_missing_vendor_settings_are_one_clear_line(cli: Cli) -> None:
+    result = cli("check", SMSWORKER_PROVIDER="tencent")
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "Error: provider 'tencent' needs tencent.secret_id: set it in the [tencent]"
+    )
