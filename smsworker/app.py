@@ -7,7 +7,7 @@ from typing import Any
 from smsworker.config import Settings
 from smsworker.delivery import RetryPolicy
 from smsworker.logs import make_logger
-from smsworker.providers.registry import build_provider
+from smsworker.providers.registry import build_providers
 from smsworker.queue import RedisQueue, connect
 from smsworker.task import TaskParser
 from smsworker.worker import FETCH_BLOCK_S, Worker, WorkerOptions
@@ -38,5 +38,5 @@ def build_worker(settings: Settings, log: Any, **kwargs: Any) -> Worker:
         retry=RetryPolicy(settings.max_attempts, settings.backoff_base, settings.backoff_max),
     )
     return Worker(
-        build_queue(settings), build_provider(settings, log), build_parser(settings), options, log, **kwargs
+        build_queue(settings), build_providers(settings, log), build_parser(settings), options, log, **kwargs
     )

@@ -35,6 +35,7 @@ class Failure:
     error: str
     attempts: int = 0
     provider_code: str | None = None
+    recipient_fault: bool = False  # the number's own problem: no other provider would take it
 
 
 def build_envelope(

@@ -9,7 +9,7 @@ backoff short (it raises ``ShutdownRequested``) and tests never sleep.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,15 +50,46 @@ class UnitOutcome:
 
 
 def deliver(
-    provider: Provider,
+    providers: Sequence[Provider],
     message: OutgoingMessage,
     policy: RetryPolicy,
     *,
     sleep: Callable[[float], None],
     log: Any,
 ) -> UnitOutcome:
-    """Send ``message`` under ``policy``; every recipient ends sent, failed or (at shutdown) unsettled."""
-    return _Delivery(provider, message, log).run(policy, sleep)
+    """Send ``message`` under ``policy``; every recipient ends sent, failed or (at shutdown) unsettled.
+
+    ``providers`` is a failover chain: recipients a provider could not take for a reason that is not
+    their own (retries exhausted, account, signature or template errors) go to the next one, in
+    batches of its own size. The last provider's answer is final.
+    """
+    outcome = UnitOutcome()
+    remaining = list(message.mobiles)
+    for index, provider in enumerate(providers):
+        last = index == len(providers) - 1
+        next_round: list[str] = []
+        size = provider.max_batch_size
+        for start in range(0, len(remaining), size):
+            chunk = remaining[start : start + size]
+            if outcome.unsettled:  # stopping: leave the rest for after the restart
+                outcome.unsettled.extend(chunk)
+                continue
+            part = _Delivery(provider, dataclasses.replace(message, mobiles=tuple(chunk)), log).run(
+                policy, sleep
+            )
+            outcome.sent.extend(part.sent)
+            outcome.unsettled.extend(part.unsettled)
+            outcome.attempts += part.attempts
+            for mobile, failure in part.failed.items():
+                if last or failure.recipient_fault:
+                    outcome.failed[mobile] = failure
+                else:
+                    next_round.append(mobile)
+        if next_round:
+            log.warning("provider.failover", provider=provider.name, next_provider=providers[index + 1].name,
+                        recipients=len(next_round))  # fmt: skip
+        remaining = next_round
+    return outcome
 
 
 class _Delivery:
@@ -131,7 +162,12 @@ class _Delivery:
         )
 
     def _fail(self, mobiles: list[str], reason: str, exc: ProviderError) -> None:
+        recipient_fault = isinstance(exc, PermanentProviderError) and exc.recipient_fault
         for mobile in mobiles:
             self.outcome.failed[mobile] = Failure(
-                reason=reason, error=str(exc), attempts=self.outcome.attempts, provider_code=exc.code
+                reason=reason,
+                error=str(exc),
+                attempts=self.outcome.attempts,
+                provider_code=exc.code,
+                recipient_fault=recipient_fault,
             )

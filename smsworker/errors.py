@@ -37,7 +37,15 @@ class TransientProviderError(ProviderError):
 
 
 class PermanentProviderError(ProviderError):
-    """Retrying cannot help (bad number, rejected content, auth): dead-letter at once."""
+    """Retrying cannot help (bad number, rejected content, auth): dead-letter at once.
+
+    ``recipient_fault`` marks errors about the number itself (invalid, blacklisted, its own daily
+    limit): another provider would refuse it too, so a failover chain does not try the next one.
+    """
+
+    def __init__(self, message: str, *, code: str | None = None, recipient_fault: bool = False) -> None:
+        super().__init__(message, code=code)
+        self.recipient_fault = recipient_fault
 
 
 class ShutdownRequested(Exception):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,7 +54,7 @@ class Worker:
     def __init__(
         self,
         queue: RedisQueue,
-        provider: Provider,
+        providers: Sequence[Provider],
         parser: TaskParser,
         options: WorkerOptions,
         log: Any,
@@ -63,7 +63,7 @@ class Worker:
         on_settled: Callable[[], None] | None = None,
     ) -> None:
         self.queue = queue
-        self.provider = provider
+        self.providers = providers  # a failover chain; the first sets the batch size
         self.parser = parser
         self.options = options
         self.id = worker_id or new_worker_id()
@@ -105,7 +105,7 @@ class Worker:
             self.log.info(
                 "worker.started",
                 mode="drain" if drain else "run",
-                provider=self.provider.name,
+                provider=",".join(p.name for p in self.providers),
                 queue=self.queue.queue,
                 concurrency=self.options.concurrency,
             )
@@ -178,7 +178,7 @@ class Worker:
             key = progress_key
             done_before = self._redis.call(lambda: self.queue.sent_so_far(key), "read progress")
         todo = [m for m in task.mobiles if m not in done_before]
-        size = self.provider.max_batch_size
+        size = self.providers[0].max_batch_size
         units = [todo[i : i + size] for i in range(0, len(todo), size)]
         if len(units) > 1 and progress_key is None:
             element, progress_key = self._stamp(element)
@@ -236,7 +236,7 @@ class Worker:
                 task.template_id, task.content, tuple(mobiles), task.params, task.task_id
             )
             outcome = deliver(
-                self.provider, message, self.options.retry, sleep=self._backoff_sleep, log=self.log
+                self.providers, message, self.options.retry, sleep=self._backoff_sleep, log=self.log
             )
             key = flight.progress_key
             if outcome.sent and key is not None:
@@ -299,7 +299,8 @@ class Worker:
             )
         self.totals.abandoned_sends = not idle
         self._pool.shutdown(wait=idle, cancel_futures=True)
-        self.provider.close()
+        for provider in self.providers:
+            provider.close()
         self.log.info(
             "worker.stopped",
             tasks=self.totals.tasks,

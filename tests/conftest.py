@@ -80,7 +80,7 @@ def make_worker(
                 max_attempts=max_attempts, backoff_base_s=backoff_base_s, backoff_max_s=backoff_max_s
             ),
         )
-        worker = Worker(queue, provider, parser, options, logs.logger, worker_id=worker_id)
+        worker = Worker(queue, [provider], parser, options, logs.logger, worker_id=worker_id)
         return worker, provider
 
     return build

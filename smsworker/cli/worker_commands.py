@@ -16,7 +16,7 @@ import click
 from smsworker.app import build_logger, build_queue, build_worker
 from smsworker.cli.options import common_options, friendly_errors, settings_from, worker_options
 from smsworker.config import Settings
-from smsworker.providers.registry import build_provider
+from smsworker.providers.registry import build_providers
 from smsworker.supervisor import supervise
 from smsworker.worker import Totals
 
@@ -52,7 +52,8 @@ def _prepare(flags: dict[str, Any]) -> tuple[Settings, Any]:
     with friendly_errors(settings):
         log = build_logger(settings)
         # A provider setting that is missing fails here, once, not in every process.
-        build_provider(settings, log).close()
+        for provider in build_providers(settings, log):
+            provider.close()
     return settings, log
 
 
@@ -128,7 +129,8 @@ def check(**flags: Any) -> None:
     """Check the configuration, the provider's settings and that Redis answers; exit 1 if not."""
     settings = settings_from(flags)
     with friendly_errors(settings):
-        build_provider(settings, build_logger(settings)).close()
+        for provider in build_providers(settings, build_logger(settings)):
+            provider.close()
         queue = build_queue(settings)
         queue.client.ping()
         version = queue.client.info("server").get("redis_version")

@@ -30,6 +30,12 @@ def phone_number(e164: str) -> str:
     return e164[3:] if e164.startswith("+86") else e164.lstrip("+")
 
 
+# The number's own problems: a failover chain does not pass these on.
+RECIPIENT_CODES = frozenset(
+    {"isv.MOBILE_NUMBER_ILLEGAL", "isv.BUSINESS_LIMIT_CONTROL", "isv.DAY_LIMIT_CONTROL"}
+)
+
+
 def is_transient(code: str) -> bool:
     return code == "isp.SYSTEM_ERROR" or code.startswith("Throttling")
 
@@ -93,7 +99,7 @@ class AliyunProvider:
         error = f"{code}: {body.get('Message', '')}"
         if is_transient(code) or response.status_code >= 500:
             raise TransientProviderError(error, code=code)
-        raise PermanentProviderError(error, code=code)
+        raise PermanentProviderError(error, code=code, recipient_fault=code in RECIPIENT_CODES)
 
     def _send_v3(self, params: dict[str, str]) -> Any:
         headers = {

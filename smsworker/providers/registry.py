@@ -90,12 +90,14 @@ FACTORIES: dict[str, Callable[[Settings, Any], Provider]] = {
 }
 
 
-def build_provider(settings: Settings, logger: Any) -> Provider:
-    """The configured provider; ``ConfigError`` for an unknown name or a missing setting."""
-    try:
-        factory = FACTORIES[settings.provider]
-    except KeyError:
+def build_providers(settings: Settings, logger: Any) -> list[Provider]:
+    """The configured provider, or failover chain ("aliyun,tencent"); ``ConfigError`` for an unknown
+    name or a missing setting."""
+    names = [name.strip() for name in settings.provider.split(",") if name.strip()]
+    unknown = [name for name in names if name not in FACTORIES]
+    if unknown or not names:
         raise ConfigError(
-            f"invalid provider {settings.provider!r}: choose one of {', '.join(sorted(FACTORIES))}"
-        ) from None
-    return factory(settings, logger)
+            f"invalid provider {settings.provider!r}: choose one of {', '.join(sorted(FACTORIES))}, "
+            "or several separated by commas for a failover chain"
+        )
+    return [FACTORIES[name](settings, logger) for name in names]

@@ -23,10 +23,21 @@ VERSION = "2021-01-11"
 CONTENT_TYPE = "application/json; charset=utf-8"
 
 
+# The number's own problems: a failover chain does not pass these on.
+RECIPIENT_PREFIXES = (
+    "InvalidParameterValue.IncorrectPhoneNumber",
+    "FailedOperation.PhoneNumberInBlacklist",
+    "FailedOperation.PhoneNumberOnBlacklist",
+    "LimitExceeded.PhoneNumber",
+)
+
+
 def classify(code: str, message: str) -> ProviderError:
     if code.startswith(("RequestLimitExceeded", "InternalError")):
         return TransientProviderError(f"{code}: {message}", code=code)
-    return PermanentProviderError(f"{code}: {message}", code=code)
+    return PermanentProviderError(
+        f"{code}: {message}", code=code, recipient_fault=code.startswith(RECIPIENT_PREFIXES)
+    )
 
 
 class TencentProvider:

@@ -12,6 +12,9 @@ from smsworker.providers.base import OutgoingMessage, SendResult
 from smsworker.providers.http import parse_retry_after
 from smsworker.providers.transport import make_session, request
 
+# The number's own problems (invalid, unsubscribed, not a mobile): a failover chain keeps them.
+RECIPIENT_CODES = frozenset({"21211", "21610", "21614"})
+
 
 class TwilioProvider:
     name = "twilio"
@@ -53,7 +56,7 @@ class TwilioProvider:
         if status == 429 or code == "20429" or status >= 500:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise TransientProviderError(error, code=code, retry_after_s=retry_after)
-        raise PermanentProviderError(error, code=code)
+        raise PermanentProviderError(error, code=code, recipient_fault=code in RECIPIENT_CODES)
 
     def close(self) -> None:
         self._session.close()

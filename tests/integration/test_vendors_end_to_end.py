@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -68,3 +69,29 @@ def test_missing_vendor_settings_are_one_clear_line(cli: Cli) -> None:
     assert result.stderr.startswith(
         "Error: provider 'tencent' needs tencent.secret_id: set it in the [tencent]"
     )
+
+
+def test_failover_chain_moves_recipients_to_the_second_provider(
+    cli: Cli, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    with FakeAliyun() as aliyun, FakeTencent() as tencent:
+        aliyun.script("13800138000", "isv.AMOUNT_NOT_ENOUGH")  # the account's fault: fail over
+        redis_server.client().lpush("sms_queue", SEED)
+        env = {**settings("aliyun", aliyun, tmp_path / "a"), **settings("tencent", tencent, tmp_path / "t")}
+        result = cli("drain", "--provider", "aliyun,tencent", **env)
+        assert result.returncode == 0, result.stderr
+    assert aliyun.delivered == []
+    assert sorted(tencent.delivered) == ["+8613800138000", "+8613800138001"]
+    assert '"provider.failover"' in result.stderr
+
+
+def test_recipient_faults_do_not_fail_over(cli: Cli, redis_server: RedisServer, tmp_path: Path) -> None:
+    with FakeAliyun() as aliyun, FakeTencent() as tencent:
+        aliyun.script("13800138000", "isv.MOBILE_NUMBER_ILLEGAL")
+        redis_server.client().lpush("sms_queue", SEED)
+        env = {**settings("aliyun", aliyun, tmp_path / "a"), **settings("tencent", tencent, tmp_path / "t")}
+        result = cli("drain", "--provider", "aliyun,tencent", **env)
+        assert result.returncode == 0, result.stderr
+    assert tencent.requests == []
+    dead = redis_server.client().lrange("sms_queue:dead", 0, -1)
+    assert [json.loads(e)["provider_code"] for e in dead] == ["isv.MOBILE_NUMBER_ILLEGAL"]

@@ -30,7 +30,7 @@ def run(
 ) -> Any:
     policy.setdefault("max_attempts", 4)
     sleep = Sleeps() if sleep is None else sleep
-    return deliver(provider, msg, RetryPolicy(**policy), sleep=sleep, log=logs.logger)
+    return deliver([provider], msg, RetryPolicy(**policy), sleep=sleep, log=logs.logger)
 
 
 def test_sent_first_time(logs: LogCapture) -> None:
@@ -61,7 +61,7 @@ def test_jitter_is_full_and_exponential() -> None:
 
 
 def test_retries_exhausted(logs: LogCapture) -> None:
-    provider = FakeProvider()
+    provider = FakeProvider(max_batch_size=2)
     provider.fail_requests(*[TransientProviderError("HTTP 503: busy", code="503") for _ in range(5)])
     outcome = run(provider, message(A, B), logs, max_attempts=3)
     assert outcome.sent == []
@@ -128,3 +128,36 @@ def test_max_attempts_counts_all_attempts(logs: LogCapture, attempts: int) -> No
     provider.fail_requests(*[TransientProviderError("x") for _ in range(5)])
     run(provider, message(A), logs, max_attempts=attempts)
     assert len(provider.requests) == attempts
+
+
+def test_failover_moves_provider_faults_on_in_the_next_batch_size(logs: LogCapture) -> None:
+    first, second = FakeProvider(max_batch_size=3), FakeProvider(max_batch_size=2)
+    first.name, second.name = "first", "second"
+    first.fail_requests(PermanentProviderError("isv.AMOUNT_NOT_ENOUGH", code="isv.AMOUNT_NOT_ENOUGH"))
+    outcome = deliver(
+        [first, second], message(A, B, C), RetryPolicy(max_attempts=2), sleep=Sleeps(), log=logs.logger
+    )
+    assert sorted(outcome.sent) == [A, B, C] and not outcome.failed
+    assert [r.mobiles for r in second.requests] == [(A, B), (C,)]
+    assert logs.events("provider.failover")[0]["next_provider"] == "second"
+
+
+def test_failover_keeps_recipient_faults_and_takes_the_last_answer(logs: LogCapture) -> None:
+    first, second = FakeProvider(), FakeProvider()
+    first.fail(
+        A,
+        PermanentProviderError(
+            "blacklisted", code="FailedOperation.PhoneNumberInBlacklist", recipient_fault=True
+        ),
+    )
+    first.fail(B, *[TransientProviderError("503")] * 2)
+    second.fail(B, PermanentProviderError("template", code="x"))
+    sleeps = Sleeps()
+    outcome_a = deliver(
+        [first, second], message(A), RetryPolicy(max_attempts=2), sleep=sleeps, log=logs.logger
+    )
+    outcome_b = deliver(
+        [first, second], message(B), RetryPolicy(max_attempts=2), sleep=sleeps, log=logs.logger
+    )
+    assert outcome_a.failed[A].reason == "provider_rejected" and second.requests[0].mobiles == (B,)
+    assert outcome_b.failed[B].provider_code == "x"  # the last provider's word is final

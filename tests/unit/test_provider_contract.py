@@ -12,7 +12,7 @@ from smsworker.errors import ConfigError
 from smsworker.providers.base import OutgoingMessage, Provider, SendResult
 from smsworker.providers.http import HttpProvider
 from smsworker.providers.log import LogProvider
-from smsworker.providers.registry import FACTORIES, build_provider
+from smsworker.providers.registry import FACTORIES, build_providers
 from smsworker.testing import FakeProvider
 from tests.conftest import LogCapture
 from tests.support.fake_sms_api import FakeSmsApi
@@ -82,13 +82,13 @@ def test_registry_builds_every_name(logs: LogCapture) -> None:
     }
     for name in FACTORIES:
         settings = load_settings({"provider": name, "http_url": "http://127.0.0.1:9/x"}, env)
-        built = build_provider(settings, logs.logger)
+        [built] = build_providers(settings, logs.logger)
         assert built.name == name
         built.close()
     with pytest.raises(ConfigError, match=r"needs aliyun\.access_key_id"):
-        build_provider(load_settings({"provider": "aliyun"}, {}), logs.logger)
+        build_providers(load_settings({"provider": "aliyun"}, {}), logs.logger)
     with pytest.raises(ConfigError, match="choose one of aliyun, http, log, tencent, twilio"):
-        build_provider(load_settings({"provider": "nope"}, {}), logs.logger)
+        build_providers(load_settings({"provider": "nope"}, {}), logs.logger)
 
 
 def test_log_provider_logs_each_message_masked(logs: LogCapture) -> None:
