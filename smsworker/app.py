@@ -9,6 +9,7 @@ from smsworker.delivery import RetryPolicy
 from smsworker.logs import make_logger
 from smsworker.providers.registry import build_providers
 from smsworker.queue import RedisQueue, connect
+from smsworker.ratelimit import parse_rate_limits
 from smsworker.task import TaskParser
 from smsworker.worker import FETCH_BLOCK_S, Worker, WorkerOptions
 
@@ -36,6 +37,7 @@ def build_worker(settings: Settings, log: Any, **kwargs: Any) -> Worker:
         heartbeat_ttl_s=settings.heartbeat_ttl,
         shutdown_timeout_s=settings.shutdown_timeout,
         retry=RetryPolicy(settings.max_attempts, settings.backoff_base, settings.backoff_max),
+        rate_limits=parse_rate_limits(settings.rate_limits),
     )
     return Worker(
         build_queue(settings), build_providers(settings, log), build_parser(settings), options, log, **kwargs

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import phonenumbers
 
 from smsworker.errors import ConfigError
+from smsworker.ratelimit import parse_rate_limits
 
 ENV_PREFIX = "SMSWORKER_"
 # Providers with a settings table of their own: [aliyun] in TOML, SMSWORKER_ALIYUN_<KEY> in the
@@ -38,6 +39,7 @@ class Settings:
     http_batch_size: int = 1
     concurrency: int = 8
     processes: int = 1
+    rate_limits: tuple[str, ...] = ()  # "aliyun=500/s", or "500/s" for every provider
     max_attempts: int = 5
     backoff_base: float = 1.0
     backoff_max: float = 60.0
@@ -165,6 +167,18 @@ def _split_header(text: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
+def _rate_limits(value: Any) -> tuple[str, ...]:
+    items = (
+        [p.strip() for p in value.replace("\n", ",").split(",")] if isinstance(value, str) else list(value)
+    )
+    specs = tuple(str(item) for item in items if str(item).strip())
+    try:
+        parse_rate_limits(specs)
+    except ConfigError as exc:
+        raise ValueError(str(exc).partition(": ")[2]) from None
+    return specs
+
+
 def _positive(kind: type) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
         if isinstance(value, bool):
@@ -222,6 +236,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "http_batch_size": _positive(int),
     "concurrency": _positive(int),
     "processes": _positive(int),
+    "rate_limits": lambda v: _rate_limits(v),
     "max_attempts": _positive(int),
     "backoff_base": _positive(float),
     "backoff_max": _positive(float),

@@ -56,6 +56,7 @@ def deliver(
     *,
     sleep: Callable[[float], None],
     log: Any,
+    before_send: Callable[[Provider], None] = lambda provider: None,
 ) -> UnitOutcome:
     """Send ``message`` under ``policy``; every recipient ends sent, failed or (at shutdown) unsettled.
 
@@ -74,9 +75,8 @@ def deliver(
             if outcome.unsettled:  # stopping: leave the rest for after the restart
                 outcome.unsettled.extend(chunk)
                 continue
-            part = _Delivery(provider, dataclasses.replace(message, mobiles=tuple(chunk)), log).run(
-                policy, sleep
-            )
+            unit = dataclasses.replace(message, mobiles=tuple(chunk))
+            part = _Delivery(provider, unit, log, before_send).run(policy, sleep)
             outcome.sent.extend(part.sent)
             outcome.unsettled.extend(part.unsettled)
             outcome.attempts += part.attempts
@@ -93,8 +93,11 @@ def deliver(
 
 
 class _Delivery:
-    def __init__(self, provider: Provider, message: OutgoingMessage, log: Any) -> None:
+    def __init__(
+        self, provider: Provider, message: OutgoingMessage, log: Any, before_send: Callable[[Provider], None]
+    ) -> None:
         self.provider = provider
+        self.before_send = before_send
         self.message = message
         self.log = log
         self.outcome = UnitOutcome()
@@ -142,6 +145,7 @@ class _Delivery:
             raise first_transient
 
     def _send(self) -> SendResult:
+        self.before_send(self.provider)  # e.g. wait for the shared rate limit; may raise to stop
         try:
             return self.provider.send(dataclasses.replace(self.message, mobiles=tuple(self.remaining)))
         except ProviderError:

@@ -16,6 +16,8 @@ Key layout (``Q`` is the queue name, ``sms_queue`` by default):
                               else ``d:<delivery>``, a token stamped on the claimed element (deleted
                               with the task). Stamping is what keeps two identical tasks pushed on
                               purpose apart.
+- ``Q:ratelimit:<provider>``  string with a TTL. The GCRA state of ``--rate-limit``, shared by every
+                              worker on this Redis (see ``ratelimit.py``).
 - ``Q:stats``                 hash. Counters: ``sent`` and ``dead`` recipients, ``tasks`` settled.
 
 A stamped element is ``STAMP`` + delivery token + ``\\n`` + the producer's bytes, unchanged. Only

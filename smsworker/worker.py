@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +23,7 @@ from smsworker.liveness import Liveness
 from smsworker.outages import OutageGuard, RedisGaveUp
 from smsworker.providers.base import OutgoingMessage, Provider
 from smsworker.queue import RedisQueue, new_worker_id, unstamp
+from smsworker.ratelimit import RateLimiter
 from smsworker.settle import Settler
 from smsworker.task import SmsTask, TaskParser
 
@@ -38,6 +39,7 @@ class WorkerOptions:
     heartbeat_ttl_s: int = 30
     shutdown_timeout_s: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    rate_limits: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,6 +82,11 @@ class Worker:
         self._slots = threading.Semaphore(options.concurrency)
         self._flights = FlightRegistry()
         self._totals_lock = threading.Lock()
+        self._limiter = (
+            RateLimiter(queue.client, queue.queue, options.rate_limits, self.log)
+            if options.rate_limits
+            else None
+        )
         self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="smsworker-send")
 
     def request_stop(self) -> None:
@@ -236,7 +243,12 @@ class Worker:
                 task.template_id, task.content, tuple(mobiles), task.params, task.task_id
             )
             outcome = deliver(
-                self.providers, message, self.options.retry, sleep=self._backoff_sleep, log=self.log
+                self.providers,
+                message,
+                self.options.retry,
+                sleep=self._backoff_sleep,
+                log=self.log,
+                before_send=self._wait_turn,
             )
             key = flight.progress_key
             if outcome.sent and key is not None:
@@ -273,6 +285,10 @@ class Worker:
         if not self._stop.is_set():
             return False
         return action in _READS or time.monotonic() >= self._deadline
+
+    def _wait_turn(self, provider: Provider) -> None:
+        if self._limiter is not None:
+            self._limiter.wait_turn(provider.name, self._backoff_sleep)
 
     def _backoff_sleep(self, seconds: float) -> None:
         if self._stop.wait(seconds):

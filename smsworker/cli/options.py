@@ -62,6 +62,13 @@ def worker_options(func: F) -> F:
         help="Mask phone numbers in logs (138****8000). [default: mask] [env: SMSWORKER_MASK_MOBILES]",
     )(func)
     func = click.option(
+        "--rate-limit",
+        "rate_limits",
+        multiple=True,
+        help="Requests per second a provider may take, shared by every worker on this Redis: "
+        "'aliyun=500/s', or '500/s' for all; repeatable. [env: SMSWORKER_RATE_LIMITS, comma-separated]",
+    )(func)
+    func = click.option(
         "--http-header",
         "http_headers",
         multiple=True,

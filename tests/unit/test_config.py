@@ -133,3 +133,12 @@ def test_provider_tables_from_file_and_environment(tmp_path: Path) -> None:
         },
     }
     assert "s3cret" not in settings.redacted_redis_url()
+
+
+def test_rate_limits_setting() -> None:
+    assert load_settings({}, {"SMSWORKER_RATE_LIMITS": "aliyun=500/s, 20/s"}).rate_limits == (
+        "aliyun=500/s",
+        "20/s",
+    )
+    with pytest.raises(ConfigError, match=r"invalid rate_limits .* write it as 500/s"):
+        load_settings({"rate_limits": ("quick",)}, {})

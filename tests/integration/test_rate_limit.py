@@ -1,0 +1,77 @@
+"""--rate-limit is shared by every worker on the same Redis (GCRA in one Lua script)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Callable
+
+import pytest
+
+from smsworker.errors import ConfigError
+from smsworker.logs import make_logger
+from smsworker.ratelimit import RateLimiter, parse_rate_limits
+from tests.support.fake_sms_api import FakeSmsApi
+from tests.support.processes import WorkerProcess
+from tests.support.redis_server import RedisServer
+from tests.support.waiting import wait_until
+
+Start = Callable[..., WorkerProcess]
+
+
+def test_parse_rate_limits() -> None:
+    assert parse_rate_limits(("aliyun=500/s", "20/s", "tencent=2.5")) == {
+        "aliyun": 500.0,
+        "*": 20.0,
+        "tencent": 2.5,
+    }
+    with pytest.raises(ConfigError, match="write it as 500/s"):
+        parse_rate_limits(("fast",))
+    with pytest.raises(ConfigError, match="greater than 0"):
+        parse_rate_limits(("x=0/s",))
+
+
+def test_the_limiter_spaces_requests_on_a_real_redis(redis_server: RedisServer, redis_url: str) -> None:
+    limiter = RateLimiter(redis_server.client(), "sms_queue", {"http": 20.0}, make_logger(fmt="json"))
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    for _ in range(6):
+        limiter.wait_turn("http", sleep)
+    limiter.wait_turn("log", sleep)  # no limit for it: no wait
+    assert len(waits) >= 5  # the first goes at once, the others wait their 50 ms turn
+    assert all(0 < w <= 0.051 for w in waits)
+
+
+def test_three_workers_together_stay_under_the_limit(
+    start_worker: Start, redis_server: RedisServer, fake_api: FakeSmsApi
+) -> None:
+    times: list[float] = []
+    original = fake_api.handle
+
+    def stamped(headers: object, raw: bytes) -> object:
+        times.append(time.monotonic())
+        return original(headers, raw)
+
+    fake_api.handle = stamped  # type: ignore[method-assign,assignment]
+    workers = [
+        start_worker("--provider", "http", "--http-url", fake_api.url, "--rate-limit", "http=20/s")
+        for _ in range(3)
+    ]
+    for worker in workers:
+        worker.wait_for_event("worker.started")
+    tasks = [json.dumps({"template_id": 1, "mobiles": [f"136{n:08d}"], "content": "x"}) for n in range(60)]
+    redis_server.client().lpush("sms_queue", *tasks)
+    wait_until(lambda: len(fake_api.delivered) == 60, timeout_s=30, what="60 sends")
+    for worker in workers:
+        worker.send(signal.SIGTERM)
+        assert worker.wait(timeout_s=15) == 0
+    assert len({e["worker"] for w in workers for e in w.events("task.settled")}) >= 2  # they shared the work
+    times.sort()
+    # GCRA at 20/s admits one request every 50 ms: no second holds more than 20 (+1 at its edge).
+    busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
+    assert busiest <= 21, busiest
