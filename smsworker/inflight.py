@@ -19,6 +19,7 @@ class TaskInFlight:
     progress_key: str | None
     units_expected: int
     skipped: int = 0  # recipients a previous run already sent
+    segments_each: int = 1  # SMS parts one message of this task costs
     failed: dict[str, Failure] = field(default_factory=dict)
     sent: list[str] = field(default_factory=list)
     attempts: int = 0

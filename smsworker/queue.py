@@ -18,7 +18,8 @@ Key layout (``Q`` is the queue name, ``sms_queue`` by default):
                               purpose apart.
 - ``Q:ratelimit:<provider>``  string with a TTL. The GCRA state of ``--rate-limit``, shared by every
                               worker on this Redis (see ``ratelimit.py``).
-- ``Q:stats``                 hash. Counters: ``sent`` and ``dead`` recipients, ``tasks`` settled.
+- ``Q:stats``                 hash. Counters: ``sent`` and ``dead`` recipients, ``tasks`` settled,
+                              ``segments`` (SMS parts, as the first provider counts them).
 
 A stamped element is ``STAMP`` + delivery token + ``\\n`` + the producer's bytes, unchanged. Only
 tasks that take more than one provider request are stamped: with a single request, a crash can only
@@ -86,6 +87,7 @@ class SettleOp:
     envelopes: tuple[bytes, ...] = ()
     sent: int = 0
     dead: int = 0
+    segments: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class Stats:
     sent_total: int
     dead_total: int
     tasks_total: int
+    segments_total: int
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -211,6 +214,7 @@ class RedisQueue:
         pipe.hincrby(self.stats_key, "sent", sum(op.sent for op in ops))
         pipe.hincrby(self.stats_key, "dead", sum(op.dead for op in ops))
         pipe.hincrby(self.stats_key, "tasks", len(ops))
+        pipe.hincrby(self.stats_key, "segments", sum(op.segments for op in ops))
         pipe.execute()
 
     # -- workers: heartbeats and recovery -------------------------------------------------------
@@ -266,6 +270,7 @@ class RedisQueue:
             sent_total=count.get("sent", 0),
             dead_total=count.get("dead", 0),
             tasks_total=count.get("tasks", 0),
+            segments_total=count.get("segments", 0),
         )
 
     def length(self) -> int:

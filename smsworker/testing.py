@@ -12,6 +12,7 @@ from collections.abc import Iterable
 
 from smsworker.errors import PermanentProviderError, ProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
+from smsworker.segments import count_segments
 
 
 class FakeProvider:
@@ -67,6 +68,9 @@ class FakeProvider:
         """Every number a request carried, in order (a number refused still counts as carried)."""
         with self._lock:
             return [m for request in self.requests for m in request.mobiles]
+
+    def segments(self, content: str) -> int:
+        return count_segments(content)
 
     def close(self) -> None:
         self.closed = True

@@ -204,6 +204,7 @@ class Worker:
             len(units),
             skipped=len(task.mobiles) - len(todo),
             failed=invalid,
+            segments_each=self.providers[0].segments(task.content),
         )
         self._flights.add(flight)
         if not units:

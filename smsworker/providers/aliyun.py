@@ -20,6 +20,7 @@ from smsworker.providers.base import OutgoingMessage, SendResult
 from smsworker.providers.signing import acs3_signature, canonical_query, rpc_v1_signature, sha256_hex
 from smsworker.providers.templates import named_variables, template_code
 from smsworker.providers.transport import json_body, make_session, request
+from smsworker.segments import count_segments
 
 VERSION = "2017-05-25"
 EMPTY_SHA256 = sha256_hex(b"")
@@ -139,6 +140,9 @@ class AliyunProvider:
         }
         signed["Signature"] = rpc_v1_signature(secret=self._secret, method="POST", params=signed)
         return request(self._session, "POST", self._url, timeout_s=self._timeout_s, data=signed)
+
+    def segments(self, content: str) -> int:
+        return count_segments(f"【{self._sign_name}】{content}", "cn")
 
     def close(self) -> None:
         self._session.close()

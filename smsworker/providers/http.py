@@ -14,6 +14,7 @@ from typing import Any
 from smsworker.errors import PermanentProviderError, TransientProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
 from smsworker.providers.transport import make_session, request
+from smsworker.segments import count_segments
 
 TRANSIENT_STATUSES = frozenset({408, 429})
 
@@ -61,6 +62,9 @@ class HttpProvider:
                 detail, code=str(status), retry_after_s=parse_retry_after(response.headers.get("Retry-After"))
             )
         raise PermanentProviderError(detail, code=str(status))
+
+    def segments(self, content: str) -> int:
+        return count_segments(content)
 
     def close(self) -> None:
         self._session.close()

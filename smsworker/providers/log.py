@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from smsworker.providers.base import OutgoingMessage, SendResult
+from smsworker.segments import count_segments
 
 
 class LogProvider:
@@ -25,6 +26,9 @@ class LogProvider:
                 params=message.params,
             )
         return SendResult()
+
+    def segments(self, content: str) -> int:
+        return count_segments(content)
 
     def close(self) -> None:
         return None

@@ -18,6 +18,7 @@ from smsworker.providers.base import OutgoingMessage, SendResult
 from smsworker.providers.signing import tc3_signature
 from smsworker.providers.templates import positional_variables, template_code
 from smsworker.providers.transport import json_body, make_session, request
+from smsworker.segments import count_segments
 
 VERSION = "2021-01-11"
 CONTENT_TYPE = "application/json; charset=utf-8"
@@ -123,6 +124,9 @@ class TencentProvider:
             elif status.get("Code") != "Ok":
                 failed[mobile] = classify(str(status.get("Code")), str(status.get("Message", "")))
         return SendResult(failed=failed)
+
+    def segments(self, content: str) -> int:
+        return count_segments(f"【{self._sign_name}】{content}", "cn")
 
     def close(self) -> None:
         self._session.close()

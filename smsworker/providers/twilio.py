@@ -11,6 +11,7 @@ from smsworker.errors import PermanentProviderError, TransientProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
 from smsworker.providers.http import parse_retry_after
 from smsworker.providers.transport import make_session, request
+from smsworker.segments import count_segments
 
 # The number's own problems (invalid, unsubscribed, not a mobile): a failover chain keeps them.
 RECIPIENT_CODES = frozenset({"21211", "21610", "21614"})
@@ -57,6 +58,9 @@ class TwilioProvider:
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
             raise TransientProviderError(error, code=code, retry_after_s=retry_after)
         raise PermanentProviderError(error, code=code, recipient_fault=code in RECIPIENT_CODES)
+
+    def segments(self, content: str) -> int:
+        return count_segments(content)
 
     def close(self) -> None:
         self._session.close()

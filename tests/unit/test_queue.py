@@ -81,6 +81,7 @@ def test_settle_is_one_transaction(queue: RedisQueue, fake_redis: fakeredis.Fake
         "sent_total": 1,
         "dead_total": 1,
         "tasks_total": 1,
+        "segments_total": 0,
     }
 
 
@@ -119,7 +120,12 @@ def test_settle_many_tasks_in_one_transaction(queue: RedisQueue, fake_redis: fak
     queue.settle("w1", [SettleOp(claimed[0], sent=2), SettleOp(claimed[2], envelopes=(b"e1", b"e2"), dead=2)])
     assert fake_redis.lrange("sms_queue:processing:w1", 0, -1) == [b"b"]
     assert fake_redis.lrange("sms_queue:dead", 0, -1) == [b"e2", b"e1"]
-    assert fake_redis.hgetall("sms_queue:stats") == {b"sent": b"2", b"dead": b"2", b"tasks": b"2"}
+    assert fake_redis.hgetall("sms_queue:stats") == {
+        b"sent": b"2",
+        b"dead": b"2",
+        b"tasks": b"2",
+        b"segments": b"0",
+    }
 
 
 def test_stamping_finds_the_element_anywhere_in_the_processing_list(

@@ -230,3 +230,14 @@ def test_a_wrong_type_queue_key_is_reported_not_fatal(
     worker.request_stop()
     running.join(timeout=10)
     assert "WRONGTYPE" in logs.events("redis.command_failed")[0]["error"]
+
+
+def test_segments_are_counted_per_sent_message(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, logs: LogCapture, queue: RedisQueue
+) -> None:
+    push(fake_redis, template_id=1, mobiles=["13800138000", "13800138001", "12345"], content="验" * 71)
+    worker, _ = make_worker()
+    worker.drain()
+    [summary] = logs.events("task.settled")
+    assert summary["segments"] == 4  # 71 UCS-2 characters: 2 parts, for each of the 2 sent
+    assert queue.stats().segments_total == 4
