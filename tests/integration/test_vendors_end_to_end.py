@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.support.fake_vendors import FakeAliyun, FakeTencent, FakeTwilio, FakeVendor
 from tests.support.redis_server import RedisServer
+from tests.support.waiting import wait_until
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 SEED = '{"template_id":123,"mobiles":["13800138000","13800138001"],"content":"Test SMS"}'
@@ -95,3 +98,18 @@ def test_recipient_faults_do_not_fail_over(cli: Cli, redis_server: RedisServer, 
     assert tencent.requests == []
     dead = redis_server.client().lrange("sms_queue:dead", 0, -1)
     assert [json.loads(e)["provider_code"] for e in dead] == ["isv.MOBILE_NUMBER_ILLEGAL"]
+
+
+def test_run_daemon_sends_through_aliyun(
+    start_worker: Callable[..., Any], redis_server: RedisServer, tmp_path: Path
+) -> None:
+    with FakeAliyun() as fake:
+        worker = start_worker(**settings("aliyun", fake, tmp_path / "secret"))
+        worker.wait_for_event("worker.started")
+        redis_server.client().lpush("sms_queue", SEED)
+        wait_until(lambda: len(fake.delivered) == 2, what="the seed's two recipients at the fake")
+        worker.send(signal.SIGTERM)
+        assert worker.wait(timeout_s=15) == 0
+        assert fake.rejections == []
+    [summary] = worker.events("task.settled")
+    assert (summary["sent"], summary["segments"]) == (2, 2)

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from smsworker.config import load_settings
-from smsworker.errors import ConfigError
+from smsworker.errors import ConfigError, TransientProviderError
+from smsworker.providers.aliyun import AliyunProvider
 from smsworker.providers.base import OutgoingMessage, Provider, SendResult
 from smsworker.providers.http import HttpProvider
 from smsworker.providers.log import LogProvider
 from smsworker.providers.registry import FACTORIES, build_providers
+from smsworker.providers.tencent import TencentProvider
+from smsworker.providers.twilio import TwilioProvider
 from smsworker.testing import FakeProvider
 from tests.conftest import LogCapture
 from tests.support.fake_sms_api import FakeSmsApi
@@ -96,3 +100,37 @@ def test_log_provider_logs_each_message_masked(logs: LogCapture) -> None:
     [event] = logs.events("sms.dry_run")
     assert event["mobile"] == "+86138****8000"
     assert event["content"] == "Test SMS" and event["template_id"] == 123
+
+
+def _network_provider(kind: str, base_url: str) -> Provider:
+    if kind == "http":
+        return HttpProvider(base_url + "/sms", timeout_s=0.2)
+    if kind == "aliyun":
+        return AliyunProvider(access_key_id="k", access_key_secret="s", sign_name="S", templates={},
+                              base_url=base_url, timeout_s=0.2)  # fmt: skip
+    if kind == "tencent":
+        return TencentProvider(secret_id="i", secret_key="k", sdk_app_id="1", sign_name="S", templates={},
+                               base_url=base_url, timeout_s=0.2)  # fmt: skip
+    return TwilioProvider(
+        account_sid="AC", auth_token="t", from_number="+1", base_url=base_url, timeout_s=0.2
+    )
+
+
+@pytest.mark.parametrize("kind", ["http", "aliyun", "tencent", "twilio"])
+def test_a_provider_that_never_answers_is_transient(kind: str) -> None:
+    with socket.socket() as listener:  # accepts connections (backlog), never answers
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        provider = _network_provider(kind, f"http://127.0.0.1:{listener.getsockname()[1]}")
+        with pytest.raises(TransientProviderError, match="timed out"):
+            provider.send(OutgoingMessage(1, "x", ("+12025550143",)))
+
+
+@pytest.mark.parametrize("kind", ["http", "aliyun", "tencent", "twilio"])
+def test_a_refused_connection_is_transient(kind: str) -> None:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    provider = _network_provider(kind, f"http://127.0.0.1:{port}")
+    with pytest.raises(TransientProviderError, match="request failed"):
+        provider.send(OutgoingMessage(1, "x", ("+12025550143",)))
