@@ -129,6 +129,9 @@ class _Delivery:
             self._fail(self.remaining, "provider_rejected", exc)
             self.remaining.clear()
             return
+        if result.receipt:
+            self.log.debug("provider.accepted", provider=self.provider.name, receipt=result.receipt,
+                           recipients=len(self.remaining) - len(result.failed))  # fmt: skip
         retry_later: list[str] = []
         first_transient: TransientProviderError | None = None
         for mobile in self.remaining:

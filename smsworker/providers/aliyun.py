@@ -96,7 +96,12 @@ class AliyunProvider:
         body = json_body(response)
         code = str(body.get("Code", f"HTTP{response.status_code}"))
         if code == "OK":
-            return SendResult()
+            receipt = str(body.get("BizId", ""))
+            if self._log is not None:
+                self._log.debug(
+                    "aliyun.accepted", biz_id=receipt, out_id=out_id, recipients=len(message.mobiles)
+                )
+            return SendResult(receipt=receipt)
         error = f"{code}: {body.get('Message', '')}"
         if is_transient(code) or response.status_code >= 500:
             raise TransientProviderError(error, code=code)

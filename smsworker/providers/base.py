@@ -29,6 +29,8 @@ class SendResult:
     """
 
     failed: dict[str, ProviderError] = field(default_factory=dict)
+    # The vendor's id for what it accepted (BizId, sid, SerialNo), for reconciling with its records.
+    receipt: str | None = None
 
 
 class Provider(Protocol):

@@ -123,7 +123,8 @@ class TencentProvider:
                 failed[mobile] = TransientProviderError("no status for this number in the answer")
             elif status.get("Code") != "Ok":
                 failed[mobile] = classify(str(status.get("Code")), str(status.get("Message", "")))
-        return SendResult(failed=failed)
+        serials = ",".join(str(s.get("SerialNo", "")) for s in statuses if s.get("Code") == "Ok")
+        return SendResult(failed=failed, receipt=serials or None)
 
     def segments(self, content: str) -> int:
         return count_segments(f"【{self._sign_name}】{content}", "cn")

@@ -47,7 +47,11 @@ class TwilioProvider:
         )
         status = response.status_code
         if status in (200, 201):
-            return SendResult()
+            try:
+                sid = str(response.json().get("sid", ""))
+            except (ValueError, AttributeError):
+                sid = ""
+            return SendResult(receipt=sid)
         try:
             body = response.json()
         except ValueError:

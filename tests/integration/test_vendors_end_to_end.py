@@ -60,6 +60,7 @@ def test_seed_task_reaches_the_vendor_signed(
         assert fake.rejections == []
         assert sorted(fake.delivered) == ["+8613800138000", "+8613800138001"]
     assert "sent 2, dead-lettered 0" in result.stdout
+    assert '"provider.accepted"' in result.stderr  # the vendor's receipt, for reconciliation
     secret = (tmp_path / "secret").read_text().strip()
     assert secret not in result.stderr and secret not in result.stdout
     # one request for both numbers where the vendor batches, one each for twilio

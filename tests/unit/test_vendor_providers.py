@@ -70,7 +70,10 @@ def twilio(fake: FakeTwilio) -> TwilioProvider:
 
 @pytest.mark.parametrize("signature", ["v3", "v1"])
 def test_aliyun_sends_a_batch_signed(aliyun_fake: FakeAliyun, signature: str) -> None:
-    aliyun(aliyun_fake, signature=signature).send(msg(A, B, HK, params={"code": 1234}, task_id="order-1"))
+    result = aliyun(aliyun_fake, signature=signature).send(
+        msg(A, B, HK, params={"code": 1234}, task_id="order-1")
+    )
+    assert result.receipt == "900619746936498440^0"
     assert aliyun_fake.rejections == []
     [request] = aliyun_fake.requests
     assert request["PhoneNumbers"] == "13800138000,13800138001,85291234567"
@@ -146,7 +149,7 @@ def test_tencent_whole_request_errors(tencent_fake: FakeTencent) -> None:
 
 
 def test_twilio_one_number_a_request(twilio_fake: FakeTwilio) -> None:
-    twilio(twilio_fake).send(msg(C))
+    assert twilio(twilio_fake).send(msg(C)).receipt == "SM" + "0" * 32
     assert twilio_fake.requests == [{"To": C, "Body": "Test SMS", "From": "+15005550006"}]
     assert twilio_fake.delivered == [C]
 
