@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the demo and the tests need, and only what is missing:
-#   Debian packages: redis-server (with redis-cli), python3-venv
+#   Debian packages: redis-server (with redis-cli), python3-venv, and for the PHP producer's tests
+#   php-cli with php-redis (phpredis) and php-nrk-predis (Predis)
 #   a virtualenv (.venv) with smsworker and its test and lint tools
 # Safe to run again: it does nothing when everything is there.
 set -euo pipefail
@@ -33,6 +34,11 @@ command -v "$PYTHON" >/dev/null 2>&1 || missing+=(python3)
 if command -v "$PYTHON" >/dev/null 2>&1 && ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
     missing+=(python3-venv)
 fi
+command -v php >/dev/null 2>&1 || missing+=(php-cli)
+if ! { command -v php >/dev/null 2>&1 && php -m 2>/dev/null | grep -qx redis; }; then
+    missing+=(php-redis)
+fi
+[ -f /usr/share/php/Predis/Autoloader.php ] || missing+=(php-nrk-predis)
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
 fi

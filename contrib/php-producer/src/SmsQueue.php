@@ -1,0 +1,142 @@
+<?php
+
+declare(strict_types=1);
+
+namespace SmsWorker\Producer;
+
+/**
+ * Pushes SMS tasks onto the Redis list smsworker consumes, in exactly the format of
+ * docs/task-contract.md (the seed's `$redis->lPush('sms_queue', json_encode([...]))`, done right).
+ *
+ *     $queue = new SmsQueue($redis);                 // a phpredis \Redis or a Predis client
+ *     $queue->push(123, ['13800138000'], 'Your code is 1234');
+ */
+final class SmsQueue
+{
+    /** @var \Redis|\Predis\ClientInterface */
+    private $redis;
+    private string $queue;
+    private bool $predis;
+
+    /** @param \Redis|\Predis\ClientInterface $redis */
+    public function __construct($redis, string $queue = 'sms_queue')
+    {
+        if ($redis instanceof \Redis) {
+            $this->predis = false;
+        } elseif (interface_exists('Predis\ClientInterface') && $redis instanceof \Predis\ClientInterface) {
+            $this->predis = true;
+        } else {
+            throw new \InvalidArgumentException(
+                'SmsQueue needs a phpredis \Redis or a Predis client, got '
+                . (is_object($redis) ? get_class($redis) : gettype($redis))
+            );
+        }
+        if ($queue === '') {
+            throw new \InvalidArgumentException('the queue name must not be empty');
+        }
+        $this->redis = $redis;
+        $this->queue = $queue;
+    }
+
+    /**
+     * Queue one task. $options: 'id' => string (idempotency key) or true (generate one),
+     * 'params' => array of template variables. Returns the queue length after the push.
+     *
+     * @param int|string $templateId
+     * @param array<int|string, int|string> $mobiles
+     * @param array{id?: string|int|bool, params?: array<string, mixed>|null} $options
+     */
+    public function push($templateId, array $mobiles, string $content, array $options = []): int
+    {
+        return $this->lpush([$this->encode($templateId, $mobiles, $content, $options)]);
+    }
+
+    /**
+     * Queue many tasks in one round trip (one LPUSH: all or none, in order).
+     *
+     * @param list<array{template_id: int|string, mobiles: array<int|string, int|string>, content: string,
+     *                   id?: string|int|bool, params?: array<string, mixed>|null}> $tasks
+     */
+    public function pushMany(array $tasks): int
+    {
+        if ($tasks === []) {
+            throw new \InvalidArgumentException('pushMany needs at least one task');
+        }
+        $payloads = [];
+        foreach ($tasks as $task) {
+            $payloads[] = $this->encode($task['template_id'] ?? null, $task['mobiles'] ?? [], $task['content'] ?? '', $task);
+        }
+        return $this->lpush($payloads);
+    }
+
+    /** A fresh idempotency key. */
+    public static function newId(): string
+    {
+        return bin2hex(random_bytes(16));
+    }
+
+    /**
+     * The JSON smsworker consumes, guarding against PHP's pitfalls: array_values() so json_encode
+     * writes a list, numbers as strings, JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR.
+     *
+     * @param mixed $templateId
+     * @param array<int|string, mixed> $mobiles
+     * @param array<string, mixed> $options
+     */
+    public function encode($templateId, array $mobiles, string $content, array $options = []): string
+    {
+        if (!(is_int($templateId) || (is_string($templateId) && trim($templateId) !== ''))) {
+            throw new \InvalidArgumentException('template_id must be an integer or a non-empty string');
+        }
+        $list = [];
+        foreach (array_values($mobiles) as $mobile) {
+            if (is_int($mobile)) {
+                $mobile = (string) $mobile;
+            }
+            if (!is_string($mobile) || trim($mobile) === '') {
+                throw new \InvalidArgumentException('each mobile must be a non-empty string or an integer');
+            }
+            $list[] = trim($mobile);
+        }
+        if ($list === []) {
+            throw new \InvalidArgumentException('mobiles must not be empty');
+        }
+        $task = ['template_id' => $templateId, 'mobiles' => $list, 'content' => $content];
+        $params = $options['params'] ?? null;
+        if ($params !== null) {
+            if (!is_array($params)) {
+                throw new \InvalidArgumentException('params must be an array of template variables');
+            }
+            $task['params'] = (object) $params; // {} even when empty: json_encode writes [] for an empty array
+        }
+        if ($content === '' && empty($params)) {
+            throw new \InvalidArgumentException('content is empty and there are no params to send');
+        }
+        if (isset($options['id']) && $options['id'] !== false) {
+            $task['id'] = $options['id'] === true ? self::newId() : (string) $options['id'];
+        }
+        try {
+            return json_encode($task, JSON_UNESCAPED_UNICODE | JSON_THROW_ON_ERROR);
+        } catch (\JsonException $e) {
+            throw new SmsQueueException('cannot encode the task as JSON: ' . $e->getMessage(), 0, $e);
+        }
+    }
+
+    /** @param list<string> $payloads */
+    private function lpush(array $payloads): int
+    {
+        try {
+            $length = $this->predis
+                ? $this->redis->lpush($this->queue, $payloads)
+                : $this->redis->lPush($this->queue, ...$payloads);
+        } catch (\Throwable $e) {
+            throw new SmsQueueException("cannot push to Redis list {$this->queue}: " . $e->getMessage(), 0, $e);
+        }
+        if (!is_int($length)) {
+            // phpredis ends its last error with a NUL byte; keep it out of the message.
+            $error = $this->predis ? '' : rtrim((string) $this->redis->getLastError(), "\0\r\n ");
+            throw new SmsQueueException("cannot push to Redis list {$this->queue}" . ($error ? ": $error" : ''));
+        }
+        return $length;
+    }
+}
