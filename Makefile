@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all deps demo test test-unit lint format clean fuzz bench chaos
+.PHONY: all deps demo example test test-unit lint format clean fuzz bench chaos
 
 all: lint test
 
@@ -11,6 +11,10 @@ deps:
 
 demo: deps
 	@bash scripts/demo.sh
+
+# The PHP example page on http://127.0.0.1:8080 with a throwaway Redis and the log provider; Ctrl-C stops.
+example: deps
+	@bash scripts/example.sh
 
 test: deps
 	$(PY) -m pytest

@@ -1,0 +1,104 @@
+"""The seed's whole flow with real parts: a browser clicks "发送" on the example page, PHP's built-in
+server runs send-sms.php, which pushes to Redis with the library; a real smsworker sends to the fake."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from tests.conftest import ROOT
+from tests.support.fake_sms_api import FakeSmsApi
+from tests.support.processes import WorkerProcess
+from tests.support.redis_server import RedisServer, free_port
+from tests.support.waiting import wait_until
+
+EXAMPLE = ROOT / "contrib" / "php-producer" / "example"
+
+
+@pytest.fixture
+def php_server(redis_server: RedisServer, redis_url: str) -> Iterator[Callable[..., str]]:
+    started: list[subprocess.Popen[bytes]] = []
+
+    def start(redis_port: int | None = None) -> str:
+        port = free_port()
+        env = {"PATH": os.environ["PATH"], "REDIS_PORT": str(redis_port or redis_server.port)}
+        process = subprocess.Popen(["php", "-S", f"127.0.0.1:{port}", "-t", str(EXAMPLE)], env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        started.append(process)
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _up(url), what="php -S to answer")
+        return url
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _up(url: str) -> bool:
+    try:
+        return requests.get(url + "/index.html", timeout=1).ok
+    except requests.RequestException:
+        return False
+
+
+def test_bad_input_is_a_400_with_a_reason(php_server: Callable[..., str], redis_server: RedisServer) -> None:
+    url = php_server() + "/send-sms.php"
+    answer = requests.post(url, data={"template_id": "123", "content": "x"}, timeout=5)
+    assert answer.status_code == 400
+    assert answer.json() == {"success": False, "message": "mobiles[] is required: at least one phone number"}
+    bad = requests.post(url, data={"template_id": "123", "content": "x", "mobiles[]": ["abc"]}, timeout=5)
+    assert bad.status_code == 400 and bad.json()["message"] == "not a phone number: abc"
+    assert redis_server.client().llen("sms_queue") == 0
+
+
+def test_redis_down_is_a_503_not_a_false_success(php_server: Callable[..., str]) -> None:
+    url = php_server(redis_port=free_port()) + "/send-sms.php"
+    answer = requests.post(url, data={"template_id": "123", "content": "x", "mobiles[]": ["13800138000"]},
+                           timeout=10)  # fmt: skip
+    assert answer.status_code == 503
+    assert answer.json()["success"] is False
+
+
+def test_a_click_in_the_browser_ends_at_the_provider(
+    php_server: Callable[..., str], start_worker: Callable[..., WorkerProcess], fake_api: FakeSmsApi,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    url = php_server()
+    worker = start_worker("--provider", "http", "--http-url", fake_api.url)
+    worker.wait_for_event("worker.started")
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage",
+                 f"--user-data-dir={tmp_path / 'profile'}"):  # fmt: skip
+        options.add_argument(flag)
+    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
+    browser: Any = webdriver.Chrome(options=options, service=service)
+    try:
+        browser.get(url + "/index.html")
+        mobiles = browser.find_element(By.ID, "mobiles")
+        mobiles.clear()
+        mobiles.send_keys("13800138000\n13800138001")
+        browser.find_element(By.ID, "send").click()
+        result = wait_until(lambda: browser.find_element(By.ID, "result").text, what="the page's answer")
+        assert result == "短信发送请求已提交: 请求已接收,短信发送任务已启动"
+        wait_until(lambda: sorted(fake_api.delivered) == ["+8613800138000", "+8613800138001"],
+                   what="both SMS at the provider")  # fmt: skip
+        assert fake_api.requests[0]["content"] == "测试短信"
+    except BaseException:
+        browser.save_screenshot(str(tmp_path / "failure.png"))
+        raise
+    finally:
+        browser.quit()
