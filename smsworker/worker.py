@@ -20,6 +20,7 @@ from smsworker.delivery import RetryPolicy, deliver
 from smsworker.errors import InvalidTask, ShutdownRequested
 from smsworker.inflight import FlightRegistry, TaskInFlight
 from smsworker.liveness import Liveness
+from smsworker.notify import Notifier
 from smsworker.outages import OutageGuard, RedisGaveUp
 from smsworker.providers.base import OutgoingMessage, Provider
 from smsworker.queue import RedisQueue, new_worker_id, unstamp
@@ -63,6 +64,7 @@ class Worker:
         *,
         worker_id: str | None = None,
         on_settled: Callable[[], None] | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.queue = queue
         self.providers = providers  # a failover chain; the first sets the batch size
@@ -72,6 +74,7 @@ class Worker:
         self.log = log.bind(worker=self.id)
         self.totals = Totals()
         self._on_settled = on_settled or (lambda: None)
+        self._notify = notifier or Notifier()
         self._stop = threading.Event()
         self._claimed = False  # nothing claimed, nothing to put back at shutdown
         self._deadline = float("inf")
@@ -117,6 +120,7 @@ class Worker:
                 concurrency=self.options.concurrency,
             )
             self._redis.call(self._liveness.recover_dead, "recover")
+            self._notify.ready(f"fetching from {self.queue.queue}")
             self._fetch_loop(drain)
         except RedisGaveUp:
             pass
@@ -139,6 +143,7 @@ class Worker:
             if not elements and not drain:
                 element = self._redis.call(lambda: self.queue.claim(self.id, FETCH_BLOCK_S), "claim")
                 elements = [element] if element is not None else []
+            self._notify.fetch_came_back()
             if elements:
                 self._claimed = True
                 for element in elements:
@@ -276,6 +281,8 @@ class Worker:
             self.totals.tasks += 1
             self.totals.sent += sent
             self.totals.dead += dead
+            status = f"sent {self.totals.sent}, dead {self.totals.dead}"
+        self._notify.status(status)
         self._on_settled()
 
     # -- stopping -------------------------------------------------------------------------------
@@ -298,6 +305,7 @@ class Worker:
     def _shutdown(self) -> None:
         self.request_stop()
         self.log.info("worker.stopping", timeout_s=self.options.shutdown_timeout_s)
+        self._notify.stopping()
         idle = self._flights.wait_idle(max(0.0, self._deadline - time.monotonic()))
         if not idle:
             self.log.warning("worker.shutdown_timeout", timeout_s=self.options.shutdown_timeout_s)
@@ -318,6 +326,7 @@ class Worker:
         self._pool.shutdown(wait=idle, cancel_futures=True)
         for provider in self.providers:
             provider.close()
+        self._notify.close()
         self.log.info(
             "worker.stopped",
             tasks=self.totals.tasks,

@@ -16,6 +16,7 @@ import click
 from smsworker.app import build_logger, build_queue, build_worker
 from smsworker.cli.options import common_options, friendly_errors, settings_from, worker_options
 from smsworker.config import Settings
+from smsworker.notify import Notifier
 from smsworker.providers.registry import build_providers
 from smsworker.supervisor import supervise
 from smsworker.worker import Totals
@@ -42,7 +43,7 @@ def _exit_after(totals_abandoned: bool) -> None:
 def _work(
     settings: Settings, log: Any, *, drain: bool, on_settled: Callable[[], None] | None = None
 ) -> Totals:
-    worker = build_worker(settings, log, on_settled=on_settled)
+    worker = build_worker(settings, log, on_settled=on_settled, notifier=Notifier.from_environ(os.environ))
     _install_stop_handlers(worker.request_stop)
     return worker.drain() if drain else worker.run()
 
