@@ -2,7 +2,7 @@
 # Install what the demo and the tests need, and only what is missing:
 #   Debian packages: redis-server (with redis-cli), python3-venv, and for the PHP producer's tests
 #   php-cli with php-redis (phpredis) and php-nrk-predis (Predis); chromium and chromium-driver for
-#   the browser test of the PHP example
+#   the browser test of the PHP example; systemd for systemd-analyze (the unit tests)
 #   a virtualenv (.venv) with smsworker and its test and lint tools
 # Safe to run again: it does nothing when everything is there.
 set -euo pipefail
@@ -40,6 +40,7 @@ if ! { command -v php >/dev/null 2>&1 && php -m 2>/dev/null | grep -qx redis; };
     missing+=(php-redis)
 fi
 [ -f /usr/share/php/Predis/Autoloader.php ] || missing+=(php-nrk-predis)
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ "${#missing[@]}" -gt 0 ]; then

@@ -86,6 +86,7 @@ def load_settings(
     if path:
         _from_file(Path(path), values, sections)
     _sections_from_env(environ, sections)
+    _sections_from_credentials(environ.get("CREDENTIALS_DIRECTORY"), sections)
     for name in SETTING_NAMES:
         env_name = ENV_PREFIX + name.upper()
         if env_name in environ:
@@ -113,6 +114,16 @@ def _sections_from_env(environ: Mapping[str, str], sections: dict[str, dict[str,
             prefix = f"{ENV_PREFIX}{section.upper()}_"
             if env_name.startswith(prefix):
                 sections[section][env_name[len(prefix) :].lower()] = value
+
+
+def _sections_from_credentials(directory: str | None, sections: dict[str, dict[str, Any]]) -> None:
+    """systemd's LoadCredential=: a credential named <provider>_<key> is that setting's secret file."""
+    if not directory or not Path(directory).is_dir():
+        return
+    for credential in sorted(Path(directory).iterdir()):
+        provider, _, key = credential.name.partition("_")
+        if provider in sections and key and f"{key}_file" not in sections[provider]:
+            sections[provider][f"{key}_file"] = str(credential)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -142,3 +142,12 @@ def test_rate_limits_setting() -> None:
     )
     with pytest.raises(ConfigError, match=r"invalid rate_limits .* write it as 500/s"):
         load_settings({"rate_limits": ("quick",)}, {})
+
+
+def test_systemd_credentials_become_secret_files(tmp_path: Path) -> None:
+    (tmp_path / "aliyun_access_key_secret").write_text("s3cret\n")
+    (tmp_path / "unrelated").write_text("x")
+    settings = load_settings({}, {"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert settings.provider_options == {
+        "aliyun": {"access_key_secret_file": str(tmp_path / "aliyun_access_key_secret")}
+    }
