@@ -7,6 +7,7 @@ from typing import Any
 from smsworker.config import Settings
 from smsworker.delivery import RetryPolicy
 from smsworker.logs import make_logger
+from smsworker.metrics import Metrics
 from smsworker.providers.registry import build_providers
 from smsworker.queue import RedisQueue, connect
 from smsworker.ratelimit import parse_rate_limits
@@ -39,6 +40,13 @@ def build_worker(settings: Settings, log: Any, **kwargs: Any) -> Worker:
         retry=RetryPolicy(settings.max_attempts, settings.backoff_base, settings.backoff_max),
         rate_limits=parse_rate_limits(settings.rate_limits),
     )
+    queue = build_queue(settings)
     return Worker(
-        build_queue(settings), build_providers(settings, log), build_parser(settings), options, log, **kwargs
+        queue,
+        build_providers(settings, log),
+        build_parser(settings),
+        options,
+        log,
+        metrics=Metrics(queue),
+        **kwargs,
     )

@@ -39,7 +39,9 @@ class Settings:
     http_batch_size: int = 1
     concurrency: int = 8
     processes: int = 1
-    rate_limits: tuple[str, ...] = ()  # "aliyun=500/s", or "500/s" for every provider
+    rate_limits: tuple[str, ...] = ()
+    metrics_port: int = 0  # 0: no metrics endpoint
+    metrics_address: str = "127.0.0.1"  # "aliyun=500/s", or "500/s" for every provider
     max_attempts: int = 5
     backoff_base: float = 1.0
     backoff_max: float = 60.0
@@ -190,6 +192,16 @@ def _rate_limits(value: Any) -> tuple[str, ...]:
     return specs
 
 
+def _port(value: Any) -> int:
+    try:
+        port = int(value)
+    except (TypeError, ValueError):
+        raise ValueError("must be a port number (0 turns metrics off)") from None
+    if not 0 <= port <= 65535:
+        raise ValueError("must be between 0 and 65535")
+    return port
+
+
 def _positive(kind: type) -> Callable[[Any], Any]:
     def convert(value: Any) -> Any:
         if isinstance(value, bool):
@@ -248,6 +260,8 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "concurrency": _positive(int),
     "processes": _positive(int),
     "rate_limits": lambda v: _rate_limits(v),
+    "metrics_port": lambda v: _port(v),
+    "metrics_address": _nonempty,
     "max_attempts": _positive(int),
     "backoff_base": _positive(float),
     "backoff_max": _positive(float),

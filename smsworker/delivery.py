@@ -9,6 +9,7 @@ backoff short (it raises ``ShutdownRequested``) and tests never sleep.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,27 @@ class RetryPolicy:
         return float(jittered(state))
 
 
+def _no_wait(provider: Provider) -> None:
+    return None
+
+
+def _ignore_request(provider: str, seconds: float) -> None:
+    return None
+
+
+def _ignore_retry(provider: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Hooks:
+    """What the worker wants to know or do around each provider request (rate limit, metrics)."""
+
+    before_send: Callable[[Provider], None] = _no_wait
+    on_request: Callable[[str, float], None] = _ignore_request
+    on_retry: Callable[[str], None] = _ignore_retry
+
+
 @dataclass
 class UnitOutcome:
     sent: list[str] = field(default_factory=list)
@@ -56,7 +78,7 @@ def deliver(
     *,
     sleep: Callable[[float], None],
     log: Any,
-    before_send: Callable[[Provider], None] = lambda provider: None,
+    hooks: Hooks | None = None,
 ) -> UnitOutcome:
     """Send ``message`` under ``policy``; every recipient ends sent, failed or (at shutdown) unsettled.
 
@@ -66,6 +88,7 @@ def deliver(
     """
     outcome = UnitOutcome()
     remaining = list(message.mobiles)
+    hooks = hooks or Hooks()
     for index, provider in enumerate(providers):
         last = index == len(providers) - 1
         next_round: list[str] = []
@@ -76,7 +99,7 @@ def deliver(
                 outcome.unsettled.extend(chunk)
                 continue
             unit = dataclasses.replace(message, mobiles=tuple(chunk))
-            part = _Delivery(provider, unit, log, before_send).run(policy, sleep)
+            part = _Delivery(provider, unit, log, hooks).run(policy, sleep)
             outcome.sent.extend(part.sent)
             outcome.unsettled.extend(part.unsettled)
             outcome.attempts += part.attempts
@@ -93,11 +116,9 @@ def deliver(
 
 
 class _Delivery:
-    def __init__(
-        self, provider: Provider, message: OutgoingMessage, log: Any, before_send: Callable[[Provider], None]
-    ) -> None:
+    def __init__(self, provider: Provider, message: OutgoingMessage, log: Any, hooks: Hooks) -> None:
         self.provider = provider
-        self.before_send = before_send
+        self.hooks = hooks
         self.message = message
         self.log = log
         self.outcome = UnitOutcome()
@@ -148,7 +169,8 @@ class _Delivery:
             raise first_transient
 
     def _send(self) -> SendResult:
-        self.before_send(self.provider)  # e.g. wait for the shared rate limit; may raise to stop
+        self.hooks.before_send(self.provider)  # e.g. wait for the shared rate limit; may raise to stop
+        started = time.perf_counter()
         try:
             return self.provider.send(dataclasses.replace(self.message, mobiles=tuple(self.remaining)))
         except ProviderError:
@@ -156,8 +178,11 @@ class _Delivery:
         except Exception as exc:  # a provider bug must not kill the worker: retry, then dead-letter
             self.log.exception("provider.unexpected_error", provider=self.provider.name)
             raise TransientProviderError(f"{type(exc).__name__}: {exc}") from exc
+        finally:
+            self.hooks.on_request(self.provider.name, time.perf_counter() - started)
 
     def _before_sleep(self, state: RetryCallState) -> None:
+        self.hooks.on_retry(self.provider.name)
         error = state.outcome.exception() if state.outcome else None
         self.log.info(
             "provider.retry_scheduled",

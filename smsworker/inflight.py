@@ -67,6 +67,10 @@ class FlightRegistry:
             self._units -= 1
             self._cond.notify_all()
 
+    def units_in_flight(self) -> int:
+        with self._cond:
+            return self._units
+
     def wait_idle(self, timeout_s: float | None) -> bool:
         """Wait until no unit is being sent; False on timeout."""
         with self._cond:

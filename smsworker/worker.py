@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from smsworker.deadletter import Failure
-from smsworker.delivery import RetryPolicy, deliver
+from smsworker.delivery import Hooks, RetryPolicy, deliver
 from smsworker.errors import InvalidTask, ShutdownRequested
 from smsworker.inflight import FlightRegistry, TaskInFlight
 from smsworker.liveness import Liveness
+from smsworker.metrics import Metrics
 from smsworker.notify import Notifier
 from smsworker.outages import OutageGuard, RedisGaveUp
 from smsworker.providers.base import OutgoingMessage, Provider
@@ -65,6 +66,7 @@ class Worker:
         worker_id: str | None = None,
         on_settled: Callable[[], None] | None = None,
         notifier: Notifier | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.queue = queue
         self.providers = providers  # a failover chain; the first sets the batch size
@@ -75,6 +77,7 @@ class Worker:
         self.totals = Totals()
         self._on_settled = on_settled or (lambda: None)
         self._notify = notifier or Notifier()
+        self.metrics = metrics or Metrics()
         self._stop = threading.Event()
         self._claimed = False  # nothing claimed, nothing to put back at shutdown
         self._deadline = float("inf")
@@ -84,6 +87,12 @@ class Worker:
         self._settler = Settler(queue, self.id, self.log, self._redis)
         self._slots = threading.Semaphore(options.concurrency)
         self._flights = FlightRegistry()
+        self.metrics.in_flight.set_function(self._flights.units_in_flight)
+        self._hooks = Hooks(
+            before_send=self._wait_turn,
+            on_request=lambda name, seconds: self.metrics.latency.labels(name).observe(seconds),
+            on_retry=lambda name: self.metrics.retries.labels(name).inc(),
+        )
         self._totals_lock = threading.Lock()
         self._limiter = (
             RateLimiter(queue.client, queue.queue, options.rate_limits, self.log)
@@ -230,7 +239,12 @@ class Worker:
         except Exception as exc:  # a parser bug must cost one task, not the worker
             self.log.exception("task.parse_crashed")
             problem = InvalidTask("invalid_task", f"parser error: {exc!r}")
-        self._settler.settle_invalid(element, raw, problem, lambda: self._count(sent=0, dead=1))
+
+        def done() -> None:
+            self.metrics.task_invalid(problem.reason)
+            self._count(sent=0, dead=1)
+
+        self._settler.settle_invalid(element, raw, problem, done)
         return None
 
     def _stamp(self, element: bytes) -> tuple[bytes, str | None]:
@@ -254,7 +268,7 @@ class Worker:
                 self.options.retry,
                 sleep=self._backoff_sleep,
                 log=self.log,
-                before_send=self._wait_turn,
+                hooks=self._hooks,
             )
             key = flight.progress_key
             if outcome.sent and key is not None:
@@ -272,6 +286,11 @@ class Worker:
     def _settle(self, flight: TaskInFlight) -> None:
         def done() -> None:
             self._flights.remove(flight)
+            self.metrics.task_settled(
+                sent=len(flight.sent),
+                dead_reasons=[f.reason for f in flight.failed.values()],
+                segments=flight.segments_each * len(flight.sent),
+            )
             self._count(sent=len(flight.sent), dead=len(flight.failed))
 
         self._settler.settle(flight, done)

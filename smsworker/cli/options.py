@@ -38,6 +38,8 @@ _WORKER = [
     ("--default-region", "Region for numbers written without +country code.", "CN"),
     ("--max-payload-bytes", "Larger tasks are dead-lettered as too_large.", "1048576"),
     ("--max-recipients", "Tasks with more recipients are dead-lettered as too_large.", "10000"),
+    ("--metrics-port", "Serve Prometheus metrics on this port; 0 is off.", "0"),
+    ("--metrics-address", "Address the metrics endpoint listens on.", "127.0.0.1"),
 ]
 
 

@@ -45,7 +45,12 @@ def _work(
 ) -> Totals:
     worker = build_worker(settings, log, on_settled=on_settled, notifier=Notifier.from_environ(os.environ))
     _install_stop_handlers(worker.request_stop)
-    return worker.drain() if drain else worker.run()
+    if settings.metrics_port:
+        worker.metrics.serve(settings.metrics_port, settings.metrics_address)
+    try:
+        return worker.drain() if drain else worker.run()
+    finally:
+        worker.metrics.close()
 
 
 def _prepare(flags: dict[str, Any]) -> tuple[Settings, Any]:
