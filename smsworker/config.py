@@ -290,5 +290,10 @@ def _check_relations(settings: Settings) -> None:
         raise ConfigError("invalid backoff_max: must not be smaller than backoff_base")
     if settings.dead_letter_key == settings.queue:
         raise ConfigError("invalid dead_letter_queue: must differ from queue")
+    if settings.metrics_port and settings.processes > 1:
+        raise ConfigError(
+            "invalid metrics_port with processes > 1: the processes cannot share one port; "
+            "run one smsworker@ instance per port instead"
+        )
     if settings.http_url and urlsplit(settings.http_url).scheme not in ("http", "https"):
         raise ConfigError(f"invalid http_url {settings.http_url!r}: must be an http:// or https:// URL")

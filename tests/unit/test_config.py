@@ -90,6 +90,8 @@ def test_every_setting_has_an_environment_variable() -> None:
         ({"heartbeat_ttl": "2"}, {}, "heartbeat_ttl"),
         ({"dead_letter_queue": "sms_queue"}, {}, "must differ from queue"),
         ({"http_url": "ftp://x"}, {}, "http_url"),
+        ({"metrics_port": "9100", "processes": "2"}, {}, "the processes cannot share one port"),
+        ({"metrics_port": "70000"}, {}, "must be between 0 and 65535"),
     ],
 )
 def test_bad_values_name_the_setting(flags: dict[str, object], env: dict[str, str], message: str) -> None:
