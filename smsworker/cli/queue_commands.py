@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import time
 from typing import Any
 
 import click
@@ -12,6 +14,7 @@ from smsworker.cli.options import common_options, friendly_errors, plural, setti
 from smsworker.deadletter import REASONS
 from smsworker.dlq import list_dead, replay
 from smsworker.errors import InvalidTask
+from smsworker.queue import RedisQueue
 from smsworker.task import encode_task
 
 
@@ -66,16 +69,46 @@ def enqueue(
 @click.command()
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def stats(as_json: bool, **flags: Any) -> None:
+@click.option("--watch", is_flag=True, help="Refresh a compact live view until Ctrl-C.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="Seconds between refreshes with --watch.")  # fmt: skip
+def stats(as_json: bool, watch: bool, interval: float, **flags: Any) -> None:
     """Queue, processing and dead-letter lengths, live workers, and totals so far."""
     settings = settings_from(flags)
     with friendly_errors(settings):
-        figures = build_queue(settings).stats().as_dict()
+        queue = build_queue(settings)
+        if watch:
+            _watch(queue, interval)
+            return
+        figures = queue.stats().as_dict()
     if as_json:
         click.echo(json.dumps(figures))
         return
     for name, value in figures.items():
-        click.echo(f"{name:<12}{value}")
+        click.echo(f"{name:<15}{value}")
+
+
+def _watch(queue: RedisQueue, interval: float) -> None:
+    previous: tuple[float, int] | None = None
+    try:
+        while True:
+            figures = queue.stats()
+            now = time.monotonic()
+            rate = (
+                "-"
+                if previous is None
+                else f"{(figures.sent_total - previous[1]) / (now - previous[0]):.1f}/s"
+            )
+            previous = (now, figures.sent_total)
+            if sys.stdout.isatty():
+                click.clear()
+            click.echo(
+                f"queue {figures.queue}  processing {figures.processing}  dead {figures.dead}  "
+                f"workers {figures.workers}  sent {figures.sent_total} ({rate})  segments {figures.segments_total}"
+            )
+            time.sleep(interval)
+    except KeyboardInterrupt:
+        return
 
 
 @click.group()

@@ -111,7 +111,7 @@ def test_stats(cli: Cli, redis_server: RedisServer) -> None:
     assert figures["queue"] == 2 and figures["processing"] == 0 and figures["dead"] == 0
     assert figures["workers"] == 0
     text = cli("stats").stdout
-    assert "queue       2" in text
+    assert "queue          2" in text
 
 
 def test_options_work_from_flags_env_and_file(cli: Cli, redis_server: RedisServer, tmp_path: Path) -> None:
@@ -212,3 +212,20 @@ def test_no_progress_bar_off_a_terminal(cli: Cli, redis_server: RedisServer) -> 
     redis_server.client().lpush("sms_queue", SEED)
     result = cli("drain", SMSWORKER_LOG_LEVEL="warning")
     assert result.returncode == 0 and "draining" not in result.stderr and result.stderr == ""
+
+
+def test_stats_watch_refreshes_until_ctrl_c(redis_url: str, redis_server: RedisServer) -> None:
+    import signal
+
+    from tests.conftest import cli_env, smsworker_cmd
+    from tests.support.waiting import wait_until
+
+    redis_server.client().lpush("sms_queue", SEED)
+    out = Path(redis_server.workdir) / "watch.out"
+    with out.open("w") as sink:
+        command = smsworker_cmd("stats", "--watch", "--interval", "0.1")
+        process = subprocess.Popen(command, env=cli_env(redis_url), stdout=sink, stderr=subprocess.STDOUT)
+        wait_until(lambda: out.read_text().count("queue 1") >= 2, what="two refreshes")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    assert "queue 1  processing 0  dead 0  workers 0  sent 0 (-)" in out.read_text()
