@@ -104,7 +104,8 @@ def _watch(queue: RedisQueue, interval: float) -> None:
                 click.clear()
             click.echo(
                 f"queue {figures.queue}  processing {figures.processing}  dead {figures.dead}  "
-                f"workers {figures.workers}  sent {figures.sent_total} ({rate})  segments {figures.segments_total}"
+                f"workers {figures.workers}  sent {figures.sent_total} ({rate})  "
+                f"segments {figures.segments_total}"
             )
             time.sleep(interval)
     except KeyboardInterrupt:
