@@ -20,7 +20,22 @@ def build_logger(settings: Settings) -> Any:
 
 
 def build_queue(settings: Settings) -> RedisQueue:
-    client = connect(settings.redis_url, block_timeout_s=FETCH_BLOCK_S)
+    tls = {
+        name: path
+        for name, path in (
+            ("ssl_ca_certs", settings.redis_tls_ca_file),
+            ("ssl_certfile", settings.redis_tls_cert_file),
+            ("ssl_keyfile", settings.redis_tls_key_file),
+        )
+        if path
+    }
+    client = connect(
+        settings.redis_url,
+        block_timeout_s=FETCH_BLOCK_S,
+        username=settings.redis_username or None,
+        password=settings.redis_password(),
+        tls=tls,
+    )
     return RedisQueue(client, settings.queue, settings.dead_letter_key)
 
 

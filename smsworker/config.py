@@ -30,6 +30,13 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 @dataclass(frozen=True)
 class Settings:
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # ACL user and password: the password only from a file (or the systemd credential redis_password).
+    redis_username: str = ""
+    redis_password_file: str = ""
+    # TLS for rediss:// URLs: the CA to trust, and a client certificate if the server asks for one.
+    redis_tls_ca_file: str = ""
+    redis_tls_cert_file: str = ""
+    redis_tls_key_file: str = ""
     queue: str = "sms_queue"
     dead_letter_queue: str = ""  # empty: "<queue>:dead"
     provider: str = "log"
@@ -63,6 +70,17 @@ class Settings:
     def http_header_pairs(self) -> list[tuple[str, str]]:
         return [_split_header(h) for h in self.http_headers]
 
+    def redis_password(self) -> str | None:
+        """The password from ``redis_password_file``; ``ConfigError`` if it cannot be read."""
+        if not self.redis_password_file:
+            return None
+        try:
+            return Path(self.redis_password_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot read redis_password_file {self.redis_password_file}: {exc.strerror}"
+            ) from None
+
     def redacted_redis_url(self) -> str:
         """The Redis URL with any password replaced, for logs and messages."""
         parts = urlsplit(self.redis_url)
@@ -89,6 +107,9 @@ def load_settings(
         _from_file(Path(path), values, sections)
     _sections_from_env(environ, sections)
     _sections_from_credentials(environ.get("CREDENTIALS_DIRECTORY"), sections)
+    credential = Path(environ.get("CREDENTIALS_DIRECTORY") or "/nonexistent") / "redis_password"
+    if "redis_password_file" not in values and credential.is_file():
+        values["redis_password_file"] = (str(credential), "credential redis_password")
     for name in SETTING_NAMES:
         env_name = ENV_PREFIX + name.upper()
         if env_name in environ:
@@ -250,6 +271,11 @@ def _nonempty(value: Any) -> str:
 
 _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "redis_url": _redis_url,
+    "redis_username": lambda v: str(v).strip(),
+    "redis_password_file": lambda v: str(v).strip(),
+    "redis_tls_ca_file": lambda v: str(v).strip(),
+    "redis_tls_cert_file": lambda v: str(v).strip(),
+    "redis_tls_key_file": lambda v: str(v).strip(),
     "queue": _nonempty,
     "dead_letter_queue": lambda v: str(v).strip(),
     "provider": lambda v: _nonempty(v).lower(),

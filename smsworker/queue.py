@@ -33,7 +33,7 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,10 +48,26 @@ PROGRESS_TTL_S = 7 * 24 * 3600
 IDEMPOTENCY_TTL_S = 24 * 3600
 
 
-def connect(url: str, *, block_timeout_s: float) -> redis.Redis:
-    """A client whose errors surface at once: the worker owns reconnecting, with backoff and logs."""
+def connect(
+    url: str,
+    *,
+    block_timeout_s: float,
+    username: str | None = None,
+    password: str | None = None,
+    tls: Mapping[str, str] | None = None,
+) -> redis.Redis:
+    """A client whose errors surface at once: the worker owns reconnecting, with backoff and logs.
+
+    ``tls`` (for rediss:// only) holds redis-py's ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``.
+    """
+    extra: dict[str, Any] = dict(tls or {}) if url.startswith("rediss://") else {}
+    if username:
+        extra["username"] = username
+    if password is not None:
+        extra["password"] = password
     return redis.Redis.from_url(
         url,
+        **extra,
         socket_connect_timeout=5,
         # Must outlast the blocking fetch, or every idle fetch would look like a dead server.
         socket_timeout=block_timeout_s + 5,

@@ -17,7 +17,12 @@ from smsworker.providers.registry import FACTORIES
 F = Callable[..., Any]
 
 _COMMON = [
-    ("--redis-url", "Redis to use, e.g. redis://:password@host:6379/0.", "redis://127.0.0.1:6379/0"),
+    ("--redis-url", "Redis to use: redis://host:6379/0, rediss:// for TLS.", "redis://127.0.0.1:6379/0"),
+    ("--redis-username", "ACL user name.", None),
+    ("--redis-password-file", "File holding the Redis password (or the credential redis_password).", None),
+    ("--redis-tls-ca-file", "CA certificate to trust for rediss://.", None),
+    ("--redis-tls-cert-file", "Client certificate for rediss://, if the server asks for one.", None),
+    ("--redis-tls-key-file", "Key of that client certificate.", None),
     ("--queue", "List the producers LPUSH tasks to.", "sms_queue"),
     ("--dead-letter-queue", "List for tasks that could not be sent.", "<queue>:dead"),
     ("--log-format", f"One of {', '.join(LOG_FORMATS)}: JSON off a terminal, console on one.", "auto"),

@@ -57,6 +57,7 @@ def _prepare(flags: dict[str, Any]) -> tuple[Settings, Any]:
     settings = settings_from(flags)
     with friendly_errors(settings):
         log = build_logger(settings)
+        settings.redis_password()  # an unreadable password file fails here, in one line
         # A provider setting that is missing fails here, once, not in every process.
         for provider in build_providers(settings, log):
             provider.close()
