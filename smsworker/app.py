@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from smsworker.config import Settings
 from smsworker.delivery import RetryPolicy
 from smsworker.logs import make_logger
 from smsworker.metrics import Metrics
 from smsworker.providers.registry import build_providers
-from smsworker.queue import RedisQueue, connect
+from smsworker.queue import RedisQueue, connect, connect_sentinel
 from smsworker.ratelimit import parse_rate_limits
 from smsworker.task import TaskParser
 from smsworker.worker import FETCH_BLOCK_S, Worker, WorkerOptions
@@ -29,6 +30,16 @@ def build_queue(settings: Settings) -> RedisQueue:
         )
         if path
     }
+    if settings.sentinels:
+        client = connect_sentinel(
+            [(host, int(port)) for host, _, port in (s.rpartition(":") for s in settings.sentinels)],
+            settings.sentinel_master,
+            block_timeout_s=FETCH_BLOCK_S,
+            db=int(urlsplit(settings.redis_url).path.strip("/") or 0),
+            username=settings.redis_username or None,
+            password=settings.redis_password(),
+        )
+        return RedisQueue(client, settings.queue, settings.dead_letter_key)
     client = connect(
         settings.redis_url,
         block_timeout_s=FETCH_BLOCK_S,

@@ -37,6 +37,9 @@ class Settings:
     redis_tls_ca_file: str = ""
     redis_tls_cert_file: str = ""
     redis_tls_key_file: str = ""
+    # Redis Sentinel: "host:port" of each sentinel, and the name of the primary they watch.
+    sentinels: tuple[str, ...] = ()
+    sentinel_master: str = "mymaster"
     queue: str = "sms_queue"
     dead_letter_queue: str = ""  # empty: "<queue>:dead"
     provider: str = "log"
@@ -213,6 +216,17 @@ def _rate_limits(value: Any) -> tuple[str, ...]:
     return specs
 
 
+def _sentinels(value: Any) -> tuple[str, ...]:
+    items = (
+        [p.strip() for p in value.split(",")] if isinstance(value, str) else [str(p).strip() for p in value]
+    )
+    for item in items:
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise ValueError(f"{item!r} is not host:port")
+    return tuple(item for item in items if item)
+
+
 def _port(value: Any) -> int:
     try:
         port = int(value)
@@ -276,6 +290,8 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "redis_tls_ca_file": lambda v: str(v).strip(),
     "redis_tls_cert_file": lambda v: str(v).strip(),
     "redis_tls_key_file": lambda v: str(v).strip(),
+    "sentinels": lambda v: _sentinels(v),
+    "sentinel_master": _nonempty,
     "queue": _nonempty,
     "dead_letter_queue": lambda v: str(v).strip(),
     "provider": lambda v: _nonempty(v).lower(),

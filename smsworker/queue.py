@@ -40,6 +40,7 @@ from typing import Any
 import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from redis.sentinel import Sentinel
 
 from smsworker import lua
 
@@ -74,6 +75,31 @@ def connect(
         health_check_interval=30,
         retry=Retry(NoBackoff(), 0),
     )
+
+
+def connect_sentinel(
+    sentinels: list[tuple[str, int]],
+    master: str,
+    *,
+    block_timeout_s: float,
+    db: int = 0,
+    username: str | None = None,
+    password: str | None = None,
+) -> redis.Redis:
+    """A client for whichever server the sentinels call primary; a failover is followed on reconnect."""
+    # redis-py leaves Sentinel untyped.
+    watcher: Any = Sentinel(sentinels, socket_timeout=2, socket_connect_timeout=2)  # type: ignore[no-untyped-call]
+    client: redis.Redis = watcher.master_for(
+        master,
+        db=db,
+        username=username,
+        password=password,
+        socket_connect_timeout=5,
+        socket_timeout=block_timeout_s + 5,
+        health_check_interval=30,
+        retry=Retry(NoBackoff(), 0),
+    )
+    return client
 
 
 def new_worker_id() -> str:

@@ -23,6 +23,7 @@ _COMMON = [
     ("--redis-tls-ca-file", "CA certificate to trust for rediss://.", None),
     ("--redis-tls-cert-file", "Client certificate for rediss://, if the server asks for one.", None),
     ("--redis-tls-key-file", "Key of that client certificate.", None),
+    ("--sentinel-master", "Name of the primary the sentinels watch.", "mymaster"),
     ("--queue", "List the producers LPUSH tasks to.", "sms_queue"),
     ("--dead-letter-queue", "List for tasks that could not be sent.", "<queue>:dead"),
     ("--log-format", f"One of {', '.join(LOG_FORMATS)}: JSON off a terminal, console on one.", "auto"),
@@ -57,6 +58,11 @@ def _option(flag: str, help_text: str, default: str | None) -> F:
 def common_options(func: F) -> F:
     for flag, help_text, default in reversed(_COMMON):
         func = _option(flag, help_text, default)(func)
+    func = click.option(
+        "--sentinel", "sentinels", multiple=True,
+        help="A Redis Sentinel as host:port; repeatable. The primary is then found through them. "
+        "[env: SMSWORKER_SENTINELS, comma-separated]",
+    )(func)  # fmt: skip
     return click.option(
         "--config", type=click.Path(dir_okay=False), help="TOML file of settings. [env: SMSWORKER_CONFIG]"
     )(func)
