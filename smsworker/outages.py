@@ -25,8 +25,16 @@ class OutageGuard:
     after a failover) logs ``redis.command_failed``; either way ``redis.reconnected`` follows recovery.
     """
 
-    def __init__(self, log: Any, *, give_up: Callable[[str], bool], wait: Callable[[float], object]) -> None:
+    def __init__(
+        self,
+        log: Any,
+        *,
+        give_up: Callable[[str], bool],
+        wait: Callable[[float], object],
+        on_outage: Callable[[str], None] = lambda error: None,
+    ) -> None:
         self._log = log
+        self._on_outage = on_outage
         self._give_up = give_up
         self._wait = wait
 
@@ -41,6 +49,7 @@ class OutageGuard:
                     raise RedisGaveUp(action) from exc
                 event = "redis.unavailable" if isinstance(exc, _OUTAGES) else "redis.command_failed"
                 self._log.warning(event, action=action, error=str(exc), retry_in_s=delay_s)
+                self._on_outage(str(exc))
                 failed = True
                 self._wait(delay_s)
                 delay_s = min(delay_s * 2, BACKOFF_MAX_S)

@@ -83,7 +83,12 @@ class Worker:
         self._deadline = float("inf")
         self._liveness = Liveness(queue, self.id, options.heartbeat_ttl_s, self.log)
         # Retries pace on the heartbeat's event: a stop must not cut short the writes that settle tasks.
-        self._redis = OutageGuard(self.log, give_up=self._give_up, wait=self._liveness.stopped.wait)
+        self._redis = OutageGuard(
+            self.log,
+            give_up=self._give_up,
+            wait=self._liveness.stopped.wait,
+            on_outage=lambda error: self._notify.status(f"waiting for Redis: {error}"[:200]),
+        )
         self._settler = Settler(queue, self.id, self.log, self._redis)
         self._slots = threading.Semaphore(options.concurrency)
         self._flights = FlightRegistry()

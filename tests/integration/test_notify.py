@@ -115,3 +115,18 @@ def test_no_socket_no_noise() -> None:
     finally:
         foreign.close()
         ours.close()
+
+
+def test_status_says_when_it_waits_for_redis(
+    start_worker: Callable[..., WorkerProcess], notify_socket: NotifySocket
+) -> None:
+    from tests.support.redis_server import free_port
+
+    worker = start_worker(NOTIFY_SOCKET=str(notify_socket.path), url=f"redis://127.0.0.1:{free_port()}/0")
+    wait_until(
+        lambda: any("STATUS=waiting for Redis" in message for _, message in notify_socket.messages),
+        what="a waiting-for-Redis STATUS",
+    )
+    assert not notify_socket.has("READY=1")  # not ready without Redis
+    worker.send(signal.SIGTERM)
+    assert worker.wait(timeout_s=15) == 0
