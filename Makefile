@@ -9,7 +9,8 @@ all: lint test
 deps:
 	@bash scripts/bootstrap.sh
 
-demo: deps
+demo:
+	@bash scripts/bootstrap.sh demo
 	@bash scripts/demo.sh
 
 # The PHP example page on http://127.0.0.1:8080 with a throwaway Redis and the log provider; Ctrl-C stops.

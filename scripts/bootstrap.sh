@@ -9,6 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
+# "demo" needs only Redis and the venv; "test" (the default) also PHP, Chromium and systemd-analyze.
+PURPOSE=${1:-test}
 PYTHON=${PYTHON:-python3}
 apt_updated=0
 
@@ -35,14 +37,16 @@ command -v "$PYTHON" >/dev/null 2>&1 || missing+=(python3)
 if command -v "$PYTHON" >/dev/null 2>&1 && ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
     missing+=(python3-venv)
 fi
-command -v php >/dev/null 2>&1 || missing+=(php-cli)
-if ! { command -v php >/dev/null 2>&1 && php -m 2>/dev/null | grep -qx redis; }; then
-    missing+=(php-redis)
+if [ "$PURPOSE" = "test" ]; then
+    command -v php >/dev/null 2>&1 || missing+=(php-cli)
+    if ! { command -v php >/dev/null 2>&1 && php -m 2>/dev/null | grep -qx redis; }; then
+        missing+=(php-redis)
+    fi
+    [ -f /usr/share/php/Predis/Autoloader.php ] || missing+=(php-nrk-predis)
+    command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 fi
-[ -f /usr/share/php/Predis/Autoloader.php ] || missing+=(php-nrk-predis)
-command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
-command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
 fi
