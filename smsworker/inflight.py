@@ -30,6 +30,11 @@ class TaskInFlight:
     abandoned: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    @property
+    def segments(self) -> int:
+        """SMS parts billed for the messages sent so far."""
+        return self.segments_each * len(self.sent)
+
     def record(self, outcome: UnitOutcome) -> bool:
         """Add one unit's outcome; True when every unit is in and the task can be settled."""
         with self.lock:

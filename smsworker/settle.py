@@ -58,7 +58,7 @@ class Settler:
             envelopes=tuple(self._envelopes(flight.raw, task, flight.failed)),
             sent=len(flight.sent),
             dead=len(flight.failed),
-            segments=flight.segments_each * len(flight.sent),
+            segments=flight.segments,
         )
         fields = {
             "task_id": task.task_id,
@@ -67,7 +67,7 @@ class Settler:
             "sent": len(flight.sent),
             "dead": len(flight.failed),
             "skipped": flight.skipped,
-            "segments": flight.segments_each * len(flight.sent),
+            "segments": flight.segments,
             "attempts": flight.attempts,
             "reasons": sorted({f.reason for f in flight.failed.values()}) or None,
             "duration_ms": round((time.monotonic() - flight.started) * 1000, 1),

@@ -294,7 +294,7 @@ class Worker:
             self.metrics.task_settled(
                 sent=len(flight.sent),
                 dead_reasons=[f.reason for f in flight.failed.values()],
-                segments=flight.segments_each * len(flight.sent),
+                segments=flight.segments,
             )
             self._count(sent=len(flight.sent), dead=len(flight.failed))
 
