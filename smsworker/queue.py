@@ -49,6 +49,23 @@ PROGRESS_TTL_S = 7 * 24 * 3600
 IDEMPOTENCY_TTL_S = 24 * 3600
 
 
+def _client_options(block_timeout_s: float, username: str | None, password: str | None) -> dict[str, Any]:
+    """What every client of ours is built with, whichever way it finds its server."""
+    options: dict[str, Any] = {
+        "socket_connect_timeout": 5,
+        # Must outlast the blocking fetch, or every idle fetch would look like a dead server.
+        "socket_timeout": block_timeout_s + 5,
+        "health_check_interval": 30,
+        # Errors surface at once: the worker owns reconnecting, with backoff and logs.
+        "retry": Retry(NoBackoff(), 0),
+    }
+    if username:
+        options["username"] = username
+    if password is not None:
+        options["password"] = password
+    return options
+
+
 def connect(
     url: str,
     *,
@@ -57,24 +74,10 @@ def connect(
     password: str | None = None,
     tls: Mapping[str, str] | None = None,
 ) -> redis.Redis:
-    """A client whose errors surface at once: the worker owns reconnecting, with backoff and logs.
-
-    ``tls`` (for rediss:// only) holds redis-py's ``ssl_ca_certs``, ``ssl_certfile``, ``ssl_keyfile``.
-    """
+    """A client for ``url``. ``tls`` (for rediss:// only) holds redis-py's ``ssl_ca_certs``,
+    ``ssl_certfile``, ``ssl_keyfile``."""
     extra: dict[str, Any] = dict(tls or {}) if url.startswith("rediss://") else {}
-    if username:
-        extra["username"] = username
-    if password is not None:
-        extra["password"] = password
-    return redis.Redis.from_url(
-        url,
-        **extra,
-        socket_connect_timeout=5,
-        # Must outlast the blocking fetch, or every idle fetch would look like a dead server.
-        socket_timeout=block_timeout_s + 5,
-        health_check_interval=30,
-        retry=Retry(NoBackoff(), 0),
-    )
+    return redis.Redis.from_url(url, **extra, **_client_options(block_timeout_s, username, password))
 
 
 def connect_sentinel(
@@ -90,14 +93,7 @@ def connect_sentinel(
     # redis-py leaves Sentinel untyped.
     watcher: Any = Sentinel(sentinels, socket_timeout=2, socket_connect_timeout=2)  # type: ignore[no-untyped-call]
     client: redis.Redis = watcher.master_for(
-        master,
-        db=db,
-        username=username,
-        password=password,
-        socket_connect_timeout=5,
-        socket_timeout=block_timeout_s + 5,
-        health_check_interval=30,
-        retry=Retry(NoBackoff(), 0),
+        master, db=db, **_client_options(block_timeout_s, username, password)
     )
     return client
 
