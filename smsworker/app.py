@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from smsworker.config import Settings
 from smsworker.delivery import RetryPolicy
 from smsworker.logs import make_logger
-from smsworker.metrics import Metrics
+from smsworker.metrics import Metrics, NoMetrics
 from smsworker.providers.registry import build_providers
 from smsworker.queue import RedisQueue, connect, connect_sentinel
 from smsworker.ratelimit import parse_rate_limits
@@ -73,6 +73,14 @@ def build_worker(settings: Settings, log: Any, **kwargs: Any) -> Worker:
         build_parser(settings),
         options,
         log,
-        metrics=Metrics(queue),
+        metrics=build_metrics(settings, queue),
         **kwargs,
     )
+
+
+def build_metrics(settings: Settings, queue: RedisQueue) -> Metrics:
+    if not settings.metrics_port:
+        return NoMetrics()
+    from smsworker.prometheus import PrometheusMetrics  # only now: it costs RSS (see prometheus.py)
+
+    return PrometheusMetrics(queue)

@@ -1,69 +1,50 @@
-"""Prometheus metrics on ``--metrics-port`` (off by default), on a registry of the worker's own."""
+"""What the worker reports for metrics, and the no-op used when ``--metrics-port`` is 0.
+
+The Prometheus implementation lives in ``prometheus.py`` and is loaded only when metrics are served.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
-
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
-from prometheus_client.core import GaugeMetricFamily
-from prometheus_client.registry import Collector
-
-from smsworker.queue import RedisQueue
+from collections.abc import Callable
+from typing import Protocol
 
 
-class _QueueLengths(Collector):
-    """Queue, processing and dead-letter lengths, read from Redis at scrape time."""
+class Metrics(Protocol):
+    def serve(self, port: int, address: str) -> None: ...
 
-    def __init__(self, queue: RedisQueue) -> None:
-        self._queue = queue
+    def close(self) -> None: ...
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily(
-            "smsworker_list_length", "Length of smsworker's Redis lists", labels=["list"]
-        )
-        try:
-            stats = self._queue.stats()
-        except Exception:  # Redis away: report nothing rather than fail the scrape
-            return
-        for name, value in (("queue", stats.queue), ("processing", stats.processing), ("dead", stats.dead)):
-            family.add_metric([name], value)
-        yield family
+    def request(self, provider: str, seconds: float) -> None: ...
+
+    def retry(self, provider: str) -> None: ...
+
+    def track_in_flight(self, count: Callable[[], int]) -> None: ...
+
+    def task_settled(self, *, sent: int, dead_reasons: list[str], segments: int) -> None: ...
+
+    def task_invalid(self, reason: str) -> None: ...
 
 
-class Metrics:
-    def __init__(self, queue: RedisQueue | None = None) -> None:
-        self.registry = CollectorRegistry()
-        r = self.registry
-        self.tasks = Counter("smsworker_tasks", "Tasks settled, by outcome", ["outcome"], registry=r)
-        self.recipients = Counter(
-            "smsworker_recipients", "Recipients by outcome", ["outcome", "reason"], registry=r
-        )
-        self.retries = Counter("smsworker_retries", "Provider requests retried", ["provider"], registry=r)
-        self.segments = Counter("smsworker_segments", "SMS segments sent", registry=r)
-        self.latency = Histogram(
-            "smsworker_provider_request_seconds", "Provider request latency", ["provider"], registry=r
-        )
-        self.in_flight = Gauge("smsworker_sends_in_flight", "Provider requests in flight", registry=r)
-        if queue is not None:
-            r.register(_QueueLengths(queue))
-        self._server: Any = None
+class NoMetrics:
+    """Metrics off: every report is dropped."""
 
     def serve(self, port: int, address: str) -> None:
-        self._server, _ = start_http_server(port, addr=address, registry=self.registry)
+        return None
 
     def close(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        return None
+
+    def request(self, provider: str, seconds: float) -> None:
+        return None
+
+    def retry(self, provider: str) -> None:
+        return None
+
+    def track_in_flight(self, count: Callable[[], int]) -> None:
+        return None
 
     def task_settled(self, *, sent: int, dead_reasons: list[str], segments: int) -> None:
-        self.tasks.labels("settled").inc()
-        self.recipients.labels("sent", "").inc(sent)
-        for reason in dead_reasons:
-            self.recipients.labels("dead_lettered", reason).inc()
-        self.segments.inc(segments)
+        return None
 
     def task_invalid(self, reason: str) -> None:
-        self.tasks.labels("dead_lettered").inc()
-        self.recipients.labels("dead_lettered", reason).inc()
+        return None

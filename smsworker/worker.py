@@ -20,7 +20,7 @@ from smsworker.delivery import Hooks, RetryPolicy, deliver
 from smsworker.errors import InvalidTask, ShutdownRequested
 from smsworker.inflight import FlightRegistry, TaskInFlight
 from smsworker.liveness import Liveness
-from smsworker.metrics import Metrics
+from smsworker.metrics import Metrics, NoMetrics
 from smsworker.notify import Notifier
 from smsworker.outages import OutageGuard, RedisGaveUp
 from smsworker.providers.base import OutgoingMessage, Provider
@@ -77,7 +77,7 @@ class Worker:
         self.totals = Totals()
         self._on_settled = on_settled or (lambda: None)
         self._notify = notifier or Notifier()
-        self.metrics = metrics or Metrics()
+        self.metrics: Metrics = metrics or NoMetrics()
         self._stop = threading.Event()
         self._claimed = False  # nothing claimed, nothing to put back at shutdown
         self._deadline = float("inf")
@@ -92,11 +92,11 @@ class Worker:
         self._settler = Settler(queue, self.id, self.log, self._redis)
         self._slots = threading.Semaphore(options.concurrency)
         self._flights = FlightRegistry()
-        self.metrics.in_flight.set_function(self._flights.units_in_flight)
+        self.metrics.track_in_flight(self._flights.units_in_flight)
         self._hooks = Hooks(
             before_send=self._wait_turn,
-            on_request=lambda name, seconds: self.metrics.latency.labels(name).observe(seconds),
-            on_retry=lambda name: self.metrics.retries.labels(name).inc(),
+            on_request=self.metrics.request,
+            on_retry=self.metrics.retry,
         )
         self._totals_lock = threading.Lock()
         self._limiter = (
