@@ -24,7 +24,12 @@ REASONS = (
     "provider_rejected",
     "retries_exhausted",
     "too_large",
+    "unsendable",
+    "internal_error",
+    "poison",
 )
+# Envelopes of these may carry no parsed task: a replay pushes the original element again.
+WHOLE_ELEMENT_REASONS = frozenset({"internal_error", "poison"})
 
 
 @dataclass(frozen=True)
@@ -50,11 +55,22 @@ def build_envelope(
     """Envelopes for one task's failures, one per reason. ``failed`` maps mobile -> Failure.
 
     With ``task`` None, ``failed`` holds a single entry under the key "" (the whole element failed).
+    Never raises, and every envelope is strict JSON (RFC 8259, UTF-8, no NaN): when anything in the
+    task cannot be encoded, the one envelope is ``fallback_envelope`` with the original bytes.
     """
+    failed_at = (now or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    try:
+        return _envelopes(raw, task, failed, {"failed_at": failed_at, "worker": worker, "queue": queue})
+    except Exception as exc:  # containment: whatever the element holds, it still gets a dead letter
+        return [fallback_envelope(raw, exc, failed_at=failed_at, worker=worker, queue=queue, failed=failed)]
+
+
+def _envelopes(
+    raw: bytes, task: SmsTask | None, failed: dict[str, Failure], where: dict[str, str]
+) -> list[bytes]:
     by_reason: dict[str, list[tuple[str, Failure]]] = {}
     for mobile, failure in failed.items():
         by_reason.setdefault(failure.reason, []).append((mobile, failure))
-    failed_at = (now or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
     out = []
     for reason, items in by_reason.items():
         mobiles = [m for m, _ in items if m]
@@ -66,15 +82,45 @@ def build_envelope(
             reason=reason,
             error=_summarise(f.error for _, f in items),
             attempts=max(f.attempts for _, f in items),
-            failed_at=failed_at,
-            worker=worker,
-            queue=queue,
+            **where,
         )
         codes = sorted({f.provider_code for _, f in items if f.provider_code})
         if codes:
             envelope["provider_code"] = codes[0] if len(codes) == 1 else codes
-        out.append(json.dumps(envelope, ensure_ascii=False).encode("utf-8"))
+        out.append(strict_json(envelope))
     return out
+
+
+def strict_json(value: Any) -> bytes:
+    """RFC 8259 JSON in UTF-8: raises rather than write NaN, Infinity or an unpaired surrogate."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def fallback_envelope(
+    raw: bytes, exc: BaseException, *, failed_at: str, worker: str, queue: str, failed: dict[str, Failure]
+) -> bytes:
+    """The dead letter that cannot fail: the original bytes in base64, ASCII text only."""
+    reasons = sorted({_ascii(f.reason) for f in failed.values()}) or ["unknown"]
+    envelope: dict[str, Any] = {
+        "payload_b64": base64.b64encode(raw).decode("ascii"),
+        "task": None,
+        "failed_mobiles": [],
+        "recipients": sum(1 for mobile in failed if mobile) or len(failed),
+        "reason": "internal_error",
+        "error": _ascii(
+            f"{type(exc).__name__} while writing the dead letter for {', '.join(reasons)}: "
+            "the original element is in payload_b64"
+        ),
+        "attempts": max((f.attempts for f in failed.values()), default=0),
+        "failed_at": _ascii(failed_at),
+        "worker": _ascii(worker),
+        "queue": _ascii(queue),
+    }
+    return json.dumps(envelope, ensure_ascii=True).encode("ascii")
+
+
+def _ascii(text: str) -> str:
+    return str(text).encode("ascii", "backslashreplace").decode("ascii")[:500]
 
 
 def original_payload(envelope: dict[str, Any]) -> bytes:
@@ -88,11 +134,20 @@ def original_payload(envelope: dict[str, Any]) -> bytes:
 
 
 def replayable_task(envelope: dict[str, Any]) -> bytes | None:
-    """The failed part of the task, ready to push again; None when nothing can be replayed."""
+    """The failed part of the task, ready to push again; None when nothing can be replayed.
+
+    An element quarantined whole (``poison``, or an ``internal_error`` before it was understood) is
+    pushed again exactly as it was first pushed.
+    """
     task = envelope.get("task")
-    if not isinstance(task, dict) or not task.get("mobiles"):
-        return None
-    return encode_task(task)
+    if isinstance(task, dict) and task.get("mobiles"):
+        try:
+            return encode_task(task)
+        except (ValueError, TypeError, RecursionError):
+            return None
+    if envelope.get("reason") in WHOLE_ELEMENT_REASONS:
+        return original_payload(envelope) or None
+    return None
 
 
 def parse_envelope(raw: bytes) -> dict[str, Any] | None:

@@ -55,8 +55,16 @@ def replay(
             continue
         if queue.replay(raw, task):
             result.replayed += 1
-            result.recipients += len(envelope["task"]["mobiles"])
+            result.recipients += _recipients(envelope)
         else:
             result.vanished += 1
         on_each()
     return result
+
+
+def _recipients(envelope: dict[str, Any]) -> int:
+    task = envelope.get("task")
+    if isinstance(task, dict) and isinstance(task.get("mobiles"), list):
+        return len(task["mobiles"])
+    count = envelope.get("recipients")
+    return count if isinstance(count, int) and not isinstance(count, bool) else 0

@@ -8,6 +8,8 @@ code is sloppy (see the doc), and strict about everything else.
 from __future__ import annotations
 
 import json
+import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -85,11 +87,11 @@ class TaskParser:
                 f"task has {len(written)} recipients; the limit is {self.max_recipients} (max_recipients)",
             )
         valid: dict[str, str] = {}
-        invalid: list[str] = []
+        invalid: dict[str, None] = {}  # as written, each once: a recipient is dead-lettered once
         for entry, usable in written:
             e164 = self._normalise(entry) if usable else None
             if e164 is None:
-                invalid.append(entry)
+                invalid.setdefault(entry)
             else:
                 valid.setdefault(e164, entry)
         return SmsTask(
@@ -133,8 +135,23 @@ def _plain_digits_e164(raw: str, country_code: int) -> str | None:
     return f"+{country_code}{raw}"
 
 
+# No SMS task needs more; and a document this deep is encoded again for its dead letter, which must
+# stay far from Python's recursion limit (a 977-level extra field once crashed the worker there).
+MAX_DEPTH = 128
+# A lone surrogate can only come from a \uD800-\uDFFF escape: the bytes were valid UTF-8.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e400: Python reads it as inf, which no JSON encoder writes back
+        raise ValueError(f"the number {text[:40]} is out of range (it overflows a double)")
+    return value
 
 
 def _decode_json(raw: bytes) -> dict[str, Any]:
@@ -142,14 +159,68 @@ def _decode_json(raw: bytes) -> dict[str, Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidTask("invalid_json", f"payload is not valid UTF-8 (byte {exc.start})") from None
+    _check_depth(raw)
     try:
         # PHP never writes NaN/Infinity; Python's json would accept them silently.
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
         raise InvalidTask("invalid_json", f"payload is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
         raise InvalidTask("invalid_task", f"payload must be a JSON object, got {_json_type(data)}")
+    if _SURROGATE_ESCAPE.search(raw):  # rare: only then is the walk worth its cost
+        _check_text(data)
     return data
+
+
+def _check_depth(raw: bytes) -> None:
+    """Refuse nesting deeper than ``MAX_DEPTH`` before decoding, the same on every thread (how deep
+    ``json.loads`` itself can go depends on the caller's stack)."""
+    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return
+    depth = 0
+    for token in _STRING_OR_BRACKET.finditer(raw):
+        mark = token.group()
+        if mark in (b"[", b"{"):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise InvalidTask("invalid_task", f"payload is nested deeper than {MAX_DEPTH} levels")
+        elif mark in (b"]", b"}"):
+            depth -= 1
+
+
+def _check_text(data: dict[str, Any]) -> None:
+    """Every string in the element, keys and unknown fields included, must be text that can be
+    encoded again (dead letters, logs, provider requests): no unpaired surrogate anywhere."""
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            where = f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]"
+            if isinstance(key, str) and not is_text(key):
+                raise InvalidTask("invalid_task", f"a key in {_safe_path(path)} {_SURROGATE_NOTE}")
+            if isinstance(item, str) and not is_text(item):
+                raise InvalidTask("invalid_task", f"{_safe_path(where)} {_SURROGATE_NOTE}")
+            if isinstance(item, (dict, list)):
+                stack.append((item, where))
+
+
+_SURROGATE_NOTE = "holds an unpaired UTF-16 surrogate (\\uD800-\\uDFFF): not text, and PHP never writes one"
+
+
+def is_text(text: str) -> bool:
+    """Whether ``text`` can be encoded as UTF-8: no unpaired surrogate (from a JSON escape, or
+    from invalid UTF-8 in argv or the environment, which Python decodes to surrogates)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _safe_path(path: str) -> str:
+    shown = path.lstrip(".") or "the task"
+    return shown if is_text(shown) else "a field"
 
 
 def _json_type(value: Any) -> str:
@@ -161,19 +232,11 @@ def _json_type(value: Any) -> str:
     return names.get(type(value), type(value).__name__)
 
 
-def _checked_text(value: str, name: str) -> str:
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise InvalidTask("invalid_task", f"{name} contains an unpaired UTF-16 surrogate") from None
-    return value
-
-
 def _template_id(value: Any) -> int | str:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, str) and value.strip():
-        return _checked_text(value, "template_id")
+        return value
     if value is None:
         raise InvalidTask("invalid_task", "template_id is missing")
     raise InvalidTask(
@@ -183,7 +246,7 @@ def _template_id(value: Any) -> int | str:
 
 def _content(value: Any) -> str:
     if isinstance(value, str):
-        return _checked_text(value, "content")
+        return value
     if value is None:
         raise InvalidTask("invalid_task", "content is missing")
     raise InvalidTask("invalid_task", f"content must be a string, got {_json_type(value)}")
@@ -205,7 +268,7 @@ def _task_id(value: Any) -> str | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, str) and value:
-        return _checked_text(value, "id")
+        return value
     raise InvalidTask("invalid_task", f"id must be a non-empty string or an integer, got {_json_type(value)}")
 
 
@@ -237,10 +300,6 @@ def _mobile_text(entry: Any) -> tuple[str, bool]:
     if isinstance(entry, int) and not isinstance(entry, bool):
         return str(entry), True
     if isinstance(entry, str):
-        try:
-            entry.encode("utf-8")
-        except UnicodeEncodeError:
-            return json.dumps(entry), False
         return entry.strip(), True
     # A float, null, boolean, array or object: keep its JSON so the dead letter shows what was sent.
     return json.dumps(entry), False

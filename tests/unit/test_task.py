@@ -111,7 +111,7 @@ def test_php_empty_array_params_means_no_params(parser: TaskParser) -> None:
         ("not json", "invalid_json"),
         ('{"template_id":1,', "invalid_json"),
         ('{"template_id":NaN,"mobiles":["13800138000"],"content":"x"}', "invalid_json"),
-        ("[" * 100_000 + "]" * 100_000, "invalid_json"),
+        ("[" * 100_000 + "]" * 100_000, "invalid_task"),
         ('"a string"', "invalid_task"),
         ("[1,2]", "invalid_task"),
         ("null", "invalid_task"),
@@ -129,12 +129,43 @@ def test_php_empty_array_params_means_no_params(parser: TaskParser) -> None:
         ('{"template_id":1,"mobiles":["13800138000"],"content":""}', "invalid_task"),
         ('{"template_id":1,"mobiles":["13800138000"],"content":"\\ud800"}', "invalid_task"),
         ('{"template_id":1,"mobiles":["13800138000"],"content":"x","params":"a"}', "invalid_task"),
+        # Fields nobody reads must still be encodable again (dead letters, logs, provider requests).
+        ('{"template_id":1,"mobiles":["12345"],"content":"x","note":"\\ud800"}', "invalid_task"),
+        (
+            '{"template_id":1,"mobiles":["13800138000"],"content":"x","params":{"a":"\\udfff"}}',
+            "invalid_task",
+        ),
+        ('{"template_id":1,"mobiles":["13800138000"],"content":"x","params":{"\\ud800":1}}', "invalid_task"),
+        ('{"template_id":1,"mobiles":["13800138000"],"content":"x","\\udbff":1}', "invalid_task"),
+        (
+            '{"template_id":1,"mobiles":["12345"],"content":"x","n":' + "[" * 977 + "]" * 977 + "}",
+            "invalid_task",
+        ),
+        ('{"template_id":1,"mobiles":["13800138000"],"content":"x","params":{"a":1e400}}', "invalid_json"),
+        ('{"template_id":1,"mobiles":["13800138000"],"content":"x","n":-1E+999}', "invalid_json"),
         ('{"template_id":1,"mobiles":["13800138000"],"content":"x","id":""}', "invalid_task"),
         ('{"template_id":1,"mobiles":["13800138000"],"content":"x","id":{}}', "invalid_task"),
     ],
 )
 def test_bad_input_gets_a_reason(parser: TaskParser, payload: str | bytes, expected: str) -> None:
     assert reason(parser, payload) == expected
+
+
+def test_escaped_text_that_only_looks_like_a_surrogate_is_fine(parser: TaskParser) -> None:
+    # An escaped backslash followed by "ud800" is six ordinary characters, and a pair is one character.
+    task = parse(parser, '{"template_id":1,"mobiles":["13800138000"],"content":"\\\\ud800 \\ud83d\\ude00"}')
+    assert task.content == "\\ud800 \U0001f600"
+
+
+def test_nesting_up_to_the_limit_is_kept(parser: TaskParser) -> None:
+    from smsworker.task import MAX_DEPTH
+
+    deep = "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)
+    task = parse(parser, '{"template_id":1,"mobiles":["13800138000"],"content":"x","n":' + deep + "}")
+    assert "n" in task.extra
+    too_deep = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    with pytest.raises(InvalidTask, match=f"nested deeper than {MAX_DEPTH} levels"):
+        parse(parser, '{"template_id":1,"mobiles":["13800138000"],"content":"x","n":' + too_deep + "}")
 
 
 def test_limits_give_too_large() -> None:
