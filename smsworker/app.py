@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from smsworker.config import Settings
 from smsworker.delivery import RetryPolicy
 from smsworker.logs import make_logger
 from smsworker.metrics import Metrics, NoMetrics
 from smsworker.providers.registry import build_providers
-from smsworker.queue import RedisQueue, connect, connect_sentinel
+from smsworker.queue import RedisQueue
 from smsworker.ratelimit import parse_rate_limits
+from smsworker.redis_conn import connect, connect_sentinel
 from smsworker.task import TaskParser
 from smsworker.worker import FETCH_BLOCK_S, Worker, WorkerOptions
 
@@ -35,7 +35,7 @@ def build_queue(settings: Settings) -> RedisQueue:
             [(host, int(port)) for host, _, port in (s.rpartition(":") for s in settings.sentinels)],
             settings.sentinel_master,
             block_timeout_s=FETCH_BLOCK_S,
-            db=int(urlsplit(settings.redis_url).path.strip("/") or 0),
+            db=settings.redis_db,
             username=settings.redis_username or None,
             password=settings.redis_password(),
         )
@@ -65,6 +65,7 @@ def build_worker(settings: Settings, log: Any, **kwargs: Any) -> Worker:
         shutdown_timeout_s=settings.shutdown_timeout,
         retry=RetryPolicy(settings.max_attempts, settings.backoff_base, settings.backoff_max),
         rate_limits=parse_rate_limits(settings.rate_limits),
+        poison_after=settings.poison_after,
     )
     queue = build_queue(settings)
     return Worker(

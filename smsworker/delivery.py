@@ -68,7 +68,16 @@ class UnitOutcome:
     failed: dict[str, Failure] = field(default_factory=dict)
     # Left for another time: the worker is stopping. The task goes back to the queue.
     unsettled: list[str] = field(default_factory=list)
+    # Already sent under the task's progress key (by an earlier run, or a concurrent duplicate).
+    skipped: list[str] = field(default_factory=list)
     attempts: int = 0
+
+    def merge(self, other: UnitOutcome) -> None:
+        self.sent.extend(other.sent)
+        self.failed.update(other.failed)
+        self.unsettled.extend(other.unsettled)
+        self.skipped.extend(other.skipped)
+        self.attempts += other.attempts
 
 
 def deliver(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 
 from smsworker.deadletter import Failure
@@ -18,7 +19,9 @@ class TaskInFlight:
     task: SmsTask
     progress_key: str | None
     units_expected: int
-    skipped: int = 0  # recipients a previous run already sent
+    # Written into the progress hash before each request (see progress.py); "" without a key.
+    reservation: str = ""
+    skipped: int = 0  # recipients already sent under the progress key (a previous run, a duplicate)
     segments_each: int = 1  # SMS parts one message of this task costs
     failed: dict[str, Failure] = field(default_factory=dict)
     sent: list[str] = field(default_factory=list)
@@ -39,6 +42,7 @@ class TaskInFlight:
         """Add one unit's outcome; True when every unit is in and the task can be settled."""
         with self.lock:
             self.sent.extend(outcome.sent)
+            self.skipped += len(outcome.skipped)
             self.failed.update(outcome.failed)
             self.attempts = max(self.attempts, outcome.attempts)
             self.unsettled = self.unsettled or bool(outcome.unsettled)
@@ -81,10 +85,49 @@ class FlightRegistry:
         with self._cond:
             return self._cond.wait_for(lambda: self._units == 0, timeout=timeout_s)
 
-    def abandon_all(self) -> int:
+    def abandon_all(self) -> None:
         with self._cond:
             flights = list(self._flights)
         for flight in flights:
             with flight.lock:
                 flight.abandoned = True
-        return len(flights)
+
+
+class Holdings:
+    """The elements this worker holds: claimed, and not yet settled or put back. A multiset, since
+    identical elements may be claimed together.
+
+    What sits in the worker's processing list and is not held here is an orphan: a claim Redis
+    executed but whose reply was lost. ``Worker`` compares the two from its fetch thread, the only
+    one that claims, so no claim is ever half-way through when it looks; it takes the snapshot
+    before reading the list, because an element leaves the list before it leaves the holdings.
+    """
+
+    def __init__(self) -> None:
+        self._held: Counter[bytes] = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, element: bytes) -> None:
+        with self._lock:
+            self._held[element] += 1
+
+    def remove(self, element: bytes) -> None:
+        with self._lock:
+            self._held[element] -= 1
+            if self._held[element] <= 0:
+                del self._held[element]
+
+    def replace(self, old: bytes, new: bytes) -> None:
+        with self._lock:
+            self._held[old] -= 1
+            if self._held[old] <= 0:
+                del self._held[old]
+            self._held[new] += 1
+
+    def snapshot(self) -> Counter[bytes]:
+        with self._lock:
+            return Counter(self._held)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._held.clear()

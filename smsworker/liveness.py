@@ -1,12 +1,22 @@
-"""Heartbeats for one worker, and the recovery of workers that stopped beating."""
+"""Heartbeats for one worker, and the recovery of workers that stopped beating.
+
+A worker is dead when its heartbeat has expired, or, sooner, when it ran on this very machine, in
+this pid namespace, and its process is gone. The second test is only as good as the pid it checks:
+two containers with one hostname see each other's pids as missing, and a pid can be reused. So a
+heartbeat carries the process's identity (host, boot id, pid namespace, pid, start time), and the
+fast path is taken only when all of it can be checked from here.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -14,14 +24,71 @@ import redis
 from smsworker.queue import RedisQueue
 
 
-def pid_alive(pid: int) -> bool:
+@dataclass(frozen=True)
+class ProcessIdentity:
+    host: str
+    pid: int
+    boot: str = ""  # /proc/sys/kernel/random/boot_id: a reboot reuses pids
+    pid_ns: str = ""  # /proc/self/ns/pid; empty when this process cannot read its own pids there
+    started: str = ""  # field 22 of /proc/<pid>/stat: a reused pid has another start time
+
+    @classmethod
+    def current(cls, proc: Path = Path("/proc")) -> ProcessIdentity:
+        pid = os.getpid()
+        boot = _read(proc / "sys/kernel/random/boot_id")
+        try:
+            pid_ns = os.readlink(proc / "self/ns/pid")
+            # A /proc mounted for another pid namespace names other processes: trust nothing in it.
+            seen_as = os.readlink(proc / "self")
+        except OSError:
+            pid_ns, seen_as = "", ""
+        if seen_as != str(pid):
+            pid_ns = ""
+        return cls(socket.gethostname(), pid, boot, pid_ns, process_start(pid, proc) or "")
+
+    def can_check(self, other: ProcessIdentity) -> bool:
+        """Whether ``other``'s pid means the same process here as where it runs."""
+        return bool(
+            self.pid_ns and self.boot and other.started
+            and (self.host, self.boot, self.pid_ns) == (other.host, other.boot, other.pid_ns)
+        )  # fmt: skip
+
+    def to_json(self) -> str:
+        return json.dumps({"at": time.time(), **asdict(self)})
+
+    @classmethod
+    def from_json(cls, value: bytes) -> ProcessIdentity | None:
+        try:
+            data = json.loads(value)
+            return cls(str(data["host"]), int(data["pid"]), str(data["boot"]), str(data["pid_ns"]),
+                       str(data["started"]))  # fmt: skip
+        except (ValueError, KeyError, TypeError):
+            return None  # a heartbeat written by an older version: only its expiry counts
+
+
+def process_start(pid: int, proc: Path = Path("/proc")) -> str | None:
+    """The start time of process ``pid`` in clock ticks since boot, None if there is none."""
+    stat = _read(proc / str(pid) / "stat")
+    # The command name in parentheses may hold spaces and parentheses; fields follow the last ")".
+    fields = stat.rpartition(")")[2].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def _read(path: Path) -> str:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
+        return path.read_text().strip()
+    except OSError:
+        return ""
+
+
+def is_gone(heartbeat: bytes | None, me: ProcessIdentity) -> bool:
+    """Dead by its heartbeat: expired, or a process on this machine that is no longer running."""
+    if heartbeat is None:
         return True
-    return True
+    other = ProcessIdentity.from_json(heartbeat)
+    if other is None or not me.can_check(other):
+        return False
+    return process_start(other.pid) != other.started
 
 
 class Liveness:
@@ -30,17 +97,22 @@ class Liveness:
         self.worker_id = worker_id
         self.ttl_s = ttl_s
         self.log = log
-        self.hostname = socket.gethostname()
+        self.identity = ProcessIdentity.current()
         self.stopped = threading.Event()
 
     def beat(self) -> None:
-        self.queue.heartbeat(self.worker_id, self.ttl_s)
+        self.queue.heartbeat(self.worker_id, self.ttl_s, self.identity.to_json())
+
+    def dead_workers(self) -> list[str]:
+        others = sorted(self.queue.known_workers() - {self.worker_id})
+        beats = self.queue.heartbeats(others)
+        return [worker for worker in others if is_gone(beats[worker], self.identity)]
 
     def recover_dead(self) -> int:
         """Put dead workers' unfinished tasks back at the front of the queue; how many were moved."""
         total = 0
-        for dead in self.queue.dead_workers(self.worker_id, hostname=self.hostname, pid_alive=pid_alive):
-            moved = self.queue.requeue_worker(dead)
+        for dead in self.dead_workers():
+            moved = self.queue.requeue_worker(dead, crashed=True)
             self.log.warning("worker.recovered", dead_worker=dead, tasks=moved)
             total += moved
         return total
@@ -62,3 +134,5 @@ class Liveness:
                     self.recover_dead()
             except redis.RedisError as exc:
                 self.log.warning("heartbeat.failed", error=str(exc))
+            except Exception:  # a bug here must not silence the heartbeat for good
+                self.log.exception("heartbeat.crashed")

@@ -2,16 +2,36 @@
 
 # Moves a processing list back to the front of the queue, newest first, so the oldest task ends up
 # rightmost and is fetched first again. LPOP/RPUSH rather than LMOVE to work on Redis < 6.2.
+# KEYS: processing list, queue, workers set, heartbeat, settle marker. ARGV[1]: the worker's id;
+# then, position by position in the list as the caller read it, pairs of (element, what to push
+# instead): how recovery counts a crash on each element (stamps.py). An element that is not the
+# one expected at its position (the list changed since) goes back unchanged.
 REQUEUE = """
 local n = 0
 while true do
   local v = redis.call('LPOP', KEYS[1])
   if not v then break end
+  local at = 2 + 2 * n
+  if ARGV[at] == v and ARGV[at + 1] then v = ARGV[at + 1] end
   redis.call('RPUSH', KEYS[2], v)
   n = n + 1
 end
-redis.call('DEL', KEYS[1], KEYS[4])
+redis.call('DEL', KEYS[1], KEYS[4], KEYS[5])
 redis.call('SREM', KEYS[3], ARGV[1])
+return n
+"""
+
+# Puts back elements that sit in a live worker's processing list although the worker does not hold
+# them: a claim whose reply was lost (Redis executed it, the client timed out). Only elements still
+# there move. KEYS: processing list, queue. ARGV: the elements.
+REQUEUE_ORPHANS = """
+local n = 0
+for i = 1, #ARGV do
+  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
+    redis.call('RPUSH', KEYS[2], ARGV[i])
+    n = n + 1
+  end
+end
 return n
 """
 
@@ -27,13 +47,17 @@ end
 return out
 """
 
-# Replaces a claimed element in our own processing list by its stamped form, where it stands.
+# Replaces a claimed element in our own processing list by its stamped form (ARGV[2]), where it
+# stands. Run again after a lost reply it finds the stamped form already there and says yes.
 # LPOS needs Redis 6.0.6; before that, remove and push it back at the head (order there matters
 # only to the order of a recovery).
 STAMP = """
 local ok, index = pcall(redis.call, 'LPOS', KEYS[1], ARGV[1])
 if ok then
-  if not index then return 0 end
+  if not index then
+    if redis.call('LPOS', KEYS[1], ARGV[2]) then return 1 end
+    return 0
+  end
   redis.call('LSET', KEYS[1], index, ARGV[2])
   return 1
 end
@@ -42,6 +66,102 @@ if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
   return 1
 end
 return 0
+"""
+
+# Records finished tasks: each one's dead letters, progress and counters are written only if the
+# task is still in this worker's processing list (it leaves it here), so a task another worker has
+# taken over is left to that worker. Idempotent: a batch run again after a lost reply is recognised
+# by its number in the settle marker and changes nothing; the marker also keeps which tasks were
+# applied, to answer the retry the same way.
+# KEYS: processing list, dead-letter list, stats, settle marker, then the progress keys used.
+# ARGV: batch number, marker TTL, id-progress TTL, then per task: element, index of its progress key
+# in KEYS (0: none), keep progress (1/0), sent, dead, segments, envelope count, the envelopes.
+SETTLE = """
+local marker = redis.call('GET', KEYS[4])
+if marker then
+  local batch, applied = string.match(marker, '^(%d+):([01]*)$')
+  if batch == ARGV[1] then return applied end
+end
+local applied, sent, dead, tasks, segments = {}, 0, 0, 0, 0
+local i = 4
+while i <= #ARGV do
+  local progress, envelopes = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 6])
+  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
+    for e = 1, envelopes do redis.call('LPUSH', KEYS[2], ARGV[i + 6 + e]) end
+    if progress > 0 then
+      if ARGV[i + 2] == '1' then
+        redis.call('EXPIRE', KEYS[progress], ARGV[3])
+      else
+        redis.call('DEL', KEYS[progress])
+      end
+    end
+    sent = sent + tonumber(ARGV[i + 3])
+    dead = dead + tonumber(ARGV[i + 4])
+    segments = segments + tonumber(ARGV[i + 5])
+    tasks = tasks + 1
+    applied[#applied + 1] = '1'
+  else
+    applied[#applied + 1] = '0'
+  end
+  i = i + 7 + envelopes
+end
+redis.call('HINCRBY', KEYS[3], 'sent', sent)
+redis.call('HINCRBY', KEYS[3], 'dead', dead)
+redis.call('HINCRBY', KEYS[3], 'tasks', tasks)
+redis.call('HINCRBY', KEYS[3], 'segments', segments)
+local result = table.concat(applied)
+redis.call('SET', KEYS[4], ARGV[1] .. ':' .. result, 'EX', ARGV[2])
+return result
+"""
+
+# Reserves recipients in a progress hash before their request. Per number: '' when it is ours now
+# (free, or already ours), '1' when it was sent, else the reservation of whoever holds it.
+# KEYS[1]: the progress hash. ARGV: our reservation, the hash's TTL, the numbers.
+RESERVE = """
+local out = {}
+for i = 3, #ARGV do
+  local held = redis.call('HGET', KEYS[1], ARGV[i])
+  if not held then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
+    out[#out + 1] = ''
+  elseif held == ARGV[1] then
+    out[#out + 1] = ''
+  else
+    out[#out + 1] = held
+  end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return out
+"""
+
+# Takes over reservations whose holder is dead, each only if it is still the one we saw.
+# KEYS[1]: the progress hash. ARGV: our reservation, then pairs of (number, the dead reservation).
+STEAL = """
+local n = 0
+for i = 2, #ARGV, 2 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    redis.call('HSET', KEYS[1], ARGV[i], ARGV[1])
+    n = n + 1
+  end
+end
+return n
+"""
+
+# After a request: the numbers sent are marked '1' (whoever held them), and our reservations on
+# the others are released, so another claimant (a replay, a duplicate) may take them.
+# KEYS[1]: the progress hash. ARGV: our reservation, the TTL, how many are sent, the sent numbers,
+# then the numbers to release.
+FINISH = """
+local sent = tonumber(ARGV[3])
+for i = 4, #ARGV do
+  if i < 4 + sent then
+    redis.call('HSET', KEYS[1], ARGV[i], '1')
+  elseif redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[1] then
+    redis.call('HDEL', KEYS[1], ARGV[i])
+  end
+end
+if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
+return sent
 """
 
 # Moves one envelope's task from the dead-letter list back to the queue, only if it is still there.

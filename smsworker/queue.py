@@ -7,112 +7,52 @@ Key layout (``Q`` is the queue name, ``sms_queue`` by default):
                               configurable (``dead_letter_queue``).
 - ``Q:processing:<worker>``   list. Tasks a worker has claimed and not yet settled. A task leaves it
                               only once every recipient is sent or dead-lettered, in the same
-                              transaction that records the outcome.
+                              script that records the outcome.
 - ``Q:workers``               set. Worker ids (``host:pid:token``) that may own a processing list.
-- ``Q:heartbeat:<worker>``    string with a TTL (``heartbeat_ttl``), renewed every third of it.
-- ``Q:progress:<key>``        hash. E.164 number -> 1 for each recipient the provider confirmed, so a
-                              recovered task does not send them again. ``<key>`` is ``id:<id>`` when
-                              the producer gave an idempotency ``id`` (kept a day after the task),
-                              else ``d:<delivery>``, a token stamped on the claimed element (deleted
-                              with the task). Stamping is what keeps two identical tasks pushed on
-                              purpose apart.
+- ``Q:heartbeat:<worker>``    string with a TTL (``heartbeat_ttl``), renewed every third of it. Its
+                              value says which process beats (host, pid, boot id, pid namespace,
+                              start time), so a worker on the same machine can tell a dead process
+                              at once without mistaking one in another container for it.
+- ``Q:settled:<worker>``      string with a TTL. The number of the worker's last settle batch, so a
+                              settle run again after a lost reply writes nothing twice.
+- ``Q:progress:<key>``        hash. E.164 number -> ``1`` once the provider confirmed it, or the
+                              reservation (``r <worker> <flight>``) of the request about to send it.
+                              A recovered task skips what is ``1``; a second claimant of the same
+                              recipient waits for the holder, or takes over when it is dead.
+                              ``<key>`` is ``id:<id>`` when the producer gave an idempotency ``id``
+                              (kept a day after the task), else ``d:<delivery>``, the token stamped
+                              on the claimed element (deleted with the task).
 - ``Q:ratelimit:<provider>``  string with a TTL. The GCRA state of ``--rate-limit``, shared by every
                               worker on this Redis (see ``ratelimit.py``).
 - ``Q:stats``                 hash. Counters: ``sent`` and ``dead`` recipients, ``tasks`` settled,
                               ``segments`` (SMS parts, as the first provider counts them).
 
-A stamped element is ``STAMP`` + delivery token + ``\\n`` + the producer's bytes, unchanged. Only
-tasks that take more than one provider request are stamped: with a single request, a crash can only
-duplicate the request in flight, which the guarantees allow anyway.
+Elements in processing lists may carry a stamp (``stamps.py``): a delivery token, a crash count and
+a check. A task that takes more than one provider request is stamped when claimed; recovery from a
+dead worker stamps every element it moves, counting the crash.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import socket
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import redis
-from redis.backoff import NoBackoff
-from redis.retry import Retry
-from redis.sentinel import Sentinel
 
 from smsworker import lua
+from smsworker.stamps import crashed_once_more
 
-STAMP = b"\x00smsworker:"
 PROGRESS_TTL_S = 7 * 24 * 3600
 IDEMPOTENCY_TTL_S = 24 * 3600
-
-
-def _client_options(block_timeout_s: float, username: str | None, password: str | None) -> dict[str, Any]:
-    """What every client of ours is built with, whichever way it finds its server."""
-    options: dict[str, Any] = {
-        "socket_connect_timeout": 5,
-        # Must outlast the blocking fetch, or every idle fetch would look like a dead server.
-        "socket_timeout": block_timeout_s + 5,
-        "health_check_interval": 30,
-        # Errors surface at once: the worker owns reconnecting, with backoff and logs.
-        "retry": Retry(NoBackoff(), 0),
-    }
-    if username:
-        options["username"] = username
-    if password is not None:
-        options["password"] = password
-    return options
-
-
-def connect(
-    url: str,
-    *,
-    block_timeout_s: float,
-    username: str | None = None,
-    password: str | None = None,
-    tls: Mapping[str, str] | None = None,
-) -> redis.Redis:
-    """A client for ``url``. ``tls`` (for rediss:// only) holds redis-py's ``ssl_ca_certs``,
-    ``ssl_certfile``, ``ssl_keyfile``."""
-    extra: dict[str, Any] = dict(tls or {}) if url.startswith("rediss://") else {}
-    return redis.Redis.from_url(url, **extra, **_client_options(block_timeout_s, username, password))
-
-
-def connect_sentinel(
-    sentinels: list[tuple[str, int]],
-    master: str,
-    *,
-    block_timeout_s: float,
-    db: int = 0,
-    username: str | None = None,
-    password: str | None = None,
-) -> redis.Redis:
-    """A client for whichever server the sentinels call primary; a failover is followed on reconnect."""
-    # redis-py leaves Sentinel untyped.
-    watcher: Any = Sentinel(sentinels, socket_timeout=2, socket_connect_timeout=2)  # type: ignore[no-untyped-call]
-    client: redis.Redis = watcher.master_for(
-        master, db=db, **_client_options(block_timeout_s, username, password)
-    )
-    return client
+SETTLE_MARKER_TTL_S = 7 * 24 * 3600
 
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
-
-
-def stamp(raw: bytes, token: str) -> bytes:
-    return STAMP + token.encode() + b"\n" + raw
-
-
-def unstamp(element: bytes) -> tuple[str | None, bytes]:
-    """(delivery token or None, the producer's original bytes)."""
-    if element.startswith(STAMP):
-        token, sep, raw = element[len(STAMP) :].partition(b"\n")
-        if sep:
-            return token.decode("ascii", "replace"), raw
-    return None, element
 
 
 @dataclass(frozen=True)
@@ -159,8 +99,10 @@ class RedisQueue:
         self.workers_key = f"{queue}:workers"
         self.stats_key = f"{queue}:stats"
         self._requeue = client.register_script(lua.REQUEUE)
+        self._requeue_orphans = client.register_script(lua.REQUEUE_ORPHANS)
         self._claim_many = client.register_script(lua.CLAIM_MANY)
         self._stamp = client.register_script(lua.STAMP)
+        self._settle = client.register_script(lua.SETTLE)
         self._replay = client.register_script(lua.REPLAY)
         self._use_blmove = use_blmove
 
@@ -169,6 +111,9 @@ class RedisQueue:
 
     def heartbeat_key(self, worker_id: str) -> str:
         return f"{self.queue}:heartbeat:{worker_id}"
+
+    def settle_marker_key(self, worker_id: str) -> str:
+        return f"{self.queue}:settled:{worker_id}"
 
     def progress_key(self, task_id: str | None, token: str | None) -> str | None:
         if task_id is not None:
@@ -186,18 +131,10 @@ class RedisQueue:
         return self._use_blmove
 
     def claim(self, worker_id: str, timeout_s: float) -> bytes | None:
-        """Atomically move the oldest task into ``worker_id``'s processing list; None on timeout.
-
-        ``timeout_s == 0`` does not block (used by ``drain``).
-        """
+        """Atomically move the oldest task into ``worker_id``'s processing list; None on timeout."""
         dest = self.processing_key(worker_id)
         element: bytes | None
-        if timeout_s <= 0:
-            if self.supports_blmove():
-                element = self._r.lmove(self.queue, dest, "RIGHT", "LEFT")
-            else:
-                element = self._r.rpoplpush(self.queue, dest)
-        elif self.supports_blmove():
+        if self.supports_blmove():
             element = self._r.blmove(self.queue, dest, timeout_s, "RIGHT", "LEFT")
         else:
             element = self._r.brpoplpush(self.queue, dest, int(max(1, timeout_s)))
@@ -210,63 +147,74 @@ class RedisQueue:
         )
         return claimed
 
-    def stamp_claimed(self, worker_id: str, element: bytes) -> tuple[str, bytes] | None:
-        """Give the element just claimed a delivery token: (token, the stamped element).
+    def stamp_claimed(self, worker_id: str, element: bytes, stamped: bytes) -> bool:
+        """Replace the element just claimed by its ``stamped`` form; safe to run again.
 
-        None if the element is no longer where it was claimed to (Redis lost its data in between).
+        False if the element is no longer where it was claimed to (Redis lost its data in between).
         """
-        token = secrets.token_hex(8)
-        stamped = stamp(element, token)
-        if not self._stamp(keys=[self.processing_key(worker_id)], args=[element, stamped]):
-            return None
-        return token, stamped
+        return bool(self._stamp(keys=[self.processing_key(worker_id)], args=[element, stamped]))
 
-    # -- progress and settling ----------------------------------------------------------------
+    def processing(self, worker_id: str) -> list[bytes]:
+        elements: list[bytes] = self._r.lrange(self.processing_key(worker_id), 0, -1)
+        return elements
 
-    def sent_so_far(self, progress_key: str) -> set[str]:
-        return {m.decode() for m in self._r.hkeys(progress_key)}
+    def requeue_orphans(self, worker_id: str, elements: Sequence[bytes]) -> int:
+        """Put back at the front of the queue those of ``elements`` still in the processing list."""
+        keys = [self.processing_key(worker_id), self.queue]
+        return int(self._requeue_orphans(keys=keys, args=list(elements)))
 
-    def mark_sent(self, progress_key: str, mobiles: list[str]) -> None:
-        pipe = self._r.pipeline(transaction=False)
-        pipe.hset(progress_key, mapping=dict.fromkeys(mobiles, 1))
-        pipe.expire(progress_key, PROGRESS_TTL_S)
-        pipe.execute()
+    # -- settling ---------------------------------------------------------------------------------
 
-    def settle(self, worker_id: str, ops: list[SettleOp]) -> None:
-        """Record tasks' outcomes and drop them from the processing list, in one transaction.
+    def settle(self, worker_id: str, batch: int, ops: Sequence[SettleOp]) -> list[bool]:
+        """Record tasks' outcomes and drop them from the processing list, in one script.
 
-        Many tasks per round trip when the worker is busy; each still leaves the processing list
-        only together with its outcome.
+        Returns, per task, whether it was recorded: False for a task no longer in the processing
+        list (another worker recovered it and records it). ``batch`` numbers this worker's settle
+        calls in order; running the same batch again (a lost reply) changes nothing and answers
+        as the first run did.
         """
-        processing = self.processing_key(worker_id)
-        pipe = self._r.pipeline(transaction=True)
+        keys = [
+            self.processing_key(worker_id),
+            self.dead_key,
+            self.stats_key,
+            self.settle_marker_key(worker_id),
+        ]
+        args: list[Any] = [batch, SETTLE_MARKER_TTL_S, IDEMPOTENCY_TTL_S]
         for op in ops:
-            if op.envelopes:
-                pipe.lpush(self.dead_key, *op.envelopes)
-            pipe.lrem(processing, 1, op.element)
+            progress = 0
             if op.progress_key is not None:
-                if op.keep_progress:
-                    pipe.expire(op.progress_key, IDEMPOTENCY_TTL_S)
-                else:
-                    pipe.delete(op.progress_key)
-        pipe.hincrby(self.stats_key, "sent", sum(op.sent for op in ops))
-        pipe.hincrby(self.stats_key, "dead", sum(op.dead for op in ops))
-        pipe.hincrby(self.stats_key, "tasks", len(ops))
-        pipe.hincrby(self.stats_key, "segments", sum(op.segments for op in ops))
-        pipe.execute()
+                keys.append(op.progress_key)
+                progress = len(keys)
+            args += [op.element, progress, int(op.keep_progress), op.sent, op.dead, op.segments]
+            args += [len(op.envelopes), *op.envelopes]
+        applied = self._settle(keys=keys, args=args)
+        return [flag == ord("1") for flag in bytes(applied or b"")]
 
     # -- workers: heartbeats and recovery -------------------------------------------------------
 
-    def heartbeat(self, worker_id: str, ttl_s: int) -> None:
+    def heartbeat(self, worker_id: str, ttl_s: int, identity: str) -> None:
         pipe = self._r.pipeline(transaction=True)
         pipe.sadd(self.workers_key, worker_id)
-        pipe.set(self.heartbeat_key(worker_id), json.dumps({"at": time.time()}), ex=ttl_s)
+        pipe.set(self.heartbeat_key(worker_id), identity, ex=ttl_s)
         pipe.execute()
 
-    def requeue_worker(self, worker_id: str) -> int:
-        """Put everything in ``worker_id``'s processing list back at the front of the queue."""
-        keys = [self.processing_key(worker_id), self.queue, self.workers_key, self.heartbeat_key(worker_id)]
-        return int(self._requeue(keys=keys, args=[worker_id]))
+    def requeue_worker(self, worker_id: str, *, crashed: bool = False) -> int:
+        """Put everything in ``worker_id``'s processing list back at the front of the queue.
+
+        ``crashed``: its owner died holding them; each element goes back with its crash count up.
+        """
+        keys = [
+            self.processing_key(worker_id),
+            self.queue,
+            self.workers_key,
+            self.heartbeat_key(worker_id),
+            self.settle_marker_key(worker_id),
+        ]
+        swaps: list[bytes] = []
+        if crashed:
+            for element in self._r.lrange(keys[0], 0, -1):
+                swaps += [element, crashed_once_more(element)]
+        return int(self._requeue(keys=keys, args=[worker_id, *swaps]))
 
     def known_workers(self) -> set[str]:
         ids = {w.decode() for w in self._r.smembers(self.workers_key)}
@@ -277,34 +225,32 @@ class RedisQueue:
             ids.add(key.decode()[len(prefix) :])
         return ids
 
-    def dead_workers(self, me: str, *, hostname: str, pid_alive: Callable[[int], bool]) -> list[str]:
-        """Workers that are gone: same host and no such pid, or heartbeat expired."""
-        dead = []
-        for worker_id in sorted(self.known_workers() - {me}):
-            host, pid_text = _host_and_pid(worker_id)
-            gone_locally = host == hostname and pid_text.isdigit() and not pid_alive(int(pid_text))
-            if gone_locally or not self._r.exists(self.heartbeat_key(worker_id)):
-                dead.append(worker_id)
-        return dead
+    def heartbeats(self, worker_ids: Sequence[str]) -> dict[str, bytes | None]:
+        """Each worker's heartbeat value, None where it has expired."""
+        pipe = self._r.pipeline(transaction=False)
+        for worker_id in worker_ids:
+            pipe.get(self.heartbeat_key(worker_id))
+        return dict(zip(worker_ids, pipe.execute(), strict=True))
 
     # -- inspection and the dead-letter list ----------------------------------------------------
 
     def stats(self) -> Stats:
-        workers = self.known_workers()
+        workers = sorted(self.known_workers())
         pipe = self._r.pipeline(transaction=False)
         pipe.llen(self.queue)
         pipe.llen(self.dead_key)
         pipe.hgetall(self.stats_key)
-        for worker_id in sorted(workers):
+        for worker_id in workers:
             pipe.llen(self.processing_key(worker_id))
-        queue_len, dead_len, counters, *processing = pipe.execute()
-        alive = sum(1 for w in workers if self._r.exists(self.heartbeat_key(w)))
+        for worker_id in workers:
+            pipe.exists(self.heartbeat_key(worker_id))
+        queue_len, dead_len, counters, *rest = pipe.execute()
         count = {k.decode(): int(v) for k, v in counters.items()}
         return Stats(
             queue=queue_len,
-            processing=sum(processing),
+            processing=sum(rest[: len(workers)]),
             dead=dead_len,
-            workers=alive,
+            workers=sum(1 for alive in rest[len(workers) :] if alive),
             sent_total=count.get("sent", 0),
             dead_total=count.get("dead", 0),
             tasks_total=count.get("tasks", 0),
@@ -339,11 +285,6 @@ class RedisQueue:
         pipe.llen(self.dead_key)
         pipe.delete(self.dead_key)
         return int(pipe.execute()[0])
-
-
-def _host_and_pid(worker_id: str) -> tuple[str, str]:
-    parts = worker_id.rsplit(":", 2)
-    return (parts[0], parts[1]) if len(parts) == 3 else ("", "")
 
 
 def _glob_escape(text: str) -> str:

@@ -10,6 +10,9 @@ import redis
 from smsworker import lua
 from smsworker.errors import ConfigError
 
+# Far above any vendor's limit; keeps the emission interval a number Lua can compare.
+MAX_RATE_PER_S = 1_000_000
+
 
 def parse_rate_limits(specs: tuple[str, ...]) -> dict[str, float]:
     """``("aliyun=500/s", "20/s")`` -> {"aliyun": 500.0, "*": 20.0}; "*" applies to every provider."""
@@ -21,8 +24,10 @@ def parse_rate_limits(specs: tuple[str, ...]) -> dict[str, float]:
             per_s = float(number)
         except ValueError:
             raise ConfigError(f"invalid rate_limit {spec!r}: write it as 500/s or aliyun=500/s") from None
-        if per_s <= 0:
-            raise ConfigError(f"invalid rate_limit {spec!r}: must be greater than 0")
+        if not 0 < per_s <= MAX_RATE_PER_S:  # also refuses nan and inf
+            raise ConfigError(
+                f"invalid rate_limit {spec!r}: must be greater than 0 and at most {MAX_RATE_PER_S:,}/s"
+            )
         limits[name.strip() or "*"] = per_s
     return limits
 

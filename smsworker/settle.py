@@ -2,7 +2,9 @@
 
 One thread commits for the whole worker: whatever finished while the previous commit was in flight
 goes in the next one, so a busy worker pays one Redis round trip for many tasks and an idle one
-pays no extra latency.
+pays no extra latency. Batches are numbered, so one retried after a lost reply is recognised in
+Redis and recorded once (``lua.SETTLE``). A task another worker took over meanwhile (this one was
+frozen past its heartbeat) is not recorded here: it is logged as ``task.settle_skipped``.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Settler:
         self.log = log
         self.guard = guard
         self._pending: list[_Pending] = []
+        self._batches = 0
         self._committing = False
         self._closed = False
         self._cond = threading.Condition()
@@ -114,19 +117,35 @@ class Settler:
                     self._cond.notify_all()
 
     def _commit(self, batch: list[_Pending]) -> None:
+        self._batches += 1
+        number = self._batches
+        ops = [p.op for p in batch]
         try:
-            self.guard.call(lambda: self.queue.settle(self.worker_id, [p.op for p in batch]), "settle")
+            applied = self.guard.call(lambda: self.queue.settle(self.worker_id, number, ops), "settle")
         except RedisGaveUp:
             return  # stopping with Redis away: the tasks stay in the processing list, recovered later
         except Exception:
             self.log.exception("settle.failed", tasks=len(batch))
             return
-        for pending in batch:
-            if pending.log_event == "task.settled":
-                self.log.info(pending.log_event, **pending.log_fields)
-            else:
-                self.log.warning(pending.log_event, **pending.log_fields)
+        for index, pending in enumerate(batch):
+            self._report(pending, index < len(applied) and applied[index])
+
+    def _report(self, pending: _Pending, recorded: bool) -> None:
+        if not recorded:
+            self.log.warning(
+                "task.settle_skipped",
+                note="no longer in this worker's processing list: recovered by another worker "
+                "while this one was cut off; that worker settles it",
+                **{k: pending.log_fields.get(k) for k in ("task_id", "sent", "dead")},
+            )
+        elif pending.log_event == "task.settled":
+            self.log.info(pending.log_event, **pending.log_fields)
+        else:
+            self.log.warning(pending.log_event, **pending.log_fields)
+        try:
             pending.done()
+        except Exception:  # the caller's bookkeeping must not stop the thread that settles
+            self.log.exception("settle.callback_failed")
 
     def _envelopes(self, raw: bytes, task: SmsTask | None, failed: dict[str, Failure]) -> list[bytes]:
         if not failed:

@@ -34,7 +34,7 @@ def supervise(count: int, child: Callable[[], Totals], log: Any, *, restart: boo
     stopping = threading.Event()
     children: dict[int, tuple[int, int]] = {}  # pid -> (slot, read end of its report pipe)
     started_at: dict[int, float] = {}
-    totals = Totals()
+    totals = Totals(drained=True)  # until a child reports it was not
     failed = False
 
     def forward(signum: int, _frame: Any) -> None:
@@ -101,6 +101,8 @@ def _read_report(reader: int) -> dict[str, Any]:
 def _add(totals: Totals, report: dict[str, Any]) -> None:
     for name in ("tasks", "sent", "dead", "requeued"):
         setattr(totals, name, getattr(totals, name) + int(report.get(name, 0)))
+    totals.drained = totals.drained and bool(report.get("drained"))
+    totals.gave_up = totals.gave_up or str(report.get("gave_up") or "")
 
 
 def _kill(pid: int, signum: int) -> None:

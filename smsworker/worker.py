@@ -10,29 +10,32 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from smsworker.deadletter import Failure
-from smsworker.delivery import Hooks, RetryPolicy, deliver
+from smsworker.delivery import Hooks, RetryPolicy
 from smsworker.errors import InvalidTask, ShutdownRequested
-from smsworker.inflight import FlightRegistry, TaskInFlight
+from smsworker.inflight import FlightRegistry, Holdings, TaskInFlight
+from smsworker.intake import Intake, Rejected
 from smsworker.liveness import Liveness
 from smsworker.metrics import Metrics, NoMetrics
 from smsworker.notify import Notifier
 from smsworker.outages import OutageGuard, RedisGaveUp
-from smsworker.providers.base import OutgoingMessage, Provider
-from smsworker.queue import RedisQueue, new_worker_id, unstamp
+from smsworker.providers.base import Provider
+from smsworker.queue import RedisQueue, new_worker_id
 from smsworker.ratelimit import RateLimiter
+from smsworker.sending import UnitSender
 from smsworker.settle import Settler
-from smsworker.task import SmsTask, TaskParser
+from smsworker.stamps import unstamp
+from smsworker.task import TaskParser
 
 # Long enough to cost nothing when idle, short enough that a stop is noticed within it.
 FETCH_BLOCK_S = 1.0
 # Redis calls that settle nothing: once stopping, they are not worth waiting for Redis.
-_READS = frozenset({"register", "recover", "claim", "length", "unregister"})
+_READS = frozenset({"register", "recover", "claim", "length", "unregister", "reconcile"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,10 @@ class WorkerOptions:
     shutdown_timeout_s: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     rate_limits: Mapping[str, float] = field(default_factory=dict)
+    # Workers that may die holding one element before it is set aside as "poison".
+    poison_after: int = 3
+    # A drain is a batch job: a Redis that keeps failing this long ends it, with a non-zero exit.
+    drain_patience_s: float = 30.0
 
 
 @dataclass
@@ -52,6 +59,10 @@ class Totals:
     requeued: int = 0
     # Provider calls still running when the shutdown timeout ran out; the caller should exit hard.
     abandoned_sends: bool = False
+    # Drain only: the queue was seen empty with nothing left in flight.
+    drained: bool = False
+    # Why the worker gave up on Redis, when it did.
+    gave_up: str = ""
 
 
 class Worker:
@@ -79,6 +90,7 @@ class Worker:
         self._notify = notifier or Notifier()
         self.metrics: Metrics = metrics or NoMetrics()
         self._stop = threading.Event()
+        self._drain = False
         self._claimed = False  # nothing claimed, nothing to put back at shutdown
         self._deadline = float("inf")
         self._liveness = Liveness(queue, self.id, options.heartbeat_ttl_s, self.log)
@@ -92,17 +104,25 @@ class Worker:
         self._settler = Settler(queue, self.id, self.log, self._redis)
         self._slots = threading.Semaphore(options.concurrency)
         self._flights = FlightRegistry()
+        self._holdings = Holdings()
+        self._recoveries_seen = 0
+        self._reconcile_at = time.monotonic() + options.heartbeat_ttl_s
         self.metrics.track_in_flight(self._flights.units_in_flight)
-        self._hooks = Hooks(
-            before_send=self._wait_turn,
-            on_request=self.metrics.request,
-            on_retry=self.metrics.retry,
-        )
         self._totals_lock = threading.Lock()
         self._limiter = (
             RateLimiter(queue.client, queue.queue, options.rate_limits, self.log)
             if options.rate_limits
             else None
+        )
+        self._intake = Intake(
+            queue, self._redis, parser, providers[0], worker_id=self.id,
+            poison_after=options.poison_after, log=self.log,
+        )  # fmt: skip
+        hooks = Hooks(
+            before_send=self._wait_turn, on_request=self.metrics.request, on_retry=self.metrics.retry
+        )
+        self._sender = UnitSender(
+            queue, self._redis, providers, options.retry, hooks=hooks, sleep=self._backoff_sleep, log=self.log
         )
         self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="smsworker-send")
 
@@ -123,6 +143,7 @@ class Worker:
     # -- the loop -------------------------------------------------------------------------------
 
     def _serve(self, *, drain: bool) -> Totals:
+        self._drain = drain
         try:
             self._redis.call(self._liveness.beat, "register")
             self._liveness.start(recover_while=lambda: not self._stop.is_set())
@@ -149,6 +170,7 @@ class Worker:
             # when the queue is empty, so an idle worker still answers a push at once.
             free = 1 + self._take_free_slots()
             self._release(free)
+            self._reconcile_if_due()
 
             def claim_free(count: int = free) -> list[bytes]:
                 return self.queue.claim_many(self.id, count)
@@ -160,6 +182,8 @@ class Worker:
             self._notify.fetch_came_back()
             if elements:
                 self._claimed = True
+                for element in elements:  # held before any is started: see _reconcile_if_due
+                    self._holdings.add(element)
                 for element in elements:
                     self._start(element)
             elif drain and self._drained():
@@ -179,52 +203,61 @@ class Worker:
         while not self._flights.wait_idle(timeout_s=FETCH_BLOCK_S):
             if self._stop.is_set():
                 return True
+            self._reconcile_if_due()
         self._settler.flush(None)
         recovered = self._redis.call(self._liveness.recover_dead, "recover")
-        return recovered == 0 and self._redis.call(lambda: self.queue.length(), "length") == 0
+        empty = recovered == 0 and self._redis.call(lambda: self.queue.length(), "length") == 0
+        self.totals.drained = empty and not self._stop.is_set()
+        return empty or self._stop.is_set()
 
     def _acquire_slot(self) -> bool:
         while not self._slots.acquire(timeout=FETCH_BLOCK_S):
             if self._stop.is_set():
                 return False
+            self._reconcile_if_due()
         if self._stop.is_set():
             self._slots.release()
             return False
         return True
 
-    def _start(self, element: bytes) -> None:
-        """Parse a claimed element and hand its units to the senders, a free slot for each."""
-        token, raw = unstamp(element)
-        task = self._parse(element, raw)
-        if task is None:
+    def _reconcile_if_due(self) -> None:
+        """Put back what sits in our processing list but is not ours: claims whose reply was lost.
+
+        Due after any Redis call failed and then went through again (it may have run with its reply
+        lost), and every heartbeat TTL in any case. Runs on the fetch thread only, between claims.
+        """
+        if self._redis.recoveries == self._recoveries_seen and time.monotonic() < self._reconcile_at:
             return
-        progress_key = self.queue.progress_key(task.task_id, token)
-        done_before: set[str] = set()
-        if progress_key is not None:
-            key = progress_key
-            done_before = self._redis.call(lambda: self.queue.sent_so_far(key), "read progress")
-        todo = [m for m in task.mobiles if m not in done_before]
-        size = self.providers[0].max_batch_size
-        units = [todo[i : i + size] for i in range(0, len(todo), size)]
-        if len(units) > 1 and progress_key is None:
-            element, progress_key = self._stamp(element)
-        invalid = {
-            m: Failure(
-                "invalid_mobile",
-                f"{m} is not a valid phone number (default region {self.parser.default_region})",
-            )
-            for m in task.invalid_mobiles
-        }
-        flight = TaskInFlight(
-            element,
-            raw,
-            task,
-            progress_key,
-            len(units),
-            skipped=len(task.mobiles) - len(todo),
-            failed=invalid,
-            segments_each=self.providers[0].segments(task.content),
-        )
+        self._recoveries_seen = self._redis.recoveries
+        self._reconcile_at = time.monotonic() + self.options.heartbeat_ttl_s
+        held = self._holdings.snapshot()  # before the list: an element leaves the list first
+        listed = self._redis.call(lambda: self.queue.processing(self.id), "reconcile")
+        orphans = list((Counter(listed) - held).elements())
+        if orphans:
+            moved = self._redis.call(lambda: self.queue.requeue_orphans(self.id, orphans), "reconcile")
+            note = "claimed by a call whose reply was lost; back at the front of the queue"
+            self.log.warning("worker.orphans_requeued", tasks=moved, note=note)
+
+    def _start(self, element: bytes) -> None:
+        """Read a claimed element and hand its units to the senders, a free slot for each.
+
+        Whatever the element holds ends here as a task in flight or a dead letter: an exception
+        from reading it is contained as ``internal_error``.
+        """
+        try:
+            taken = self._intake.take(element)
+        except RedisGaveUp:
+            return  # stopping with Redis away: the element stays in the processing list
+        except Exception as exc:
+            self.log.exception("task.intake_failed")
+            error = f"{type(exc).__name__} while reading the task: {exc}"[:500]
+            taken = Rejected(element, unstamp(element).raw, InvalidTask("internal_error", error))
+        if isinstance(taken, Rejected):
+            self._reject(taken)
+            return
+        flight, units = taken.flight, taken.units
+        if flight.element != element:
+            self._holdings.replace(element, flight.element)
         self._flights.add(flight)
         if not units:
             self._settle(flight)
@@ -235,49 +268,19 @@ class Worker:
             self._flights.unit_started()
             self._pool.submit(self._send, flight, unit)
 
-    def _parse(self, element: bytes, raw: bytes) -> SmsTask | None:
-        """The task, or None after dead-lettering an element that is not one."""
-        try:
-            return self.parser.parse(raw)
-        except InvalidTask as exc:
-            problem = exc
-        except Exception as exc:  # a parser bug must cost one task, not the worker
-            self.log.exception("task.parse_crashed")
-            problem = InvalidTask("invalid_task", f"parser error: {exc!r}")
+    def _reject(self, rejected: Rejected) -> None:
+        problem = rejected.problem
 
         def done() -> None:
+            self._holdings.remove(rejected.element)
             self.metrics.task_invalid(problem.reason)
             self._count(sent=0, dead=1)
 
-        self._settler.settle_invalid(element, raw, problem, done)
-        return None
-
-    def _stamp(self, element: bytes) -> tuple[bytes, str | None]:
-        """Stamp a task that takes several requests, so its progress can be recorded."""
-        stamped = self._redis.call(lambda: self.queue.stamp_claimed(self.id, element), "stamp")
-        if stamped is None:
-            self.log.warning("task.not_stamped", note="progress is not recorded for this task")
-            return element, None
-        token, element = stamped
-        return element, self.queue.progress_key(None, token)
+        self._settler.settle_invalid(rejected.element, rejected.raw, problem, done)
 
     def _send(self, flight: TaskInFlight, mobiles: list[str]) -> None:
-        task = flight.task
         try:
-            message = OutgoingMessage(
-                task.template_id, task.content, tuple(mobiles), task.params, task.task_id
-            )
-            outcome = deliver(
-                self.providers,
-                message,
-                self.options.retry,
-                sleep=self._backoff_sleep,
-                log=self.log,
-                hooks=self._hooks,
-            )
-            key = flight.progress_key
-            if outcome.sent and key is not None:
-                self._redis.call(lambda: self.queue.mark_sent(key, outcome.sent), "mark sent")
+            outcome = self._sender.send(flight, mobiles)
             if flight.record(outcome):
                 self._settle(flight)
         except RedisGaveUp:
@@ -291,6 +294,7 @@ class Worker:
     def _settle(self, flight: TaskInFlight) -> None:
         def done() -> None:
             self._flights.remove(flight)
+            self._holdings.remove(flight.element)
             self.metrics.task_settled(
                 sent=len(flight.sent),
                 dead_reasons=[f.reason for f in flight.failed.values()],
@@ -311,9 +315,18 @@ class Worker:
 
     # -- stopping -------------------------------------------------------------------------------
 
-    def _give_up(self, action: str) -> bool:
-        """Running, Redis calls are retried for ever; stopping, reads give up at once and writes
-        at the shutdown deadline (a write given up leaves its task to be recovered)."""
+    def _give_up(self, action: str, failing_for_s: float, permanent: bool) -> bool:
+        """Running, Redis calls are retried for ever; stopping, reads give up at once and writes at
+        the shutdown deadline (a write given up leaves its task to be recovered). A drain, being a
+        batch job, stops on an answer waiting cannot change, or after ``drain_patience_s``."""
+        if (
+            self._drain
+            and not self._stop.is_set()
+            and (permanent or failing_for_s >= self.options.drain_patience_s)
+        ):
+            waited = "" if permanent else f" for {failing_for_s:.0f} s"
+            self.totals.gave_up = f"Redis kept failing{waited}: {self._redis.last_error}"
+            self.request_stop()
         if not self._stop.is_set():
             return False
         return action in _READS or time.monotonic() >= self._deadline
@@ -342,6 +355,7 @@ class Worker:
             # Requeuing also unregisters; with nothing claimed it is not worth waiting for Redis.
             action = "requeue" if self._claimed else "unregister"
             self.totals.requeued = self._redis.call(lambda: self.queue.requeue_worker(self.id), action)
+            self._holdings.clear()
         except RedisGaveUp:
             self.log.error(
                 "worker.requeue_failed", note="tasks stay in the processing list and are recovered"

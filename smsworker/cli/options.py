@@ -13,6 +13,7 @@ import redis
 from smsworker.config import LOG_FORMATS, LOG_LEVELS, Settings, load_settings
 from smsworker.errors import ConfigError
 from smsworker.providers.registry import FACTORIES
+from smsworker.redact import redact_url
 
 F = Callable[..., Any]
 
@@ -44,6 +45,12 @@ _WORKER = [
     ("--default-region", "Region for numbers written without +country code.", "CN"),
     ("--max-payload-bytes", "Larger tasks are dead-lettered as too_large.", "1048576"),
     ("--max-recipients", "Tasks with more recipients are dead-lettered as too_large.", "10000"),
+    (
+        "--poison-after",
+        "Workers that may die (killed, out of memory) holding one task before it is dead-lettered "
+        "unread as poison, so it cannot take down the next one.",
+        "3",
+    ),
     ("--metrics-port", "Serve Prometheus metrics on this port; 0 is off.", "0"),
     ("--metrics-address", "Address the metrics endpoint listens on.", "127.0.0.1"),
 ]
@@ -99,16 +106,46 @@ class SettingError(click.ClickException):
 
 @contextmanager
 def friendly_errors(settings: Settings | None = None) -> Iterator[None]:
+    """Turn what a bad setting or an unhelpful Redis can raise into one line that says what to do."""
     try:
         yield
     except ConfigError as exc:
         raise SettingError(str(exc)) from None
-    except redis.ConnectionError as exc:
+    except redis.RedisError as exc:
         where = settings.redacted_redis_url() if settings else "Redis"
-        raise click.ClickException(
-            f"cannot reach Redis at {where}: {exc}. Is redis-server running? "
+        raise click.ClickException(redis_problem(exc, where)) from None
+
+
+def redis_problem(exc: redis.RedisError, where: str) -> str:
+    """One line for a Redis error, naming the setting to look at; never a password."""
+    said = redact_url(str(exc)).rstrip(".") or type(exc).__name__
+    if isinstance(exc, redis.AuthenticationError) or "WRONGPASS" in said or "NOAUTH" in said:
+        return (
+            f"Redis at {where} refused the credentials ({said}). "
+            "Check --redis-username and --redis-password-file."
+        )
+    if isinstance(exc, redis.TimeoutError):
+        return (
+            f"Redis at {where} accepted the connection but did not answer in time ({said}). "
+            "Is it overloaded, loading, or stopped?"
+        )
+    if "DB index is out of range" in said or "invalid db" in said.lower():
+        return (
+            f"Redis at {where} has no such database ({said}). Use a smaller number in --redis-url, "
+            "or raise 'databases' in redis.conf."
+        )
+    if isinstance(exc, redis.ConnectionError):
+        return (
+            f"cannot reach Redis at {where}: {said}. Is redis-server running? "
             "Set --redis-url or SMSWORKER_REDIS_URL."
-        ) from None
+        )
+    hint = {
+        "WRONGTYPE": " A key smsworker uses holds another type: check --queue and --dead-letter-queue.",
+        "NOPERM": " The ACL user lacks a command or key smsworker needs (see the README's Redis keys).",
+        "MOVED": " This is a Redis Cluster node.",
+    }
+    extra = next((text for code, text in hint.items() if said.startswith(code)), "")
+    return f"Redis at {where} answered with an error: {said}.{extra}"
 
 
 def settings_from(flags: dict[str, Any]) -> Settings:

@@ -10,12 +10,12 @@ from typing import Any
 import click
 
 from smsworker.app import build_parser, build_queue
-from smsworker.cli.options import common_options, friendly_errors, plural, settings_from
+from smsworker.cli.options import SettingError, common_options, friendly_errors, plural, settings_from
 from smsworker.deadletter import REASONS
 from smsworker.dlq import list_dead, replay
 from smsworker.errors import InvalidTask
 from smsworker.queue import RedisQueue
-from smsworker.task import encode_task
+from smsworker.task import encode_task, is_text
 
 
 @click.command()
@@ -35,25 +35,29 @@ def enqueue(
 ) -> None:
     """Push one task in exactly the format PHP producers use (LPUSH onto the queue)."""
     settings = settings_from(flags)
+    for hint, value in (("--template-id", template_id), ("--content", content), ("--id", task_id),
+                        ("--params", params), *(("--mobile", m) for m in mobiles)):  # fmt: skip
+        if value is not None and not is_text(value):
+            raise SettingError(f"invalid {hint}: not valid UTF-8 text (check the terminal's encoding)")
     data: dict[str, Any] = {
-        "template_id": int(template_id) if template_id.isdigit() else template_id,
+        "template_id": int(template_id) if template_id.isascii() and template_id.isdigit() else template_id,
         "mobiles": list(mobiles),
         "content": content,
     }
     if params is not None:
         try:
             data["params"] = json.loads(params)
-        except ValueError as exc:
-            raise click.BadParameter(f"not valid JSON: {exc}", param_hint="--params") from None
+        except (ValueError, RecursionError) as exc:
+            raise SettingError(f"invalid --params: not valid JSON: {exc}") from None
     if task_id is not None:
         data["id"] = task_id
-    payload = encode_task(data)
     try:
+        payload = encode_task(data)
         task = build_parser(settings).parse(payload)
     except InvalidTask as exc:
-        raise click.UsageError(
-            f"the worker would dead-letter this task ({exc.reason}): {exc.error}"
-        ) from None
+        raise SettingError(f"the worker would dead-letter this task ({exc.reason}): {exc.error}") from None
+    except (ValueError, RecursionError) as exc:  # e.g. "\ud800" in --params: not text
+        raise SettingError(f"invalid --params: cannot be encoded as a task: {exc}") from None
     if task.invalid_mobiles:
         click.echo(
             f"warning: not valid numbers, they will be dead-lettered: {', '.join(task.invalid_mobiles)}",

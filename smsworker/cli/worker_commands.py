@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import click
+import redis
 
 from smsworker.app import build_logger, build_queue, build_worker
 from smsworker.cli.options import common_options, friendly_errors, settings_from, worker_options
@@ -33,11 +34,12 @@ def _install_stop_handlers(stop: Callable[[], None]) -> None:
     signal.signal(signal.SIGINT, handler)
 
 
-def _exit_after(totals_abandoned: bool) -> None:
+def _exit_after(totals_abandoned: bool, code: int = 0) -> None:
     if totals_abandoned:
         # Provider calls outlived --shutdown-timeout; their tasks are back on the queue already.
+        sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(0)
+        os._exit(code)
 
 
 def _work(
@@ -46,7 +48,13 @@ def _work(
     worker = build_worker(settings, log, on_settled=on_settled, notifier=Notifier.from_environ(os.environ))
     _install_stop_handlers(worker.request_stop)
     if settings.metrics_port:
-        worker.metrics.serve(settings.metrics_port, settings.metrics_address)
+        try:
+            worker.metrics.serve(settings.metrics_port, settings.metrics_address)
+        except OSError as exc:
+            raise click.ClickException(
+                f"cannot serve metrics on {settings.metrics_address}:{settings.metrics_port}: "
+                f"{exc.strerror or exc}. Choose another --metrics-port or --metrics-address."
+            ) from None
     try:
         return worker.drain() if drain else worker.run()
     finally:
@@ -61,7 +69,22 @@ def _prepare(flags: dict[str, Any]) -> tuple[Settings, Any]:
         # A provider setting that is missing fails here, once, not in every process.
         for provider in build_providers(settings, log):
             provider.close()
+        _probe_redis(settings)
     return settings, log
+
+
+def _probe_redis(settings: Settings) -> None:
+    """Fail now, in one line, on what waiting cannot fix (credentials, database number, ACL);
+    a Redis that is down or loading is waited for by the worker itself."""
+    queue = build_queue(settings)
+    try:
+        queue.client.ping()
+    except redis.AuthenticationError:
+        raise
+    except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+        return
+    finally:
+        queue.client.close()
 
 
 @click.command()
@@ -108,7 +131,11 @@ def drain(**flags: Any) -> None:
         f"drained {totals.tasks} tasks: sent {totals.sent}, dead-lettered {totals.dead}, "
         f"requeued {totals.requeued}, in {time.monotonic() - started:.1f} s"
     )
-    _exit_after(totals.abandoned_sends)
+    if not totals.drained:
+        why = totals.gave_up or "stopped by a signal"
+        click.echo(f"error: the queue was not drained: {why}. Tasks may remain; run drain again.", err=True)
+        code = code or 1
+    _exit_after(totals.abandoned_sends, code)
     sys.exit(code)
 
 

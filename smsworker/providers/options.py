@@ -6,7 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from smsworker.config_values import seconds
 from smsworker.errors import ConfigError
+from smsworker.task import is_text
 
 
 class Section:
@@ -21,6 +23,8 @@ class Section:
 
     def text(self, key: str, default: str | None = None) -> str:
         value = self.values.get(key, default)
+        if value is not None and not is_text(str(value)):
+            raise ConfigError(f"invalid {self.provider}.{key}: must be valid UTF-8 text")
         if value is None or str(value).strip() == "":
             raise ConfigError(
                 f"provider {self.provider!r} needs {self.provider}.{key}: set it in the [{self.provider}] "
@@ -42,13 +46,12 @@ class Section:
             return secret
         return self.text(key)
 
-    def number(self, key: str, default: float) -> float:
+    def seconds(self, key: str, default: float) -> float:
+        """A duration: finite, above 0, at most an hour (a provider request longer is a fault)."""
         try:
-            value = float(self.values.get(key, default))
-        except (TypeError, ValueError):
-            raise ConfigError(f"invalid {self.provider}.{key}: must be a number") from None
-        if value <= 0:
-            raise ConfigError(f"invalid {self.provider}.{key}: must be greater than 0")
+            value: float = seconds(3600)(self.values.get(key, default))
+        except ValueError as exc:
+            raise ConfigError(f"invalid {self.provider}.{key}: {exc}") from None
         return value
 
     def templates(self) -> dict[str, str]:

@@ -44,7 +44,7 @@ def _build_aliyun(settings: Settings, logger: Any) -> Provider:
         sign_name=section.text("sign_name"),
         templates=section.templates(),
         base_url=section.text("base_url", "https://dysmsapi.aliyuncs.com"),
-        timeout_s=section.number("timeout", 10.0),
+        timeout_s=section.seconds("timeout", 10.0),
         content_param=section.text("content_param", "content"),
         signature=section.text("signature", "v3"),
         pool_size=settings.concurrency,
@@ -62,7 +62,7 @@ def _build_tencent(settings: Settings, logger: Any) -> Provider:
         templates=section.templates(),
         region=section.text("region", "ap-guangzhou"),
         base_url=section.text("base_url", "https://sms.tencentcloudapi.com"),
-        timeout_s=section.number("timeout", 10.0),
+        timeout_s=section.seconds("timeout", 10.0),
         pool_size=settings.concurrency,
     )
 
@@ -76,7 +76,7 @@ def _build_twilio(settings: Settings, logger: Any) -> Provider:
         from_number="" if service else section.text("from"),
         messaging_service_sid=service,
         base_url=section.text("base_url", "https://api.twilio.com"),
-        timeout_s=section.number("timeout", 10.0),
+        timeout_s=section.seconds("timeout", 10.0),
         pool_size=settings.concurrency,
     )
 

@@ -142,7 +142,7 @@ def test_a_bad_value_is_one_line_naming_the_setting(cli: Cli) -> None:
     assert result.stderr == "Error: invalid concurrency 'lots' (from --concurrency): must be an integer\n"
     env = cli("drain", SMSWORKER_MAX_ATTEMPTS="-1")
     assert env.stderr.strip() == (
-        "Error: invalid max_attempts '-1' (from environment SMSWORKER_MAX_ATTEMPTS): must be greater than 0"
+        "Error: invalid max_attempts '-1' (from environment SMSWORKER_MAX_ATTEMPTS): must be at least 1"
     )
     http = cli("check", "--provider", "http")
     assert http.returncode == 2 and "needs http_url" in http.stderr and "Traceback" not in http.stderr

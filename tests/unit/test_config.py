@@ -80,7 +80,7 @@ def test_every_setting_has_an_environment_variable() -> None:
         (
             {},
             {"SMSWORKER_CONCURRENCY": "0"},
-            "(from environment SMSWORKER_CONCURRENCY): must be greater than 0",
+            "(from environment SMSWORKER_CONCURRENCY): must be at least 1",
         ),
         ({"default_region": "XX"}, {}, "invalid default_region 'XX'"),
         ({"redis_url": "http://x"}, {}, "must start with redis://, rediss:// or unix://"),
@@ -91,7 +91,7 @@ def test_every_setting_has_an_environment_variable() -> None:
         ({"dead_letter_queue": "sms_queue"}, {}, "must differ from queue"),
         ({"http_url": "ftp://x"}, {}, "http_url"),
         ({"metrics_port": "9100", "processes": "2"}, {}, "the processes cannot share one port"),
-        ({"metrics_port": "70000"}, {}, "must be between 0 and 65535"),
+        ({"metrics_port": "70000"}, {}, "must be a port number between 0 and 65535"),
     ],
 )
 def test_bad_values_name_the_setting(flags: dict[str, object], env: dict[str, str], message: str) -> None:

@@ -21,7 +21,9 @@ class Flaky:
 
 def test_retries_with_doubling_capped_backoff_and_says_so(logs: LogCapture) -> None:
     waits: list[float] = []
-    guard = OutageGuard(logs.logger, give_up=lambda action: False, wait=waits.append)
+    guard = OutageGuard(
+        logs.logger, give_up=lambda action, failing_for_s, permanent: False, wait=waits.append
+    )
     flaky = Flaky(*[redis.ConnectionError("refused")] * 6, redis.ResponseError("WRONGTYPE"))
     assert guard.call(flaky, "claim") == "ok"
     assert waits == [0.5, 1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
@@ -31,13 +33,17 @@ def test_retries_with_doubling_capped_backoff_and_says_so(logs: LogCapture) -> N
 
 
 def test_gives_up_when_told(logs: LogCapture) -> None:
-    guard = OutageGuard(logs.logger, give_up=lambda action: action == "claim", wait=lambda s: None)
+    guard = OutageGuard(
+        logs.logger, give_up=lambda action, failing_for_s, permanent: action == "claim", wait=lambda s: None
+    )
     with pytest.raises(RedisGaveUp):
         guard.call(Flaky(redis.ConnectionError("down")), "claim")
     assert guard.call(Flaky(redis.ConnectionError("down")), "settle") == "ok"
 
 
 def test_other_errors_are_not_swallowed(logs: LogCapture) -> None:
-    guard = OutageGuard(logs.logger, give_up=lambda action: False, wait=lambda s: None)
+    guard = OutageGuard(
+        logs.logger, give_up=lambda action, failing_for_s, permanent: False, wait=lambda s: None
+    )
     with pytest.raises(KeyError):
         guard.call(Flaky(KeyError("bug")), "claim")

@@ -1,17 +1,18 @@
-"""The Redis layer on fakeredis: fetch order, stamping, requeue, recovery judgement, the DLQ."""
+"""The Redis layer on fakeredis: fetch order, stamping, requeue, settling, orphans, the DLQ."""
 
 from __future__ import annotations
 
 import fakeredis
 
-from smsworker.queue import RedisQueue, SettleOp, stamp, unstamp
+from smsworker.queue import RedisQueue, SettleOp
+from smsworker.stamps import stamp, unstamp
 
 
 def test_claim_is_fifo_for_lpush_producers(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
     fake_redis.lpush("sms_queue", b"first", b"second")
-    assert queue.claim("w1", 0) == b"first"
-    assert queue.claim("w1", 0.1) == b"second"
-    assert queue.claim("w1", 0) is None
+    assert queue.claim("w1", 0.1) == b"first"
+    assert queue.claim_many("w1", 1) == [b"second"]
+    assert queue.claim("w1", 0.01) is None
     assert fake_redis.lrange("sms_queue:processing:w1", 0, -1) == [b"second", b"first"]
 
 
@@ -19,57 +20,69 @@ def test_brpoplpush_fallback_keeps_the_same_order(fake_redis: fakeredis.FakeRedi
     old = RedisQueue(fake_redis, "sms_queue", "sms_queue:dead", use_blmove=False)
     fake_redis.lpush("sms_queue", b"first", b"second")
     assert old.claim("w1", 1) == b"first"
-    assert old.claim("w1", 0) == b"second"
+    assert old.claim("w1", 1) == b"second"
 
 
-def test_stamp_round_trip_keeps_bytes_exactly() -> None:
-    raw = b'\xff\x00{"a":1}\n'
-    assert unstamp(stamp(raw, "abc")) == ("abc", raw)
-    assert unstamp(raw) == (None, raw)
-
-
-def test_stamp_claimed_replaces_the_element(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
+def test_stamp_claimed_replaces_the_element_and_may_run_twice(
+    queue: RedisQueue, fake_redis: fakeredis.FakeRedis
+) -> None:
     fake_redis.lpush("sms_queue", b"task")
-    element = queue.claim("w1", 0)
-    assert element is not None
-    result = queue.stamp_claimed("w1", element)
-    assert result is not None
-    token, stamped = result
+    [element] = queue.claim_many("w1", 1)
+    stamped = stamp(element, "0123456789abcdef")
+    assert queue.stamp_claimed("w1", element, stamped)
     assert fake_redis.lrange("sms_queue:processing:w1", 0, -1) == [stamped]
-    assert unstamp(stamped) == (token, b"task")
+    assert queue.stamp_claimed("w1", element, stamped)  # run again after a lost reply: still yes
+    assert fake_redis.lrange("sms_queue:processing:w1", 0, -1) == [stamped]
     fake_redis.delete("sms_queue:processing:w1")  # as if Redis lost its data after the claim
-    assert queue.stamp_claimed("w1", element) is None
+    assert not queue.stamp_claimed("w1", element, stamped)
 
 
 def test_requeue_puts_tasks_back_at_the_front_in_order(
     queue: RedisQueue, fake_redis: fakeredis.FakeRedis
 ) -> None:
     fake_redis.lpush("sms_queue", b"a", b"b", b"c", b"d")
-    queue.heartbeat("w1", 30)
-    assert queue.claim("w1", 0) == b"a"
-    assert queue.claim("w1", 0) == b"b"
+    queue.heartbeat("w1", 30, "{}")
+    assert queue.claim_many("w1", 2) == [b"a", b"b"]
+    fake_redis.set("sms_queue:settled:w1", "3:1")
     assert queue.requeue_worker("w1") == 2
-    assert [queue.claim("w2", 0) for _ in range(4)] == [b"a", b"b", b"c", b"d"]
-    assert not fake_redis.exists("sms_queue:processing:w1", "sms_queue:heartbeat:w1")
+    assert queue.claim_many("w2", 4) == [b"a", b"b", b"c", b"d"]
+    assert not fake_redis.exists("sms_queue:processing:w1", "sms_queue:heartbeat:w1", "sms_queue:settled:w1")
     assert fake_redis.smembers("sms_queue:workers") == set()
 
 
-def test_dead_worker_judgement(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
-    queue.heartbeat("here:100:a", 30)  # same host, pid gone: dead at once
-    queue.heartbeat("here:200:b", 30)  # same host, pid alive: alive
-    queue.heartbeat("there:100:c", 30)  # other host, heartbeat fresh: alive
-    fake_redis.sadd("sms_queue:workers", "there:300:d")  # other host, heartbeat expired: dead
-    fake_redis.lpush("sms_queue:processing:there:400:e", b"x")  # orphan processing list: dead
-    dead = queue.dead_workers("here:1:me", hostname="here", pid_alive=lambda pid: pid == 200)
-    assert dead == ["here:100:a", "there:300:d", "there:400:e"]
+def test_recovering_a_crashed_worker_counts_the_crash_on_each_element(
+    queue: RedisQueue, fake_redis: fakeredis.FakeRedis
+) -> None:
+    token = "0123456789abcdef"
+    fake_redis.lpush("sms_queue", b"plain", stamp(b"stamped", token, crashes=1), b"\x00smsworker:forged\nx")
+    queue.claim_many("dead", 3)
+    assert queue.requeue_worker("dead", crashed=True) == 3
+    plain, stamped, forged = (unstamp(e) for e in queue.claim_many("w2", 3))
+    assert (plain.raw, plain.crashes) == (b"plain", 1) and plain.token is not None
+    assert (stamped.raw, stamped.crashes, stamped.token) == (b"stamped", 2, token)
+    assert (forged.raw, forged.crashes) == (b"\x00smsworker:forged\nx", 1)
+    queue.requeue_worker("w2", crashed=False)  # a worker putting back its own: no crash counted
+    assert [unstamp(e).crashes for e in queue.claim_many("w3", 3)] == [1, 2, 1]
 
 
-def test_settle_is_one_transaction(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
+def test_orphans_go_back_to_the_front_only_if_still_there(
+    queue: RedisQueue, fake_redis: fakeredis.FakeRedis
+) -> None:
+    fake_redis.lpush("sms_queue", b"held", b"orphan", b"orphan", b"next")
+    queue.claim_many("w1", 3)
+    assert sorted(queue.processing("w1")) == [b"held", b"orphan", b"orphan"]
+    assert queue.requeue_orphans("w1", [b"orphan", b"gone"]) == 1
+    assert sorted(queue.processing("w1")) == [b"held", b"orphan"]
+    assert queue.claim_many("w2", 2) == [b"orphan", b"next"]
+
+
+def test_settle_is_one_script(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
     fake_redis.lpush("sms_queue", b"t")
-    element = queue.claim("w1", 0)
-    assert element is not None
-    queue.mark_sent("sms_queue:progress:d:x", ["+86138"])
-    queue.settle("w1", [SettleOp(element, "sms_queue:progress:d:x", envelopes=(b"{}",), sent=1, dead=1)])
+    [element] = queue.claim_many("w1", 1)
+    fake_redis.hset("sms_queue:progress:d:x", "+86138", 1)
+    assert queue.settle(
+        "w1", 1, [SettleOp(element, "sms_queue:progress:d:x", envelopes=(b"{}",), sent=1, dead=1)]
+    ) == [True]
     assert fake_redis.llen("sms_queue:processing:w1") == 0
     assert fake_redis.lrange("sms_queue:dead", 0, -1) == [b"{}"]
     assert not fake_redis.exists("sms_queue:progress:d:x")
@@ -86,9 +99,35 @@ def test_settle_is_one_transaction(queue: RedisQueue, fake_redis: fakeredis.Fake
 
 
 def test_idempotency_progress_is_kept_a_day(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
-    queue.mark_sent("sms_queue:progress:id:k", ["+86138"])
-    queue.settle("w1", [SettleOp(b"t", "sms_queue:progress:id:k", keep_progress=True, sent=1)])
+    fake_redis.hset("sms_queue:progress:id:k", "+86138", 1)
+    fake_redis.lpush("sms_queue:processing:w1", b"t")
+    queue.settle("w1", 1, [SettleOp(b"t", "sms_queue:progress:id:k", keep_progress=True, sent=1)])
     assert 0 < fake_redis.ttl("sms_queue:progress:id:k") <= 24 * 3600
+
+
+def test_a_settle_run_twice_records_once(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
+    fake_redis.lpush("sms_queue:processing:w1", b"same", b"same")
+    ops = [SettleOp(b"same", envelopes=(b"env",), dead=1)]
+    assert queue.settle("w1", 1, ops) == [True]
+    assert queue.settle("w1", 1, ops) == [True]  # the retry after a lost reply: answered, not redone
+    assert fake_redis.lrange("sms_queue:processing:w1", 0, -1) == [b"same"]  # the twin stays
+    assert fake_redis.lrange("sms_queue:dead", 0, -1) == [b"env"]
+    assert fake_redis.hget("sms_queue:stats", "dead") == b"1"
+    assert queue.settle("w1", 2, ops) == [True]  # the next batch is a new one
+    assert fake_redis.llen("sms_queue:dead") == 2
+
+
+def test_a_task_no_longer_held_is_not_recorded(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
+    fake_redis.lpush("sms_queue:processing:w1", b"mine")
+    fake_redis.hset("sms_queue:progress:d:t", "+86138", 1)
+    ops = [
+        SettleOp(b"taken-over", "sms_queue:progress:d:t", envelopes=(b"e1",), dead=1),
+        SettleOp(b"mine", envelopes=(b"e2",), dead=1),
+    ]
+    assert queue.settle("w1", 1, ops) == [False, True]
+    assert fake_redis.lrange("sms_queue:dead", 0, -1) == [b"e2"]
+    assert fake_redis.exists("sms_queue:progress:d:t")  # the new owner needs it
+    assert fake_redis.hget("sms_queue:stats", "tasks") == b"1"
 
 
 def test_replay_only_moves_what_is_still_there(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
@@ -117,7 +156,8 @@ def test_claim_many_is_fifo_and_bounded(queue: RedisQueue, fake_redis: fakeredis
 def test_settle_many_tasks_in_one_transaction(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
     fake_redis.lpush("sms_queue", b"a", b"b", b"c")
     claimed = queue.claim_many("w1", 3)
-    queue.settle("w1", [SettleOp(claimed[0], sent=2), SettleOp(claimed[2], envelopes=(b"e1", b"e2"), dead=2)])
+    ops = [SettleOp(claimed[0], sent=2), SettleOp(claimed[2], envelopes=(b"e1", b"e2"), dead=2)]
+    assert queue.settle("w1", 1, ops) == [True, True]
     assert fake_redis.lrange("sms_queue:processing:w1", 0, -1) == [b"b"]
     assert fake_redis.lrange("sms_queue:dead", 0, -1) == [b"e2", b"e1"]
     assert fake_redis.hgetall("sms_queue:stats") == {
@@ -133,10 +173,7 @@ def test_stamping_finds_the_element_anywhere_in_the_processing_list(
 ) -> None:
     fake_redis.lpush("sms_queue", b"same", b"same", b"other")
     first, second, other = queue.claim_many("w1", 3)
-    stamped = queue.stamp_claimed("w1", first)
-    assert stamped is not None
-    again = queue.stamp_claimed("w1", second)  # the identical twin gets its own token
-    assert again is not None and again[0] != stamped[0]
-    assert sorted(fake_redis.lrange("sms_queue:processing:w1", 0, -1)) == sorted(
-        [other, stamped[1], again[1]]
-    )
+    one, two = stamp(first, "0" * 16), stamp(second, "1" * 16)
+    assert queue.stamp_claimed("w1", first, one)
+    assert queue.stamp_claimed("w1", second, two)  # the identical twin gets its own token
+    assert sorted(fake_redis.lrange("sms_queue:processing:w1", 0, -1)) == sorted([other, one, two])

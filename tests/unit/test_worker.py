@@ -12,7 +12,8 @@ import fakeredis
 import pytest
 
 from smsworker.errors import PermanentProviderError, TransientProviderError
-from smsworker.queue import RedisQueue, stamp
+from smsworker.queue import RedisQueue
+from smsworker.stamps import stamp
 from smsworker.testing import FakeProvider
 from smsworker.worker import Worker
 from tests.conftest import LogCapture
@@ -102,14 +103,17 @@ def test_recovered_task_does_not_resend_confirmed_recipients(
     # What a worker killed half-way through a stamped task leaves behind.
     mobiles = numbers(0, 6)
     raw = json.dumps({"template_id": 1, "mobiles": mobiles, "content": "x"}).encode()
-    fake_redis.lpush("sms_queue:processing:otherhost:1:abc", stamp(raw, "tok"))
+    token = "0123456789abcdef"
+    fake_redis.lpush("sms_queue:processing:otherhost:1:abc", stamp(raw, token))
     fake_redis.sadd("sms_queue:workers", "otherhost:1:abc")  # no heartbeat: expired
-    queue.mark_sent("sms_queue:progress:d:tok", ["+86" + m for m in mobiles[:4]])
+    fake_redis.hset(
+        f"sms_queue:progress:d:{token}", mapping=dict.fromkeys(["+86" + m for m in mobiles[:4]], 1)
+    )
     worker, provider = make_worker()
     totals = worker.drain()
     assert sorted(provider.sent_to()) == ["+86" + m for m in mobiles[4:]]
     assert totals.sent == 2
-    assert not fake_redis.exists("sms_queue:processing:otherhost:1:abc", "sms_queue:progress:d:tok")
+    assert not fake_redis.exists("sms_queue:processing:otherhost:1:abc", f"sms_queue:progress:d:{token}")
 
 
 def test_identical_tasks_pushed_on_purpose_are_both_delivered(
@@ -215,7 +219,10 @@ def test_a_parser_bug_costs_one_task_not_the_worker(
     worker.drain()
     assert provider.sent_to() == ["+8613800138001"]
     [envelope] = dead(fake_redis)
-    assert envelope["reason"] == "invalid_task" and "IndexError" in envelope["error"]
+    assert envelope["reason"] == "internal_error" and "IndexError" in envelope["error"]
+    assert envelope["payload"] == json.dumps(
+        {"template_id": 1, "mobiles": ["13800138000"], "content": "boom"}
+    )
 
 
 def test_a_wrong_type_queue_key_is_reported_not_fatal(

@@ -1,0 +1,118 @@
+"""A claimed element becomes a task in flight and its units, or a rejection with a reason.
+
+Before parsing, the stamp is read: an element that workers kept dying on (``poison_after`` crashes)
+is rejected unread, so whatever in it kills a process (a parser or library bug, a segfault, an OOM)
+cannot kill the next one. The caller turns any exception from ``take`` into a rejection too.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from smsworker.deadletter import Failure
+from smsworker.errors import InvalidTask
+from smsworker.inflight import TaskInFlight
+from smsworker.outages import OutageGuard
+from smsworker.progress import reservation
+from smsworker.providers.base import Provider
+from smsworker.queue import RedisQueue
+from smsworker.stamps import PREFIX, new_token, stamp, unstamp
+from smsworker.task import TaskParser
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An element to dead-letter whole."""
+
+    element: bytes  # as it sits in the processing list
+    raw: bytes  # the producer's bytes
+    problem: InvalidTask
+
+
+@dataclass(frozen=True)
+class Accepted:
+    flight: TaskInFlight
+    units: list[list[str]]  # the recipients to send, one provider batch each
+
+
+class Intake:
+    def __init__(
+        self,
+        queue: RedisQueue,
+        guard: OutageGuard,
+        parser: TaskParser,
+        provider: Provider,
+        *,
+        worker_id: str,
+        poison_after: int,
+        log: Any,
+    ) -> None:
+        self._queue = queue
+        self._guard = guard
+        self._parser = parser
+        self._provider = provider  # the first of the chain sets the batch size and the segments
+        self._worker_id = worker_id
+        self._poison_after = poison_after
+        self._log = log
+
+    def take(self, element: bytes) -> Accepted | Rejected:
+        stamped = unstamp(element)
+        if stamped.crashes >= self._poison_after:
+            return Rejected(element, stamped.raw, poisoned(stamped.crashes))
+        if stamped.token is None and element.startswith(PREFIX):
+            return Rejected(element, element, FORGED)
+        try:
+            task = self._parser.parse(stamped.raw)
+        except InvalidTask as exc:
+            return Rejected(element, stamped.raw, exc)
+        progress_key = self._queue.progress_key(task.task_id, stamped.token)
+        size = self._provider.max_batch_size
+        units = [list(task.mobiles[i : i + size]) for i in range(0, len(task.mobiles), size)]
+        if len(units) > 1 and progress_key is None:
+            element, progress_key = self._stamp(element, stamped.raw)
+        region = self._parser.default_region
+        invalid = {
+            m: Failure("invalid_mobile", f"{m} is not a valid phone number (default region {region})")
+            for m in task.invalid_mobiles
+        }
+        flight = TaskInFlight(
+            element,
+            stamped.raw,
+            task,
+            progress_key,
+            len(units),
+            reservation=reservation(self._worker_id, secrets.token_hex(4)) if progress_key else "",
+            failed=invalid,
+            segments_each=self._provider.segments(task.content),
+        )
+        return Accepted(flight, units)
+
+    def _stamp(self, element: bytes, raw: bytes) -> tuple[bytes, str | None]:
+        """Stamp a task that takes several requests, so its progress can be recorded."""
+        token = new_token()
+        stamped = stamp(raw, token)
+        # The same token on a retry: a stamp whose reply was lost is recognised, not done twice.
+        done = self._guard.call(lambda: self._queue.stamp_claimed(self._worker_id, element, stamped), "stamp")
+        if not done:
+            self._log.warning("task.not_stamped", note="progress is not recorded for this task")
+            return element, None
+        return stamped, self._queue.progress_key(None, token)
+
+
+FORGED = InvalidTask(
+    "invalid_json",
+    "starts with smsworker's internal stamp prefix but carries no valid stamp: not a task. (A task "
+    "stamped by smsworker 0.1 and put back during the upgrade looks like this: its JSON follows "
+    "the first line; push that again.)",
+)
+
+
+def poisoned(crashes: int) -> InvalidTask:
+    return InvalidTask(
+        "poison",
+        f"a worker died {crashes} times while holding this task (killed, out of memory or crashed); "
+        "it is set aside unread so the others get sent. Find the cause in the logs, then "
+        "`smsworker dlq replay --reason poison`.",
+    )

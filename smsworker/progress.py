@@ -1,0 +1,70 @@
+"""A task's per-recipient progress in Redis (``Q:progress:<key>``, see ``queue.py``).
+
+Each number is absent (nobody is on it), ``1`` (the provider confirmed it), or the reservation
+``r <worker> <flight>`` of the request about to send it. Reserving before each request is what
+keeps two claimants of the same recipient (the same ``id`` pushed twice, or a task recovered from a
+worker that was only frozen) from both sending it: the second waits for the first, or takes over
+when the first's worker is dead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+
+from smsworker import lua
+from smsworker.queue import PROGRESS_TTL_S
+
+SENT = "1"
+
+
+def reservation(worker_id: str, flight: str) -> str:
+    return f"r {worker_id} {flight}"
+
+
+def holder(reserved: str) -> str | None:
+    """The worker id in a reservation, None for anything else."""
+    parts = reserved.split(" ")
+    return parts[1] if len(parts) == 3 and parts[0] == "r" else None
+
+
+@dataclass
+class Reserved:
+    """What one reservation round found."""
+
+    mine: list[str] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    held: dict[str, str] = field(default_factory=dict)  # number -> the reservation holding it
+
+
+class Progress:
+    def __init__(self, client: redis.Redis) -> None:
+        self._reserve = client.register_script(lua.RESERVE)
+        self._steal = client.register_script(lua.STEAL)
+        self._finish = client.register_script(lua.FINISH)
+
+    def reserve(self, key: str, mine: str, mobiles: Sequence[str]) -> Reserved:
+        answers: list[bytes] = self._reserve(keys=[key], args=[mine, PROGRESS_TTL_S, *mobiles])
+        found = Reserved()
+        for mobile, answer in zip(mobiles, answers, strict=True):
+            text = answer.decode("utf-8", "replace")
+            if text == "":
+                found.mine.append(mobile)
+            elif text == SENT:
+                found.sent.append(mobile)
+            else:
+                found.held[mobile] = text
+        return found
+
+    def steal(self, key: str, mine: str, taken: dict[str, str]) -> None:
+        """Take over ``taken`` (number -> the dead holder's reservation), each only if unchanged."""
+        pairs: list[Any] = [item for pair in taken.items() for item in pair]
+        self._steal(keys=[key], args=[mine, *pairs])
+
+    def finish(self, key: str, mine: str, sent: Sequence[str], release: Sequence[str]) -> None:
+        """Mark ``sent`` as confirmed; give up our reservations on ``release``."""
+        if sent or release:
+            self._finish(keys=[key], args=[mine, PROGRESS_TTL_S, len(sent), *sent, *release])
