@@ -23,6 +23,7 @@ from smsworker.errors import (
     ProviderError,
     ShutdownRequested,
     TransientProviderError,
+    UnsendableMessage,
 )
 from smsworker.providers.base import OutgoingMessage, Provider, SendResult
 
@@ -204,6 +205,8 @@ class _Delivery:
 
     def _fail(self, mobiles: list[str], reason: str, exc: ProviderError) -> None:
         recipient_fault = isinstance(exc, PermanentProviderError) and exc.recipient_fault
+        if isinstance(exc, UnsendableMessage):
+            reason, recipient_fault = "unsendable", True  # no provider of a chain could send it
         for mobile in mobiles:
             self.outcome.failed[mobile] = Failure(
                 reason=reason,

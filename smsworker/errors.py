@@ -48,5 +48,10 @@ class PermanentProviderError(ProviderError):
         self.recipient_fault = recipient_fault
 
 
+class UnsendableMessage(PermanentProviderError):
+    """The message cannot even be put into a request (a value that has no JSON or form encoding).
+    Dead-lettered as ``unsendable``: no provider and no retry can help."""
+
+
 class ShutdownRequested(Exception):
     """Raised inside a retry wait when the worker is stopping: the send is left unsettled."""

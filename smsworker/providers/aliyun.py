@@ -8,7 +8,6 @@ every request carries an ``OutId``, logged with any timeout so an operator can r
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -19,7 +18,7 @@ from smsworker.errors import PermanentProviderError, TransientProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
 from smsworker.providers.signing import acs3_signature, canonical_query, rpc_v1_signature, sha256_hex
 from smsworker.providers.templates import named_variables, template_code
-from smsworker.providers.transport import json_body, make_session, request
+from smsworker.providers.transport import encode_json, json_body, make_session, request
 from smsworker.segments import count_segments
 
 VERSION = "2017-05-25"
@@ -80,7 +79,7 @@ class AliyunProvider:
             "PhoneNumbers": ",".join(phone_number(m) for m in message.mobiles),
             "SignName": self._sign_name,
             "TemplateCode": template_code(message, self._templates),
-            "TemplateParam": json.dumps(named_variables(message, self._content_param), ensure_ascii=False),
+            "TemplateParam": encode_json(named_variables(message, self._content_param), compact=False),
             "OutId": out_id,
         }
 

@@ -13,10 +13,11 @@ from typing import Any
 
 from smsworker.errors import PermanentProviderError, TransientProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
-from smsworker.providers.transport import make_session, request
+from smsworker.providers.transport import encode_json, make_session, request
 from smsworker.segments import count_segments
 
 TRANSIENT_STATUSES = frozenset({408, 429})
+_JSON = {"Content-Type": "application/json"}
 
 
 class HttpProvider:
@@ -50,8 +51,9 @@ class HttpProvider:
         return body
 
     def send(self, message: OutgoingMessage) -> SendResult:
+        body = encode_json(self.body(message)).encode("utf-8")
         response = request(
-            self._session, "POST", self.url, timeout_s=self._timeout_s, json=self.body(message)
+            self._session, "POST", self.url, timeout_s=self._timeout_s, data=body, headers=_JSON
         )
         status = response.status_code
         if 200 <= status < 300:

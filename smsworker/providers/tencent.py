@@ -7,7 +7,6 @@ and ``InternalError.*`` are transient, other codes permanent. Signed with TC3-HM
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -17,7 +16,7 @@ from smsworker.errors import PermanentProviderError, ProviderError, TransientPro
 from smsworker.providers.base import OutgoingMessage, SendResult
 from smsworker.providers.signing import tc3_signature
 from smsworker.providers.templates import positional_variables, template_code
-from smsworker.providers.transport import json_body, make_session, request
+from smsworker.providers.transport import encode_json, json_body, make_session, request
 from smsworker.segments import count_segments
 
 VERSION = "2021-01-11"
@@ -84,7 +83,7 @@ class TencentProvider:
         return body
 
     def send(self, message: OutgoingMessage) -> SendResult:
-        payload = json.dumps(self.body(message), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        payload = encode_json(self.body(message)).encode("utf-8")
         timestamp = int(self._clock())
         date = time.strftime("%Y-%m-%d", time.gmtime(timestamp))
         signature = tc3_signature(

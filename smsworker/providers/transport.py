@@ -1,7 +1,14 @@
-"""The HTTP plumbing every provider shares: one pooled ``requests`` session, errors classified."""
+"""The HTTP plumbing every provider shares: one pooled ``requests`` session, errors classified.
+
+Redirects are never followed: requests would turn a 301/302/303 answer to a POST into a GET, and
+the GET's 200 would count as sent although no message was accepted. A 3xx is a permanent error
+(the URL is wrong). A message that cannot even be encoded is ``UnsendableMessage``: trying again
+cannot help. Error texts are redacted: a webhook URL may carry its token.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -9,7 +16,8 @@ from typing import Any
 import requests
 from requests.adapters import HTTPAdapter
 
-from smsworker.errors import TransientProviderError
+from smsworker.errors import PermanentProviderError, TransientProviderError, UnsendableMessage
+from smsworker.redact import redact_url
 
 
 def make_session(url: str, *, pool_size: int, headers: Sequence[tuple[str, str]] = ()) -> requests.Session:
@@ -34,11 +42,39 @@ def request(
 ) -> requests.Response:
     """Send; a timeout or a network error is transient (the request may or may not have arrived)."""
     try:
-        return session.request(method, url, timeout=timeout_s, **kwargs)
+        response = session.request(method, url, timeout=timeout_s, allow_redirects=False, **kwargs)
     except requests.Timeout as exc:
-        raise TransientProviderError(f"timed out after {timeout_s:g} s: {exc}") from None
+        raise TransientProviderError(_redacted(f"timed out after {timeout_s:g} s: {exc}")) from None
+    except requests.exceptions.InvalidJSONError as exc:
+        raise UnsendableMessage(f"the request body cannot be encoded as JSON: {exc}") from None
     except requests.RequestException as exc:
-        raise TransientProviderError(f"request failed: {type(exc).__name__}: {exc}") from None
+        raise TransientProviderError(_redacted(f"request failed: {type(exc).__name__}: {exc}")) from None
+    except (UnicodeError, ValueError, TypeError) as exc:  # raised while preparing, before sending
+        raise UnsendableMessage(f"the request cannot be encoded: {type(exc).__name__}: {exc}") from None
+    if 300 <= response.status_code < 400:
+        location = _redacted(response.headers.get("Location", "nowhere"))
+        raise PermanentProviderError(
+            f"HTTP {response.status_code}: the provider redirects to {location}; smsworker does not "
+            "follow redirects (a POST would become a GET): set the URL it redirects to",
+            code=str(response.status_code),
+        )
+    return response
+
+
+def encode_json(value: Any, *, compact: bool = True) -> str:
+    """JSON for a request body or parameter, UTF-8 encodable, or ``UnsendableMessage`` saying why
+    there is none (NaN, an unpaired surrogate, a structure too deep)."""
+    separators = (",", ":") if compact else (", ", ": ")
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=separators)
+        text.encode("utf-8")
+    except (ValueError, TypeError, RecursionError) as exc:
+        raise UnsendableMessage(f"the message cannot be encoded as JSON: {exc}") from None
+    return text
+
+
+def _redacted(text: str) -> str:
+    return redact_url(text, query=True)[:500]
 
 
 def json_body(response: requests.Response) -> dict[str, Any]:

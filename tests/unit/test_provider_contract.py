@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from smsworker.config import load_settings
-from smsworker.errors import ConfigError, TransientProviderError
+from smsworker.errors import ConfigError, PermanentProviderError, TransientProviderError, UnsendableMessage
 from smsworker.providers.aliyun import AliyunProvider
 from smsworker.providers.base import OutgoingMessage, Provider, SendResult
 from smsworker.providers.http import HttpProvider
@@ -21,6 +21,7 @@ from smsworker.testing import FakeProvider
 from tests.conftest import LogCapture
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.fake_vendors import FakeAliyun, FakeTencent, FakeTwilio
+from tests.support.loopback import Answer, Request, serve
 from tests.unit.test_vendor_providers import aliyun, tencent, twilio
 
 VENDORS: dict[str, tuple[type, Any]] = {
@@ -134,3 +135,55 @@ def test_a_refused_connection_is_transient(kind: str) -> None:
     provider = _network_provider(kind, f"http://127.0.0.1:{port}")
     with pytest.raises(TransientProviderError, match="request failed"):
         provider.send(OutgoingMessage(1, "x", ("+12025550143",)))
+
+
+class Redirector:
+    """Answers every POST with a redirect to a page that accepts a GET: what a moved webhook does."""
+
+    def __init__(self, status: int) -> None:
+        self.status = status
+        self.requests: list[Request] = []
+
+    def __call__(self, request: Request) -> Answer:
+        self.requests.append(request)
+        if request.method == "POST":
+            return Answer(
+                self.status, {"Location": "/moved?token=s3cret", "Content-Type": "application/json"}
+            )
+        # What a careless client would take as "sent": every vendor's success, all at once.
+        accepted = b'{"Code": "OK", "BizId": "1", "sid": "SM1", "Response": {"SendStatusSet": []}}'
+        return Answer(200, {"Content-Type": "application/json"}, accepted)
+
+
+@pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
+@pytest.mark.parametrize("kind", ["http", "aliyun", "tencent", "twilio"])
+def test_a_redirect_is_never_followed_and_never_counts_as_sent(kind: str, status: int) -> None:
+    redirector = Redirector(status)
+    with serve(redirector) as base_url:
+        provider = _network_provider(kind, base_url)
+        with pytest.raises(
+            PermanentProviderError, match=f"HTTP {status}: the provider redirects to "
+        ) as info:
+            provider.send(OutgoingMessage(1, "x", ("+12025550143",)))
+    assert [r.method for r in redirector.requests] == ["POST"]
+    assert info.value.code == str(status)
+    assert "s3cret" not in str(info.value) and "token=***" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [("http", None), ("aliyun", None), ("tencent", None), ("twilio", None), ("http", {"n": float("nan")})],
+)
+def test_a_message_that_cannot_be_encoded_is_unsendable(kind: str, params: dict[str, float] | None) -> None:
+    answered: list[Request] = []
+
+    def answer(request: Request) -> Answer:
+        answered.append(request)
+        return Answer()
+
+    with serve(answer) as base_url:
+        provider = _network_provider(kind, base_url)
+        content = "x" if params else "x\ud800"
+        with pytest.raises(UnsendableMessage, match="cannot be encoded"):
+            provider.send(OutgoingMessage(1, content, ("+12025550143",), params=params))
+    assert answered == []  # nothing half-encoded went out
