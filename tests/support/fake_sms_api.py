@@ -20,6 +20,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: str = '{"ok": true}'
+    delay_s: float = 0.0  # on top of the API's own delay
 
 
 class FakeSmsApi:
@@ -82,6 +83,8 @@ class FakeSmsApi:
         if self.delay_s:
             time.sleep(self.delay_s)
         reply = self._reply_for(body)
+        if reply.delay_s:
+            time.sleep(reply.delay_s)
         with self.lock:
             self.requests.append(body)
             self.headers.append(dict(headers))
