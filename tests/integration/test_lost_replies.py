@@ -138,7 +138,7 @@ def run_under_fault(
     assert worker.process.poll() is None, "the worker must ride out the fault"
     assert sorted(api.delivered) == sorted(load.deliveries), "lost, or sent twice"
     assert r.llen("sms_queue:dead") == load.dead_letters, "a dead letter was written twice"
-    stats = {k.decode(): int(v) for k, v in r.hgetall("sms_queue:stats").items()}
+    stats = {k.decode(): int(v) for k, v in r.hgetall("sms_queue:stats").items()}  # type: ignore[union-attr]
     assert (stats["sent"], stats["dead"], stats["tasks"]) == (len(load.deliveries), 6, len(load.elements))
     worker.send(signal.SIGTERM)
     assert worker.wait() == 0
