@@ -81,14 +81,14 @@ def _read(path: Path) -> str:
         return ""
 
 
-def is_gone(heartbeat: bytes | None, me: ProcessIdentity) -> bool:
+def is_gone(heartbeat: bytes | None, me: ProcessIdentity, proc: Path = Path("/proc")) -> bool:
     """Dead by its heartbeat: expired, or a process on this machine that is no longer running."""
     if heartbeat is None:
         return True
     other = ProcessIdentity.from_json(heartbeat)
     if other is None or not me.can_check(other):
         return False
-    return process_start(other.pid) != other.started
+    return process_start(other.pid, proc) != other.started
 
 
 class Liveness:
