@@ -1,0 +1,79 @@
+"""Reservations in the progress hash: who sends a recipient, and what a second claimant does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import fakeredis
+
+from smsworker.delivery import Hooks, RetryPolicy
+from smsworker.inflight import TaskInFlight
+from smsworker.outages import OutageGuard
+from smsworker.progress import Progress, holder, reservation
+from smsworker.queue import RedisQueue
+from smsworker.sending import UnitSender
+from smsworker.task import SmsTask
+from smsworker.testing import FakeProvider
+from tests.conftest import LogCapture
+
+KEY = "sms_queue:progress:id:order-1"
+A, B, C = "+8613800138000", "+8613800138001", "+8613800138002"
+
+
+def test_reserve_steal_finish(fake_redis: fakeredis.FakeRedis) -> None:
+    progress = Progress(fake_redis)
+    mine, theirs = reservation("w1:1:a", "f1"), reservation("w2:2:b", "f2")
+    assert holder(mine) == "w1:1:a" and holder("1") is None
+    fake_redis.hset(KEY, mapping={A: "1", B: theirs})
+    found = progress.reserve(KEY, mine, [A, B, C])
+    assert (found.mine, found.sent, found.held) == ([C], [A], {B: theirs})
+    assert progress.reserve(KEY, mine, [C]).mine == [C]  # ours already: asking again is fine
+    progress.steal(KEY, mine, {B: "r someone-else x"})  # changed since: not taken
+    assert fake_redis.hget(KEY, B) == theirs.encode()
+    progress.steal(KEY, mine, {B: theirs})
+    assert progress.reserve(KEY, mine, [B]).mine == [B]
+    progress.finish(KEY, mine, sent=[B], release=[C])
+    assert fake_redis.hgetall(KEY) == {A.encode(): b"1", B.encode(): b"1"}
+    progress.finish(KEY, "r w3:3:c f3", sent=[], release=[A])  # not ours to release
+    assert fake_redis.hget(KEY, A) == b"1"
+
+
+def make_sender(
+    queue: RedisQueue, provider: FakeProvider, logs: LogCapture, sleep: Callable[[float], None]
+) -> UnitSender:
+    guard = OutageGuard(logs.logger, give_up=lambda action, s, permanent: False, wait=lambda s: None)
+    return UnitSender(queue, guard, [provider], RetryPolicy(2, 0.001, 0.001), hooks=Hooks(),
+                      sleep=sleep, log=logs.logger)  # fmt: skip
+
+
+def flight(mobiles: tuple[str, ...]) -> TaskInFlight:
+    task = SmsTask(1, "x", mobiles, task_id="order-1")
+    return TaskInFlight(b"t", b"t", task, KEY, 1, reservation=reservation("me:1:m", "f"))
+
+
+def test_a_second_claimant_waits_for_a_live_holder_then_skips(
+    queue: RedisQueue, fake_redis: fakeredis.FakeRedis, logs: LogCapture
+) -> None:
+    queue.heartbeat("w2:2:b", 30, "{}")  # the holder is alive
+    fake_redis.hset(KEY, B, reservation("w2:2:b", "f2"))
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # meanwhile, the holder's request goes through
+        waits.append(seconds)
+        fake_redis.hset(KEY, B, "1")
+
+    provider = FakeProvider(max_batch_size=10)
+    outcome = make_sender(queue, provider, logs, sleep).send(flight((A, B)), [A, B])
+    assert provider.sent_to() == [A] and outcome.sent == [A] and outcome.skipped == [B]
+    assert waits == [0.2]
+
+
+def test_a_dead_holder_is_taken_over(
+    queue: RedisQueue, fake_redis: fakeredis.FakeRedis, logs: LogCapture
+) -> None:
+    fake_redis.hset(KEY, B, reservation("gone:9:z", "f9"))  # no heartbeat: dead
+    provider = FakeProvider(max_batch_size=10)
+    outcome = make_sender(queue, provider, logs, lambda s: None).send(flight((A, B)), [A, B])
+    assert sorted(provider.sent_to()) == [A, B] and sorted(outcome.sent) == [A, B]
+    assert logs.events("progress.taken_over")[0]["recipients"] == 1
+    assert fake_redis.hgetall(KEY) == {A.encode(): b"1", B.encode(): b"1"}
