@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from smsworker.outages import OutageGuard, RedisGaveUp
 from smsworker.providers.base import Provider
 from smsworker.queue import RedisQueue, new_worker_id
 from smsworker.ratelimit import RateLimiter
+from smsworker.reconcile import Reconciler
 from smsworker.sending import UnitSender
 from smsworker.settle import Settler
 from smsworker.stamps import unstamp
@@ -105,8 +105,9 @@ class Worker:
         self._slots = threading.Semaphore(options.concurrency)
         self._flights = FlightRegistry()
         self._holdings = Holdings()
-        self._recoveries_seen = 0
-        self._reconcile_at = time.monotonic() + options.heartbeat_ttl_s
+        self._reconciler = Reconciler(
+            queue, self._redis, self._holdings, self.id, every_s=options.heartbeat_ttl_s, log=self.log
+        )
         self.metrics.track_in_flight(self._flights.units_in_flight)
         self._totals_lock = threading.Lock()
         self._limiter = (
@@ -170,7 +171,7 @@ class Worker:
             # when the queue is empty, so an idle worker still answers a push at once.
             free = 1 + self._take_free_slots()
             self._release(free)
-            self._reconcile_if_due()
+            self._reconciler.run_if_due()
 
             def claim_free(count: int = free) -> list[bytes]:
                 return self.queue.claim_many(self.id, count)
@@ -182,12 +183,34 @@ class Worker:
             self._notify.fetch_came_back()
             if elements:
                 self._claimed = True
-                for element in elements:  # held before any is started: see _reconcile_if_due
+                for element in elements:  # held before any is started: see reconcile.py
                     self._holdings.add(element)
-                for element in elements:
-                    self._start(element)
+                self._start_claimed(elements)
             elif drain and self._drained():
                 return
+
+    def _start_claimed(self, elements: list[bytes]) -> None:
+        """Start what was claimed; an element a worker already died holding is started alone.
+
+        Alone means nothing else held: the rest of the claim goes back to the front of the queue
+        and what is in flight finishes first. If it kills this worker too, it is the only element
+        whose crash count goes up, so tasks claimed beside a poison pill are not quarantined with it.
+        """
+        suspect = next((i for i, e in enumerate(elements) if unstamp(e).crashes), None)
+        if suspect is None:
+            for element in elements:
+                self._start(element)
+            return
+        others = elements[:suspect] + elements[suspect + 1 :]
+        for element in others:
+            self._holdings.remove(element)
+        if others:
+            self._reconciler.put_back(others, why="claimed beside a task a worker died holding")
+        self._flights.wait_idle(None)
+        self._settler.flush(None)
+        self._start(elements[suspect])
+        self._flights.wait_idle(None)
+        self._settler.flush(None)
 
     def _take_free_slots(self) -> int:
         taken = 0
@@ -203,7 +226,7 @@ class Worker:
         while not self._flights.wait_idle(timeout_s=FETCH_BLOCK_S):
             if self._stop.is_set():
                 return True
-            self._reconcile_if_due()
+            self._reconciler.run_if_due()
         self._settler.flush(None)
         recovered = self._redis.call(self._liveness.recover_dead, "recover")
         empty = recovered == 0 and self._redis.call(lambda: self.queue.length(), "length") == 0
@@ -214,29 +237,11 @@ class Worker:
         while not self._slots.acquire(timeout=FETCH_BLOCK_S):
             if self._stop.is_set():
                 return False
-            self._reconcile_if_due()
+            self._reconciler.run_if_due()
         if self._stop.is_set():
             self._slots.release()
             return False
         return True
-
-    def _reconcile_if_due(self) -> None:
-        """Put back what sits in our processing list but is not ours: claims whose reply was lost.
-
-        Due after any Redis call failed and then went through again (it may have run with its reply
-        lost), and every heartbeat TTL in any case. Runs on the fetch thread only, between claims.
-        """
-        if self._redis.recoveries == self._recoveries_seen and time.monotonic() < self._reconcile_at:
-            return
-        self._recoveries_seen = self._redis.recoveries
-        self._reconcile_at = time.monotonic() + self.options.heartbeat_ttl_s
-        held = self._holdings.snapshot()  # before the list: an element leaves the list first
-        listed = self._redis.call(lambda: self.queue.processing(self.id), "reconcile")
-        orphans = list((Counter(listed) - held).elements())
-        if orphans:
-            moved = self._redis.call(lambda: self.queue.requeue_orphans(self.id, orphans), "reconcile")
-            note = "claimed by a call whose reply was lost; back at the front of the queue"
-            self.log.warning("worker.orphans_requeued", tasks=moved, note=note)
 
     def _start(self, element: bytes) -> None:
         """Read a claimed element and hand its units to the senders, a free slot for each.

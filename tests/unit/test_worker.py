@@ -12,6 +12,7 @@ import fakeredis
 import pytest
 
 from smsworker.errors import PermanentProviderError, TransientProviderError
+from smsworker.providers.base import OutgoingMessage, SendResult
 from smsworker.queue import RedisQueue
 from smsworker.stamps import stamp
 from smsworker.testing import FakeProvider
@@ -248,3 +249,62 @@ def test_segments_are_counted_per_sent_message(
     [summary] = logs.events("task.settled")
     assert summary["segments"] == 4  # 71 UCS-2 characters: 2 parts, for each of the 2 sent
     assert queue.stats().segments_total == 4
+
+
+def test_a_task_workers_keep_dying_on_is_quarantined_unread(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, logs: LogCapture
+) -> None:
+    poison = json.dumps({"template_id": 1, "mobiles": ["13800138000"], "content": "kills"}).encode()
+    fake_redis.lpush("sms_queue:processing:host:1:dead", stamp(poison, "0123456789abcdef", crashes=2))
+    push(fake_redis, template_id=2, mobiles=["13800138001"], content="fine")
+    worker, provider = make_worker()
+    parsed: list[bytes] = []
+    real_parse = worker.parser.parse
+
+    def parse(raw: bytes) -> Any:
+        parsed.append(raw)
+        return real_parse(raw)
+
+    worker.parser.parse = parse  # type: ignore[method-assign]
+    worker.drain()  # recovery counts the third death, then the element is set aside
+    assert provider.sent_to() == ["+8613800138001"]
+    assert poison not in parsed, "a poison pill must not even be parsed again"
+    [envelope] = dead(fake_redis)
+    assert envelope["reason"] == "poison" and envelope["payload"] == poison.decode()
+    assert "died 3 times" in envelope["error"] and envelope["task"] is None
+    from smsworker.deadletter import replayable_task
+
+    assert replayable_task(envelope) == poison  # dlq replay pushes it back as it was pushed
+
+
+class Watching(FakeProvider):
+    """Records, for each request, what else was in flight when it started."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.alongside: dict[str, int] = {}
+        self.gate.clear()
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        with self._lock:
+            self.alongside[message.mobiles[0]] = self.in_flight
+        return super().send(message)
+
+
+def test_a_task_a_worker_died_holding_is_handled_alone(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis
+) -> None:
+    suspect = json.dumps({"template_id": 1, "mobiles": ["13800138000"], "content": "suspect"}).encode()
+    for n in range(1, 4):
+        push(fake_redis, template_id=2, mobiles=[f"1380013800{n}"], content="fine")
+    fake_redis.rpush("sms_queue", stamp(suspect, "0123456789abcdef", crashes=1))  # fetched first
+    provider = Watching()
+    worker, _ = make_worker(provider=provider, concurrency=4)
+    running = threading.Thread(target=worker.drain)
+    running.start()
+    wait_until(lambda: provider.in_flight == 1, what="the suspect in flight")
+    assert fake_redis.llen("sms_queue") == 3  # the rest of its claim went back, unheld
+    provider.gate.set()
+    running.join(timeout=30)
+    assert provider.alongside["+8613800138000"] == 0  # nothing else was held while it ran
+    assert sorted(provider.sent_to()) == [f"+86138001380{n:02d}" for n in range(4)]
