@@ -28,7 +28,7 @@ lint: deps
 	$(VENV)/bin/ruff format --check smsworker tests fuzz bench
 	$(VENV)/bin/mypy
 
-# Bounded fuzzing of the task parser (FUZZ_SECONDS, default 60) on a scratch copy of the corpus.
+# Bounded fuzzing of parser, dead letters and log lines (FUZZ_SECONDS, default 60) on a scratch copy of the corpus.
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@corpus=$$(mktemp -d) && cp fuzz/corpus/* "$$corpus"/ && \

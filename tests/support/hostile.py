@@ -1,6 +1,6 @@
 """Hypothesis strategies for what producers can push: raw bytes, JSON-ish documents with every odd
 thing JSON allows (lone surrogates, NaN, 1e400, deep nesting, NUL, odd keys), and task-shaped
-documents with those hidden in their fields. Shared by the property tests and the fuzz corpus."""
+documents with those hidden in their fields. For the property tests; fuzz/corpus holds a few of each."""
 
 from __future__ import annotations
 

@@ -15,8 +15,9 @@ from smsworker.errors import PermanentProviderError, TransientProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
 from smsworker.queue import RedisQueue
 from smsworker.stamps import stamp
+from smsworker.task import TaskParser
 from smsworker.testing import FakeProvider
-from smsworker.worker import Worker
+from smsworker.worker import Worker, WorkerOptions
 from tests.conftest import LogCapture
 from tests.support.waiting import wait_until
 
@@ -308,3 +309,14 @@ def test_a_task_a_worker_died_holding_is_handled_alone(
     running.join(timeout=30)
     assert provider.alongside["+8613800138000"] == 0  # nothing else was held while it ran
     assert sorted(provider.sent_to()) == [f"+86138001380{n:02d}" for n in range(4)]
+
+
+def test_a_drain_gives_up_on_a_redis_that_stays_away(parser: TaskParser, logs: LogCapture) -> None:
+    server = fakeredis.FakeServer()
+    server.connected = False  # every command: ConnectionError
+    queue = RedisQueue(fakeredis.FakeRedis(server=server), "sms_queue", "sms_queue:dead", use_blmove=True)
+    options = WorkerOptions(drain_patience_s=0.4, shutdown_timeout_s=0.5)
+    totals = Worker(queue, [FakeProvider()], parser, options, logs.logger).drain()
+    assert not totals.drained
+    assert totals.gave_up.startswith("Redis kept failing for ") and "ConnectionError" in totals.gave_up
+    assert logs.events("redis.unavailable")
