@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import signal
 import tempfile
 import time
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.harness import SIGTERM, Api, Proc, Rig, mobiles, php_task, rig, wait_for
+from smsworker import lua
+from tests.support.redis_proxy import RedisProxy, script
 
 RECIPIENTS_PER_TASK = 5
 
@@ -87,8 +90,10 @@ def _resume_after(api: Api, moment: float, timeout_s: float = 60) -> float:
     return min(t for times in api.received().values() for t in times if t > moment) - moment
 
 
-def _worker(rig: Rig, api: Api, *args: str) -> Proc:
-    return rig.smsworker("run", "--provider", "http", "--http-url", api.url, "--heartbeat-ttl", "5", *args)
+def _worker(rig: Rig, api: Api, *args: str, **env: str) -> Proc:
+    return rig.smsworker(
+        "run", "--provider", "http", "--http-url", api.url, "--heartbeat-ttl", "5", *args, **env
+    )
 
 
 def _stop(*procs: Proc) -> None:
@@ -144,6 +149,59 @@ def redis_restart(rig: Rig, scale: float) -> Outcome:
     wait_for(lambda: _settled(rig), timeout_s=600, what="the queue to drain")
     _stop(worker)
     outcome = _outcome("redis-server restart", rig, api, expected, 8, resumed)
+    api.stop()
+    return outcome
+
+
+def redis_freeze(rig: Rig, scale: float) -> Outcome:
+    """SIGSTOP redis-server for 8 s under load: past the client's socket timeout (6 s) and the
+    heartbeat TTL (5 s), so calls time out while Redis still runs them on waking, and heartbeats
+    expire under live workers."""
+    api = Api(latency_ms=10)
+    expected = _fill(rig, max(200, round(3000 * scale)))
+    concurrency = 8
+    workers = [_worker(rig, api, "--concurrency", str(concurrency)) for _ in range(2)]
+    wait_for(lambda: api.stats()["distinct"] > 50, timeout_s=30, what="sending to start")
+    server = rig.redis_server.process
+    assert server is not None
+    server.send_signal(signal.SIGSTOP)
+    time.sleep(8)
+    server.send_signal(signal.SIGCONT)
+    thawed = time.time()
+    resumed = _resume_after(api, thawed)
+    wait_for(lambda: _settled(rig), timeout_s=600, what="the queue to drain")
+    _stop(*workers)
+    # A live worker judged dead while Redis slept has its calls in flight sent again.
+    note = "heartbeats (5 s) expired in the freeze: live workers were taken for dead"
+    outcome = _outcome(
+        "redis-server frozen 8 s (SIGSTOP)", rig, api, expected, 2 * concurrency, resumed, note
+    )
+    api.stop()
+    return outcome
+
+
+def lost_replies(rig: Rig, scale: float) -> Outcome:
+    """A proxy between the workers and Redis loses the reply to a claim, stamp, reservation, progress
+    mark or settle (Redis did it; the worker sees the connection close), one after another, until
+    everything is sent."""
+    api = Api(latency_ms=5)
+    expected = _fill(rig, max(200, round(2000 * scale)))
+    proxy = RedisProxy(rig.redis_server.port)
+    calls = [lua.CLAIM_MANY, lua.STAMP, lua.RESERVE, lua.FINISH, lua.SETTLE]
+    workers = [_worker(rig, api, "--concurrency", "8", SMSWORKER_REDIS_URL=proxy.url) for _ in range(2)]
+    rng = random.Random(20261121)
+    lost = 0
+    started = time.time()
+    while not _settled(rig) and time.time() - started < 600:
+        fault = proxy.lose_reply(script(rng.choice(calls)))  # one at a time: the next once it hit
+        while not fault.fired.wait(0.1) and not _settled(rig):
+            pass
+        lost += fault.fired.is_set()
+        time.sleep(0.2)
+    wait_for(lambda: _settled(rig), timeout_s=600, what="the queue to drain")
+    _stop(*workers)
+    proxy.close()
+    outcome = _outcome("lost replies under load", rig, api, expected, 0, None, note=f"{lost} replies lost")
     api.stop()
     return outcome
 
@@ -278,6 +336,8 @@ def flooded_queue(rig: Rig, scale: float) -> Outcome:
 SCENARIOS: dict[str, Callable[[Rig, float], Outcome]] = {
     "sigkill": sigkill_storm,
     "redis-restart": redis_restart,
+    "redis-freeze": redis_freeze,
+    "lost-replies": lost_replies,
     "outage-within-budget": lambda r, s: provider_outage(r, s, within_budget=True),
     "outage-then-replay": lambda r, s: provider_outage(r, s, within_budget=False),
     "provider-hangs": provider_hangs,

@@ -148,7 +148,8 @@ class Rig:
 
     def smsworker(self, command: str, *args: str, **env: str) -> Proc:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMSWORKER_")}
-        full_env.update(SMSWORKER_REDIS_URL=self.redis_server.url, SMSWORKER_LOG_FORMAT="json", **env)
+        full_env.update(SMSWORKER_REDIS_URL=self.redis_server.url, SMSWORKER_LOG_FORMAT="json")
+        full_env.update(env)  # may point the worker elsewhere, e.g. at a fault proxy
         proc = Proc(
             [sys.executable, "-m", "smsworker", command, *args],
             full_env,

@@ -196,7 +196,9 @@ class Worker:
         and what is in flight finishes first. If it kills this worker too, it is the only element
         whose crash count goes up, so tasks claimed beside a poison pill are not quarantined with it.
         """
-        suspect = next((i for i, e in enumerate(elements) if unstamp(e).crashes), None)
+        crashes = [unstamp(e).crashes for e in elements]
+        # At poison_after it is set aside unread, which cannot kill anything: no need to isolate it.
+        suspect = next((i for i, n in enumerate(crashes) if 0 < n < self.options.poison_after), None)
         if suspect is None:
             for element in elements:
                 self._start(element)
