@@ -1,12 +1,31 @@
 """The Lua scripts ``queue.py`` runs. Each runs atomically inside Redis: that is why they exist."""
 
+# Lua cannot undo: a write that fails half-way through a script (a key of the wrong type) leaves the
+# writes before it in place, and a task popped from one list but not pushed onto the next would be
+# lost. So the scripts that move tasks check every key's type first, and write nothing if one is
+# wrong: the caller sees WRONGTYPE, and the task stays where it was.
+_CHECK_TYPES = """
+local function wrong_type(keys, kinds)
+  for i, key in ipairs(keys) do
+    local found = redis.call('TYPE', key)['ok']
+    if found ~= 'none' and found ~= kinds[i] then
+      return redis.error_reply('WRONGTYPE ' .. key .. ' holds a ' .. found .. ', not a ' .. kinds[i])
+    end
+  end
+end
+"""
+
 # Moves a processing list back to the front of the queue, newest first, so the oldest task ends up
 # rightmost and is fetched first again. LPOP/RPUSH rather than LMOVE to work on Redis < 6.2.
 # KEYS: processing list, queue, workers set, heartbeat, settle marker. ARGV[1]: the worker's id;
 # then, position by position in the list as the caller read it, pairs of (element, what to push
 # instead): how recovery counts a crash on each element (stamps.py). An element that is not the
 # one expected at its position (the list changed since) goes back unchanged.
-REQUEUE = """
+REQUEUE = (
+    _CHECK_TYPES
+    + """
+local bad = wrong_type({KEYS[1], KEYS[2], KEYS[3]}, {'list', 'list', 'set'})
+if bad then return bad end
 local n = 0
 while true do
   local v = redis.call('LPOP', KEYS[1])
@@ -20,11 +39,16 @@ redis.call('DEL', KEYS[1], KEYS[4], KEYS[5])
 redis.call('SREM', KEYS[3], ARGV[1])
 return n
 """
+)
 
 # Puts back elements that sit in a live worker's processing list although the worker does not hold
 # them: a claim whose reply was lost (Redis executed it, the client timed out). Only elements still
 # there move. KEYS: processing list, queue. ARGV: the elements.
-REQUEUE_ORPHANS = """
+REQUEUE_ORPHANS = (
+    _CHECK_TYPES
+    + """
+local bad = wrong_type({KEYS[1], KEYS[2]}, {'list', 'list'})
+if bad then return bad end
 local n = 0
 for i = 1, #ARGV do
   if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
@@ -34,9 +58,14 @@ for i = 1, #ARGV do
 end
 return n
 """
+)
 
 # Claims up to ARGV[1] tasks in one round trip when the queue is busy (the same move as LMOVE).
-CLAIM_MANY = """
+CLAIM_MANY = (
+    _CHECK_TYPES
+    + """
+local bad = wrong_type({KEYS[1], KEYS[2]}, {'list', 'list'})
+if bad then return bad end
 local out = {}
 for i = 1, tonumber(ARGV[1]) do
   local v = redis.call('RPOP', KEYS[1])
@@ -46,6 +75,7 @@ for i = 1, tonumber(ARGV[1]) do
 end
 return out
 """
+)
 
 # Replaces a claimed element in our own processing list by its stamped form (ARGV[2]), where it
 # stands. Run again after a lost reply it finds the stamped form already there and says yes.
@@ -76,7 +106,13 @@ return 0
 # KEYS: processing list, dead-letter list, stats, settle marker, then the progress keys used.
 # ARGV: batch number, marker TTL, id-progress TTL, then per task: element, index of its progress key
 # in KEYS (0: none), keep progress (1/0), sent, dead, segments, envelope count, the envelopes.
-SETTLE = """
+SETTLE = (
+    _CHECK_TYPES
+    + """
+local kinds = {'list', 'list', 'hash', 'string'}
+for i = 5, #KEYS do kinds[i] = 'hash' end
+local bad = wrong_type(KEYS, kinds)
+if bad then return bad end
 local marker = redis.call('GET', KEYS[4])
 if marker then
   local batch, applied = string.match(marker, '^(%d+):([01]*)$')
@@ -113,6 +149,7 @@ local result = table.concat(applied)
 redis.call('SET', KEYS[4], ARGV[1] .. ':' .. result, 'EX', ARGV[2])
 return result
 """
+)
 
 # Reserves recipients in a progress hash before their request. Per number: '' when it is ours now
 # (free, or already ours), '1' when it was sent, else the reservation of whoever holds it.
@@ -165,13 +202,18 @@ return sent
 """
 
 # Moves one envelope's task from the dead-letter list back to the queue, only if it is still there.
-REPLAY = """
+REPLAY = (
+    _CHECK_TYPES
+    + """
+local bad = wrong_type({KEYS[1], KEYS[2]}, {'list', 'list'})
+if bad then return bad end
 if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 1 then
   redis.call('LPUSH', KEYS[2], ARGV[2])
   return 1
 end
 return 0
 """
+)
 
 # GCRA rate limit shared by every worker on this Redis. KEYS[1]: the provider's key; ARGV[1]: the
 # emission interval in ms (1000 / rate). Returns 0 when the request may go now, else the ms to wait.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import fakeredis
+import pytest
+import redis
 
 from smsworker.queue import RedisQueue, SettleOp
 from smsworker.stamps import stamp, unstamp
@@ -177,3 +179,32 @@ def test_stamping_finds_the_element_anywhere_in_the_processing_list(
     assert queue.stamp_claimed("w1", first, one)
     assert queue.stamp_claimed("w1", second, two)  # the identical twin gets its own token
     assert sorted(fake_redis.lrange("sms_queue:processing:w1", 0, -1)) == sorted([other, one, two])
+
+
+def test_a_key_of_the_wrong_type_moves_nothing(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:
+    # Lua cannot undo a half-done script: a task popped from one list and not pushed onto the next
+    # would be lost. Every script that moves tasks checks the types before it writes anything.
+    fake_redis.lpush("sms_queue:processing:w1", b"task")
+    fake_redis.set("sms_queue:dead", "oops")
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE sms_queue:dead holds a string, not a list"):
+        queue.settle("w1", 1, [SettleOp(b"task", envelopes=(b"env",), dead=1)])
+    assert queue.processing("w1") == [b"task"]
+    fake_redis.delete("sms_queue:dead")
+    assert queue.settle("w1", 1, [SettleOp(b"task", envelopes=(b"env",), dead=1)]) == [True]
+    fake_redis.set("sms_queue", "oops")
+    fake_redis.lpush("sms_queue:processing:w2", b"held")
+    for move in (lambda: queue.requeue_worker("w2"), lambda: queue.requeue_orphans("w2", [b"held"])):
+        with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+            move()
+        assert queue.processing("w2") == [b"held"]
+    fake_redis.delete("sms_queue")
+    fake_redis.lpush("sms_queue", b"next")
+    fake_redis.set("sms_queue:processing:w3", "oops")
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        queue.claim_many("w3", 1)
+    assert fake_redis.lrange("sms_queue", 0, -1) == [b"next"]
+    fake_redis.lpush("sms_queue:dead", b"env2")
+    with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
+        fake_redis.set("sms_queue", "oops")
+        queue.replay(b"env2", b"task")
+    assert fake_redis.lrange("sms_queue:dead", 0, -1) == [b"env2", b"env"]
