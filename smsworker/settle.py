@@ -24,6 +24,9 @@ from smsworker.task import SmsTask
 
 # Bounds one transaction (and the envelopes it carries) under a flood of finished tasks.
 MAX_BATCH = 256
+# Finished tasks waiting to be recorded, past which the worker claims no more: when settles fail and
+# claims do not (a dead-letter key of the wrong type), memory and the tasks held stay bounded.
+MAX_BACKLOG = 4 * MAX_BATCH
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,11 @@ class Settler:
         op = SettleOp(element=element, envelopes=tuple(envelopes), dead=1)
         fields = {"reason": exc.reason, "error": exc.error, "payload_bytes": len(raw)}
         self._add(_Pending(op, "task.dead_lettered", fields, done))
+
+    def has_room(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for the backlog to be under ``MAX_BACKLOG``."""
+        with self._cond:
+            return self._cond.wait_for(lambda: len(self._pending) < MAX_BACKLOG, timeout_s)
 
     def flush(self, timeout_s: float | None) -> bool:
         """Wait until everything queued so far is committed (or given up); False on timeout."""

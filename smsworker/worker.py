@@ -172,6 +172,8 @@ class Worker:
             free = 1 + self._take_free_slots()
             self._release(free)
             self._reconciler.run_if_due()
+            if not self._settler.has_room(FETCH_BLOCK_S):
+                continue  # outcomes are not being recorded: claim nothing more until they are
 
             def claim_free(count: int = free) -> list[bytes]:
                 return self.queue.claim_many(self.id, count)

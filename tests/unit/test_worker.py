@@ -320,3 +320,30 @@ def test_a_drain_gives_up_on_a_redis_that_stays_away(parser: TaskParser, logs: L
     assert not totals.drained
     assert totals.gave_up.startswith("Redis kept failing for ") and "ConnectionError" in totals.gave_up
     assert logs.events("redis.unavailable")
+
+
+def test_no_more_is_claimed_while_outcomes_cannot_be_recorded(
+    make_worker: MakeWorker,
+    fake_redis: fakeredis.FakeRedis,
+    logs: LogCapture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from smsworker import settle
+
+    monkeypatch.setattr(settle, "MAX_BACKLOG", 5)
+    fake_redis.set("sms_queue:dead", "not a list")  # every settle with a dead letter fails
+    for n in range(30):
+        push(fake_redis, template_id=n, mobiles=["12345"], content="x")  # each one dead letter
+    worker, _ = make_worker(concurrency=2)
+    running = threading.Thread(target=worker.run)
+    running.start()
+    # Three failed settles take 1.5 s of backoff: long enough to have claimed everything, unchecked.
+    wait_until(lambda: len(logs.events("redis.command_failed")) >= 3, what="settles failing")
+    # Held: the batch being retried and a backlog of 5, plus what the senders have, at most.
+    assert fake_redis.llen("sms_queue:processing:" + worker.id) <= 5 + 5 + 2 * 2
+    assert fake_redis.llen("sms_queue") >= 30 - 14
+    fake_redis.delete("sms_queue:dead")
+    wait_until(lambda: fake_redis.llen("sms_queue:dead") == 30, timeout_s=30, what="all recorded")
+    worker.request_stop()
+    running.join(timeout=10)
+    assert fake_redis.llen("sms_queue") == 0
