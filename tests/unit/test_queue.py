@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import fakeredis
 import pytest
 import redis
@@ -193,7 +195,11 @@ def test_a_key_of_the_wrong_type_moves_nothing(queue: RedisQueue, fake_redis: fa
     assert queue.settle("w1", 1, [SettleOp(b"task", envelopes=(b"env",), dead=1)]) == [True]
     fake_redis.set("sms_queue", "oops")
     fake_redis.lpush("sms_queue:processing:w2", b"held")
-    for move in (lambda: queue.requeue_worker("w2"), lambda: queue.requeue_orphans("w2", [b"held"])):
+    moves: list[Callable[[], int]] = [
+        lambda: queue.requeue_worker("w2"),
+        lambda: queue.requeue_orphans("w2", [b"held"]),
+    ]
+    for move in moves:
         with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
             move()
         assert queue.processing("w2") == [b"held"]
