@@ -15,7 +15,7 @@ from smsworker.deadletter import Failure
 from smsworker.errors import InvalidTask
 from smsworker.inflight import TaskInFlight
 from smsworker.outages import OutageGuard
-from smsworker.progress import reservation
+from smsworker.progress import Progress, reservation
 from smsworker.providers.base import Provider
 from smsworker.queue import RedisQueue
 from smsworker.stamps import PREFIX, new_token, stamp, unstamp
@@ -32,9 +32,18 @@ class Rejected:
 
 
 @dataclass(frozen=True)
+class Unit:
+    """Recipients for one sender: one provider batch, or those another claimant holds (contested:
+    reserved again before each request, after waiting for the holder)."""
+
+    mobiles: list[str]
+    contested: bool = False
+
+
+@dataclass(frozen=True)
 class Accepted:
     flight: TaskInFlight
-    units: list[list[str]]  # the recipients to send, one provider batch each
+    units: list[Unit]
 
 
 class Intake:
@@ -56,6 +65,7 @@ class Intake:
         self._worker_id = worker_id
         self._poison_after = poison_after
         self._log = log
+        self._progress = Progress(queue.client)
 
     def take(self, element: bytes) -> Accepted | Rejected:
         stamped = unstamp(element)
@@ -68,10 +78,20 @@ class Intake:
         except InvalidTask as exc:
             return Rejected(element, stamped.raw, exc)
         progress_key = self._queue.progress_key(task.task_id, stamped.token)
+        mine = reservation(self._worker_id, secrets.token_hex(4))
+        todo, held, skipped = list(task.mobiles), [], 0
+        # Someone else may be on these recipients: a task pushed with the same id, or the previous
+        # owner of a task that was put back. Reserve them all now, in one call.
+        if progress_key is not None:
+            key = progress_key
+            found = self._guard.call(lambda: self._progress.reserve(key, mine, todo), "reserve")
+            todo, held, skipped = found.mine, list(found.held), len(found.sent)
         size = self._provider.max_batch_size
-        units = [list(task.mobiles[i : i + size]) for i in range(0, len(task.mobiles), size)]
+        units = [Unit(todo[i : i + size]) for i in range(0, len(todo), size)]
         if len(units) > 1 and progress_key is None:
-            element, progress_key = self._stamp(element, stamped.raw)
+            element, progress_key = self._stamp(element, stamped.raw)  # a fresh token: nobody else has it
+        if held:
+            units.append(Unit(held, contested=True))
         region = self._parser.default_region
         invalid = {
             m: Failure("invalid_mobile", f"{m} is not a valid phone number (default region {region})")
@@ -83,7 +103,8 @@ class Intake:
             task,
             progress_key,
             len(units),
-            reservation=reservation(self._worker_id, secrets.token_hex(4)) if progress_key else "",
+            reservation=mine if progress_key else "",
+            skipped=skipped,
             failed=invalid,
             segments_each=self._provider.segments(task.content),
         )

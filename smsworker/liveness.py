@@ -99,9 +99,16 @@ class Liveness:
         self.log = log
         self.identity = ProcessIdentity.current()
         self.stopped = threading.Event()
+        self._beat_at = time.monotonic()
 
     def beat(self) -> None:
         self.queue.heartbeat(self.worker_id, self.ttl_s, self.identity.to_json())
+        self._beat_at = time.monotonic()
+
+    def in_doubt(self) -> bool:
+        """Whether the heartbeat may have expired: not renewed for half its TTL (Redis away, or this
+        process frozen). Another worker may then have taken this one's tasks over."""
+        return time.monotonic() - self._beat_at > self.ttl_s / 2
 
     def dead_workers(self) -> list[str]:
         others = sorted(self.queue.known_workers() - {self.worker_id})

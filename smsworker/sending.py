@@ -1,9 +1,12 @@
-"""One unit of a task (up to one provider batch of its recipients): reserve, send, record progress.
+"""One unit of a task (up to one provider batch of its recipients): send, record progress.
 
-A task with a progress key reserves each recipient right before its request (``progress.py``):
-numbers already sent are skipped, numbers another live claimant holds are waited for, and numbers
-held by a dead worker are taken over. Whatever goes wrong in here that is not Redis (a provider or
-a bug) ends the unit's recipients as ``internal_error`` failures: the task still settles.
+The recipients of a task with a progress key were reserved when it was taken (``intake.py``).
+Two kinds of unit reserve again right before each request (``progress.py``): a contested unit,
+whose recipients another claimant held (they are waited for while it lives, taken over once it is
+dead, skipped once sent), and any unit while this worker's heartbeat is in doubt (not renewed for
+half its TTL: the worker or Redis was frozen, and another worker may have taken its tasks over).
+Whatever goes wrong in here that is not Redis (a provider or a bug) ends the unit's recipients as
+``internal_error`` failures: the task still settles.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from smsworker.deadletter import Failure
 from smsworker.delivery import Hooks, RetryPolicy, UnitOutcome, deliver
 from smsworker.errors import ShutdownRequested
 from smsworker.inflight import TaskInFlight
+from smsworker.intake import Unit
 from smsworker.outages import OutageGuard
 from smsworker.progress import Progress, Reserved, holder
 from smsworker.providers.base import OutgoingMessage, Provider
@@ -35,6 +39,7 @@ class UnitSender:
         *,
         hooks: Hooks,
         sleep: Callable[[float], None],
+        lease_in_doubt: Callable[[], bool],
         log: Any,
     ) -> None:
         self._queue = queue
@@ -44,12 +49,21 @@ class UnitSender:
         self._policy = policy
         self._hooks = hooks
         self._sleep = sleep  # raises ShutdownRequested once the worker stops
+        self._lease_in_doubt = lease_in_doubt
         self._log = log
 
-    def send(self, flight: TaskInFlight, mobiles: list[str]) -> UnitOutcome:
+    def send(self, flight: TaskInFlight, unit: Unit) -> UnitOutcome:
         key = flight.progress_key
         if key is None:
-            return self._deliver(flight, mobiles)
+            return self._deliver(flight, unit.mobiles)
+        if unit.contested or self._lease_in_doubt():
+            return self._reserving(flight, key, unit.mobiles)
+        part = self._deliver(flight, unit.mobiles)
+        self._finish(key, flight.reservation, part)
+        return part
+
+    def _reserving(self, flight: TaskInFlight, key: str, mobiles: list[str]) -> UnitOutcome:
+        """Reserve, send what is ours, wait for what a live claimant holds, take over from a dead one."""
         outcome = UnitOutcome()
         pending, wait_s = mobiles, WAIT_FIRST_S
         while pending:

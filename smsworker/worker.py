@@ -18,7 +18,7 @@ from typing import Any
 from smsworker.delivery import Hooks, RetryPolicy
 from smsworker.errors import InvalidTask, ShutdownRequested
 from smsworker.inflight import FlightRegistry, Holdings, TaskInFlight
-from smsworker.intake import Intake, Rejected
+from smsworker.intake import Intake, Rejected, Unit
 from smsworker.liveness import Liveness
 from smsworker.metrics import Metrics, NoMetrics
 from smsworker.notify import Notifier
@@ -123,8 +123,9 @@ class Worker:
             before_send=self._wait_turn, on_request=self.metrics.request, on_retry=self.metrics.retry
         )
         self._sender = UnitSender(
-            queue, self._redis, providers, options.retry, hooks=hooks, sleep=self._backoff_sleep, log=self.log
-        )
+            queue, self._redis, providers, options.retry, hooks=hooks, sleep=self._backoff_sleep,
+            lease_in_doubt=self._liveness.in_doubt, log=self.log,
+        )  # fmt: skip
         self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="smsworker-send")
 
     def request_stop(self) -> None:
@@ -287,9 +288,9 @@ class Worker:
 
         self._settler.settle_invalid(rejected.element, rejected.raw, problem, done)
 
-    def _send(self, flight: TaskInFlight, mobiles: list[str]) -> None:
+    def _send(self, flight: TaskInFlight, unit: Unit) -> None:
         try:
-            outcome = self._sender.send(flight, mobiles)
+            outcome = self._sender.send(flight, unit)
             if flight.record(outcome):
                 self._settle(flight)
         except RedisGaveUp:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from smsworker.liveness import ProcessIdentity, is_gone, process_start
+from smsworker.liveness import Liveness, ProcessIdentity, is_gone, process_start
+from smsworker.logs import make_logger
+from smsworker.queue import RedisQueue
 
 
 def fake_proc(
@@ -74,3 +77,13 @@ def test_on_this_machine_a_real_dead_process_is_told_from_a_live_one() -> None:
     other = dataclasses.replace(me, pid=child.pid, started=process_start(child.pid) or "")
     child.wait()
     assert is_gone(other.to_json().encode(), me)
+
+
+def test_the_heartbeat_is_in_doubt_once_not_renewed_for_half_its_ttl(queue: RedisQueue) -> None:
+    liveness = Liveness(queue, "w1", 30, make_logger(fmt="json", stream=io.StringIO()))
+    liveness.beat()
+    assert not liveness.in_doubt()
+    liveness._beat_at -= 16  # as after a 16 s freeze of this process, or of Redis
+    assert liveness.in_doubt()
+    liveness.beat()
+    assert not liveness.in_doubt()

@@ -8,6 +8,7 @@ import fakeredis
 
 from smsworker.delivery import Hooks, RetryPolicy
 from smsworker.inflight import TaskInFlight
+from smsworker.intake import Unit
 from smsworker.outages import OutageGuard
 from smsworker.progress import Progress, holder, reservation
 from smsworker.queue import RedisQueue
@@ -39,11 +40,16 @@ def test_reserve_steal_finish(fake_redis: fakeredis.FakeRedis) -> None:
 
 
 def make_sender(
-    queue: RedisQueue, provider: FakeProvider, logs: LogCapture, sleep: Callable[[float], None]
+    queue: RedisQueue,
+    provider: FakeProvider,
+    logs: LogCapture,
+    sleep: Callable[[float], None],
+    *,
+    in_doubt: bool = False,
 ) -> UnitSender:
     guard = OutageGuard(logs.logger, give_up=lambda action, s, permanent: False, wait=lambda s: None)
-    return UnitSender(queue, guard, [provider], RetryPolicy(2, 0.001, 0.001), hooks=Hooks(),
-                      sleep=sleep, log=logs.logger)  # fmt: skip
+    return UnitSender(queue, guard, [provider], RetryPolicy(2, 0.001, 0.001), hooks=Hooks(), sleep=sleep,
+                      lease_in_doubt=lambda: in_doubt, log=logs.logger)  # fmt: skip
 
 
 def flight(mobiles: tuple[str, ...]) -> TaskInFlight:
@@ -63,7 +69,7 @@ def test_a_second_claimant_waits_for_a_live_holder_then_skips(
         fake_redis.hset(KEY, B, "1")
 
     provider = FakeProvider(max_batch_size=10)
-    outcome = make_sender(queue, provider, logs, sleep).send(flight((A, B)), [A, B])
+    outcome = make_sender(queue, provider, logs, sleep).send(flight((A, B)), Unit([A, B], contested=True))
     assert provider.sent_to() == [A] and outcome.sent == [A] and outcome.skipped == [B]
     assert waits == [0.2]
 
@@ -73,7 +79,29 @@ def test_a_dead_holder_is_taken_over(
 ) -> None:
     fake_redis.hset(KEY, B, reservation("gone:9:z", "f9"))  # no heartbeat: dead
     provider = FakeProvider(max_batch_size=10)
-    outcome = make_sender(queue, provider, logs, lambda s: None).send(flight((A, B)), [A, B])
+    outcome = make_sender(queue, provider, logs, lambda s: None).send(
+        flight((A, B)), Unit([A, B], contested=True)
+    )
     assert sorted(provider.sent_to()) == [A, B] and sorted(outcome.sent) == [A, B]
     assert logs.events("progress.taken_over")[0]["recipients"] == 1
     assert fake_redis.hgetall(KEY) == {A.encode(): b"1", B.encode(): b"1"}
+
+
+def test_units_check_their_reservations_again_only_while_the_heartbeat_is_in_doubt(
+    queue: RedisQueue, fake_redis: fakeredis.FakeRedis, logs: LogCapture
+) -> None:
+    # Taken over while this worker was frozen: the recipient is someone else's now.
+    queue.heartbeat("w2:2:b", 30, "{}")
+    fake_redis.hset(KEY, A, reservation("w2:2:b", "f2"))
+
+    def holder_sends(seconds: float) -> None:
+        fake_redis.hset(KEY, A, "1")
+
+    provider = FakeProvider()
+    doubtful = make_sender(queue, provider, logs, holder_sends, in_doubt=True)
+    assert doubtful.send(flight((A,)), Unit([A])).skipped == [A]
+    assert provider.sent_to() == []
+    fake_redis.hset(KEY, B, reservation("w2:2:b", "f2"))
+    sure = make_sender(queue, provider, logs, holder_sends)  # reserved at intake, heartbeat fresh
+    assert sure.send(flight((B,)), Unit([B])).sent == [B]
+    assert fake_redis.hget(KEY, B) == b"1"
