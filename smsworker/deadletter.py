@@ -73,8 +73,8 @@ def _envelopes(
         by_reason.setdefault(failure.reason, []).append((mobile, failure))
     out = []
     for reason, items in by_reason.items():
-        mobiles = [m for m, _ in items if m]
-        written = task.as_written(mobiles) if task is not None else []
+        # Without a task, "" is the whole element; with one, "" is a recipient written as "".
+        written = task.as_written([m for m, _ in items]) if task is not None else []
         envelope: dict[str, Any] = _payload_fields(raw)
         envelope.update(
             task=task.reduced_to(written) if task is not None else None,
