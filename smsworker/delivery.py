@@ -22,6 +22,7 @@ from smsworker.errors import (
     PermanentProviderError,
     ProviderError,
     ShutdownRequested,
+    TakenOver,
     TransientProviderError,
     UnsendableMessage,
 )
@@ -108,6 +109,9 @@ def deliver(
             if outcome.unsettled:  # stopping: leave the rest for after the restart
                 outcome.unsettled.extend(chunk)
                 continue
+            if outcome.skipped:  # taken over by another worker: the rest is theirs
+                outcome.skipped.extend(chunk)
+                continue
             unit = dataclasses.replace(message, mobiles=tuple(chunk))
             part = _Delivery(provider, unit, log, hooks).run(policy, sleep)
             outcome.sent.extend(part.sent)
@@ -149,6 +153,8 @@ class _Delivery:
             self._fail(self.remaining, "retries_exhausted", exc)
         except ShutdownRequested:
             self.outcome.unsettled.extend(self.remaining)
+        except TakenOver:
+            self.outcome.skipped.extend(self.remaining)
         return self.outcome
 
     def _attempt(self) -> None:

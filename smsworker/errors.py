@@ -53,5 +53,10 @@ class UnsendableMessage(PermanentProviderError):
     Dead-lettered as ``unsendable``: no provider and no retry can help."""
 
 
+class TakenOver(Exception):
+    """Raised inside a retry wait when another worker has taken the task over (this one's heartbeat
+    lapsed meanwhile): the recipients left are theirs to send."""
+
+
 class ShutdownRequested(Exception):
     """Raised inside a retry wait when the worker is stopping: the send is left unsettled."""

@@ -100,15 +100,23 @@ class Liveness:
         self.identity = ProcessIdentity.current()
         self.stopped = threading.Event()
         self._beat_at = time.monotonic()
+        self._lapsed_at = float("-inf")
 
     def beat(self) -> None:
         self.queue.heartbeat(self.worker_id, self.ttl_s, self.identity.to_json())
-        self._beat_at = time.monotonic()
+        now = time.monotonic()
+        if self._lapsed(now):
+            self._lapsed_at = now
+        self._beat_at = now
 
-    def in_doubt(self) -> bool:
-        """Whether the heartbeat may have expired: not renewed for half its TTL (Redis away, or this
-        process frozen). Another worker may then have taken this one's tasks over."""
-        return time.monotonic() - self._beat_at > self.ttl_s / 2
+    def lapsed_since(self, moment: float) -> bool:
+        """Whether the heartbeat may have expired at some point after ``moment`` (monotonic): it
+        went unrenewed for half its TTL (Redis away, or this process frozen). Another worker may
+        then have taken over this one's tasks, so what was reserved before must be checked again."""
+        return self._lapsed(time.monotonic()) or self._lapsed_at >= moment
+
+    def _lapsed(self, now: float) -> bool:
+        return now - self._beat_at > self.ttl_s / 2
 
     def dead_workers(self) -> list[str]:
         others = sorted(self.queue.known_workers() - {self.worker_id})

@@ -154,6 +154,13 @@ class RedisQueue:
         """
         return bool(self._stamp(keys=[self.processing_key(worker_id)], args=[element, stamped]))
 
+    def holds(self, worker_id: str, element: bytes) -> bool:
+        """Whether ``element`` is (still) in ``worker_id``'s processing list."""
+        try:
+            return self._r.lpos(self.processing_key(worker_id), element) is not None
+        except redis.ResponseError:  # LPOS needs Redis 6.0.6
+            return element in self.processing(worker_id)
+
     def processing(self, worker_id: str) -> list[bytes]:
         elements: list[bytes] = self._r.lrange(self.processing_key(worker_id), 0, -1)
         return elements

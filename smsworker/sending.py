@@ -3,8 +3,9 @@
 The recipients of a task with a progress key were reserved when it was taken (``intake.py``).
 Two kinds of unit reserve again right before each request (``progress.py``): a contested unit,
 whose recipients another claimant held (they are waited for while it lives, taken over once it is
-dead, skipped once sent), and any unit while this worker's heartbeat is in doubt (not renewed for
-half its TTL: the worker or Redis was frozen, and another worker may have taken its tasks over).
+dead, skipped once sent), and any unit of a task whose worker's heartbeat lapsed since the task was
+taken (not renewed for half its TTL: the worker or Redis was frozen, and another worker may have
+taken its tasks over meanwhile).
 Whatever goes wrong in here that is not Redis (a provider or a bug) ends the unit's recipients as
 ``internal_error`` failures: the task still settles.
 """
@@ -16,7 +17,7 @@ from typing import Any
 
 from smsworker.deadletter import Failure
 from smsworker.delivery import Hooks, RetryPolicy, UnitOutcome, deliver
-from smsworker.errors import ShutdownRequested
+from smsworker.errors import ShutdownRequested, TakenOver
 from smsworker.inflight import TaskInFlight
 from smsworker.intake import Unit
 from smsworker.outages import OutageGuard
@@ -37,26 +38,31 @@ class UnitSender:
         providers: Sequence[Provider],
         policy: RetryPolicy,
         *,
+        worker_id: str,
         hooks: Hooks,
         sleep: Callable[[float], None],
-        lease_in_doubt: Callable[[], bool],
+        lease_lapsed: Callable[[float], bool],
         log: Any,
     ) -> None:
         self._queue = queue
+        self._worker_id = worker_id
         self._progress = Progress(queue.client)
         self._guard = guard
         self._providers = providers
         self._policy = policy
         self._hooks = hooks
         self._sleep = sleep  # raises ShutdownRequested once the worker stops
-        self._lease_in_doubt = lease_in_doubt
+        self._lease_lapsed = lease_lapsed  # since a moment: see Liveness.lapsed_since
         self._log = log
 
     def send(self, flight: TaskInFlight, unit: Unit) -> UnitOutcome:
         key = flight.progress_key
+        lapsed = self._lease_lapsed(flight.started)
+        if lapsed and self._taken_over(flight):
+            return UnitOutcome(skipped=list(unit.mobiles))
         if key is None:
             return self._deliver(flight, unit.mobiles)
-        if unit.contested or self._lease_in_doubt():
+        if unit.contested or lapsed:
             return self._reserving(flight, key, unit.mobiles)
         part = self._deliver(flight, unit.mobiles)
         self._finish(key, flight.reservation, part)
@@ -86,6 +92,16 @@ class UnitSender:
                 wait_s = min(wait_s * 2, WAIT_MAX_S)
         return outcome
 
+    def _taken_over(self, flight: TaskInFlight) -> bool:
+        """Whether another worker has the task now. Asked only after this worker's heartbeat lapsed:
+        the other may have sent it, settled it and deleted its progress, so only the processing
+        list still says whose it is."""
+        if self._guard.call(lambda: self._queue.holds(self._worker_id, flight.element), "reserve"):
+            return False
+        note = "another worker took it over while this one's heartbeat had lapsed"
+        self._log.warning("task.taken_over", task_id=flight.task.task_id, note=note)
+        return True
+
     def _finish(self, key: str, mine: str, part: UnitOutcome) -> None:
         release = [*part.failed, *part.unsettled]
         self._guard.call(lambda: self._progress.finish(key, mine, part.sent, release), "mark sent")
@@ -106,8 +122,14 @@ class UnitSender:
     def _deliver(self, flight: TaskInFlight, mobiles: list[str]) -> UnitOutcome:
         task = flight.task
         message = OutgoingMessage(task.template_id, task.content, tuple(mobiles), task.params, task.task_id)
+
+        def sleep(seconds: float) -> None:  # before a retry: is the task still ours?
+            self._sleep(seconds)
+            if self._lease_lapsed(flight.started) and self._taken_over(flight):
+                raise TakenOver()
+
         try:
-            return deliver(self._providers, message, self._policy, sleep=self._sleep, log=self._log,
+            return deliver(self._providers, message, self._policy, sleep=sleep, log=self._log,
                            hooks=self._hooks)  # fmt: skip
         except Exception as exc:  # containment: a bug costs this unit's recipients, not the task
             self._log.exception("worker.send_failed", task_id=task.task_id, recipients=len(mobiles))

@@ -92,6 +92,7 @@ class Worker:
         self._stop = threading.Event()
         self._drain = False
         self._claimed = False  # nothing claimed, nothing to put back at shutdown
+        self._claimed_at = time.monotonic()  # when the elements being started were claimed
         self._deadline = float("inf")
         self._liveness = Liveness(queue, self.id, options.heartbeat_ttl_s, self.log)
         # Retries pace on the heartbeat's event: a stop must not cut short the writes that settle tasks.
@@ -123,8 +124,8 @@ class Worker:
             before_send=self._wait_turn, on_request=self.metrics.request, on_retry=self.metrics.retry
         )
         self._sender = UnitSender(
-            queue, self._redis, providers, options.retry, hooks=hooks, sleep=self._backoff_sleep,
-            lease_in_doubt=self._liveness.in_doubt, log=self.log,
+            queue, self._redis, providers, options.retry, worker_id=self.id, hooks=hooks,
+            sleep=self._backoff_sleep, lease_lapsed=self._liveness.lapsed_since, log=self.log,
         )  # fmt: skip
         self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="smsworker-send")
 
@@ -179,6 +180,7 @@ class Worker:
             def claim_free(count: int = free) -> list[bytes]:
                 return self.queue.claim_many(self.id, count)
 
+            self._claimed_at = time.monotonic()
             elements = self._redis.call(claim_free, "claim")
             if not elements and not drain:
                 element = self._redis.call(lambda: self.queue.claim(self.id, FETCH_BLOCK_S), "claim")
@@ -255,6 +257,9 @@ class Worker:
         from reading it is contained as ``internal_error``.
         """
         try:
+            if self._liveness.lapsed_since(self._claimed_at) and not self._reconciler.still_listed([element]):
+                self._holdings.remove(element)
+                return  # claimed before this worker's heartbeat lapsed, and taken over since
             taken = self._intake.take(element)
         except RedisGaveUp:
             return  # stopping with Redis away: the element stays in the processing list

@@ -158,6 +158,13 @@ class RedisProxy:
     def freeze_after(self, match: Match, seconds: float, *, skip: int = 0) -> _Fault:
         return self._add(_Fault(match, "freeze", seconds=seconds, skip=skip))
 
+    def disarm(self, fault: _Fault) -> bool:
+        """Withdraw ``fault`` if no command has matched it yet; whether one had."""
+        with self._lock:
+            if fault in self._faults:
+                self._faults.remove(fault)
+        return fault.matched.is_set()
+
     def freeze(self) -> None:
         self._flowing.clear()
 

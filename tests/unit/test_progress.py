@@ -48,8 +48,9 @@ def make_sender(
     in_doubt: bool = False,
 ) -> UnitSender:
     guard = OutageGuard(logs.logger, give_up=lambda action, s, permanent: False, wait=lambda s: None)
-    return UnitSender(queue, guard, [provider], RetryPolicy(2, 0.001, 0.001), hooks=Hooks(), sleep=sleep,
-                      lease_in_doubt=lambda: in_doubt, log=logs.logger)  # fmt: skip
+    policy = RetryPolicy(2, 0.001, 0.001)
+    return UnitSender(queue, guard, [provider], policy, worker_id="me:1:m", hooks=Hooks(), sleep=sleep,
+                      lease_lapsed=lambda since: in_doubt, log=logs.logger)  # fmt: skip
 
 
 def flight(mobiles: tuple[str, ...]) -> TaskInFlight:
@@ -98,9 +99,13 @@ def test_units_check_their_reservations_again_only_while_the_heartbeat_is_in_dou
         fake_redis.hset(KEY, A, "1")
 
     provider = FakeProvider()
+    fake_redis.lpush("sms_queue:processing:me:1:m", b"t")  # still ours, but its recipient is not
     doubtful = make_sender(queue, provider, logs, holder_sends, in_doubt=True)
     assert doubtful.send(flight((A,)), Unit([A])).skipped == [A]
     assert provider.sent_to() == []
+    fake_redis.delete("sms_queue:processing:me:1:m", KEY)  # taken over, sent, settled: nothing left
+    assert doubtful.send(flight((C,)), Unit([C])).skipped == [C]
+    assert provider.sent_to() == [] and logs.events("task.taken_over")
     fake_redis.hset(KEY, B, reservation("w2:2:b", "f2"))
     sure = make_sender(queue, provider, logs, holder_sends)  # reserved at intake, heartbeat fresh
     assert sure.send(flight((B,)), Unit([B])).sent == [B]
