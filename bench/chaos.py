@@ -175,7 +175,7 @@ def redis_freeze(rig: Rig, scale: float) -> Outcome:
     _stop(*workers)
     # A live worker judged dead while Redis slept has its calls in flight sent again.
     recovered = sum(p.log.read_text().count('"worker.recovered"') for p in workers)
-    note = f"heartbeats (5 s) expired in the freeze: {recovered} live workers recovered by the other"
+    note = f"heartbeats (5 s) expired in the freeze; live workers recovered by the other: {recovered}"
     outcome = _outcome(
         "redis-server frozen 8 s (SIGSTOP)", rig, api, expected, 2 * concurrency, resumed, note
     )
