@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: all deps demo example test test-unit lint format clean fuzz bench chaos
+.PHONY: all deps demo example test test-fast test-unit lint format clean fuzz bench chaos
 
 all: lint test
 
@@ -19,6 +19,10 @@ example: deps
 
 test: deps
 	$(PY) -m pytest
+
+# The developer's loop: no redis-server, no searching or waiting (well under 30 s). CI runs `make test`.
+test-fast: deps
+	$(PY) -m pytest -m "not integration and not slow" -q
 
 test-unit: deps
 	$(PY) -m pytest -m "not integration"

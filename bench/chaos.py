@@ -65,7 +65,13 @@ def _dead_lettered(rig: Rig) -> set[str]:
 
 
 def _settled(rig: Rig) -> bool:
-    return rig.redis.llen("sms_queue") == 0 and not rig.redis.keys("sms_queue:processing:*")
+    # One transaction: read one after the other, a task put back from a processing list onto the
+    # queue between the two reads would be seen in neither, and the run would end without it.
+    pipe = rig.redis.pipeline(transaction=True)
+    pipe.llen("sms_queue")
+    pipe.keys("sms_queue:processing:*")
+    queued, processing = pipe.execute()
+    return queued == 0 and not processing
 
 
 def _outcome(
@@ -98,6 +104,20 @@ def _worker(rig: Rig, api: Api, *args: str, **env: str) -> Proc:
     )
 
 
+def _mid_run(rig: Rig, api: Api, *, sent: int, in_flight: int) -> None:
+    """Wait until ``sent`` recipients went out and more than ``in_flight`` tasks are still queued, so
+    the fault lands under load and there is work left to resume (a small run can finish first)."""
+    wait_for(
+        lambda: api.stats()["distinct"] > sent and rig.redis.llen("sms_queue") > in_flight,
+        timeout_s=30,
+        what="sending to start, with work left",
+    )
+
+
+def _wait_started(proc: Proc) -> None:
+    wait_for(lambda: '"worker.started"' in proc.log.read_text(), timeout_s=30, what="a worker to start")
+
+
 def _stop(*procs: Proc) -> None:
     for proc in procs:
         proc.signal(SIGTERM)
@@ -108,7 +128,7 @@ def _stop(*procs: Proc) -> None:
 def sigkill_storm(rig: Rig, scale: float) -> Outcome:
     """SIGKILL one of two workers at random moments, restart it at once; 20 times."""
     kills = max(3, round(20 * scale))
-    api = Api(latency_ms=20)
+    api = rig.api(latency_ms=20)
     expected = _fill(rig, max(200, round(4000 * scale)))
     concurrency = 8
     workers = [_worker(rig, api, "--concurrency", str(concurrency)) for _ in range(2)]
@@ -139,10 +159,10 @@ def sigkill_storm(rig: Rig, scale: float) -> Outcome:
 
 def redis_restart(rig: Rig, scale: float) -> Outcome:
     """Restart redis-server (appendonly yes) under load; the worker reconnects by itself."""
-    api = Api(latency_ms=10)
-    expected = _fill(rig, max(200, round(3000 * scale)))
+    api = rig.api(latency_ms=10)
+    expected = _fill(rig, max(500, round(3000 * scale)))
     worker = _worker(rig, api, "--concurrency", "8")
-    wait_for(lambda: api.stats()["distinct"] > 50, timeout_s=30, what="sending to start")
+    _mid_run(rig, api, sent=50, in_flight=8)
     rig.redis_server.stop()
     time.sleep(2)
     rig.redis_server.start()
@@ -159,11 +179,11 @@ def redis_freeze(rig: Rig, scale: float) -> Outcome:
     """SIGSTOP redis-server for 8 s under load: past the client's socket timeout (6 s) and the
     heartbeat TTL (5 s), so calls time out while Redis still runs them on waking, and heartbeats
     expire under live workers."""
-    api = Api(latency_ms=10)
-    expected = _fill(rig, max(200, round(3000 * scale)))
+    api = rig.api(latency_ms=10)
+    expected = _fill(rig, max(500, round(3000 * scale)))
     concurrency = 8
     workers = [_worker(rig, api, "--concurrency", str(concurrency)) for _ in range(2)]
-    wait_for(lambda: api.stats()["distinct"] > 50, timeout_s=30, what="sending to start")
+    _mid_run(rig, api, sent=50, in_flight=2 * concurrency)
     server = rig.redis_server.process
     assert server is not None
     server.send_signal(signal.SIGSTOP)
@@ -187,10 +207,14 @@ def worker_freeze(rig: Rig, scale: float) -> Outcome:
     """SIGSTOP one of two workers for 8 s, past its 5 s heartbeat: the other takes its tasks over
     while it is frozen. Woken, it must not send again what the other took (its heartbeat is in
     doubt, so it reserves each request again); only its calls in flight at the stop may repeat."""
-    api = Api(latency_ms=20)
+    api = rig.api(latency_ms=20)
     expected = _fill(rig, max(200, round(3000 * scale)))
     concurrency = 8
     frozen, other = (_worker(rig, api, "--concurrency", str(concurrency)) for _ in range(2))
+    # Both registered (and beating) before the freeze: a worker frozen before it registered has no
+    # heartbeat to expire, and nothing would ever be taken over.
+    for worker in (frozen, other):
+        _wait_started(worker)
     wait_for(lambda: api.stats()["distinct"] > 50, timeout_s=30, what="sending to start")
     frozen.signal(signal.SIGSTOP)
     wait_for(lambda: '"worker.recovered"' in other.log.read_text(), timeout_s=30, what="the take-over")
@@ -209,7 +233,7 @@ def lost_replies(rig: Rig, scale: float) -> Outcome:
     """A proxy between the workers and Redis loses the reply to a claim, stamp, reservation, progress
     mark or settle (Redis did it; the worker sees the connection close), one after another, until
     everything is sent."""
-    api = Api(latency_ms=5)
+    api = rig.api(latency_ms=5)
     expected = _fill(rig, max(200, round(2000 * scale)), ids=True)  # ids: reservations too
     proxy = RedisProxy(rig.redis_server.port)
     calls = [lua.CLAIM_MANY, lua.STAMP, lua.RESERVE, lua.FINISH, lua.SETTLE]
@@ -234,7 +258,7 @@ def provider_outage(rig: Rig, scale: float, *, within_budget: bool) -> Outcome:
     """503 for 30 s, then healthy. Within the retry budget nothing is dead-lettered; with a short
     budget everything is, and `dlq replay` then sends it."""
     outage_s = max(3.0, 30 * scale)
-    api = Api()
+    api = rig.api()
     api.set_mode("503")
     expected = _fill(rig, max(40, round(400 * scale)))
     budget = (
@@ -271,7 +295,7 @@ def provider_outage(rig: Rig, scale: float, *, within_budget: bool) -> Outcome:
 
 def provider_hangs(rig: Rig, scale: float) -> Outcome:
     """The provider accepts connections and never answers for a while: timeouts, then recovery."""
-    api = Api()
+    api = rig.api()
     api.set_mode("hang")
     expected = _fill(rig, max(20, round(100 * scale)))
     worker = _worker(
@@ -301,10 +325,10 @@ def provider_hangs(rig: Rig, scale: float) -> Outcome:
 
 def sigterm_under_load(rig: Rig, scale: float) -> Outcome:
     """SIGTERM mid-load: exits within the shutdown timeout; a second worker finishes; no duplicates."""
-    api = Api(latency_ms=50)
+    api = rig.api(latency_ms=50)
     expected = _fill(rig, max(200, round(2000 * scale)))
     worker = _worker(rig, api, "--concurrency", "16", "--shutdown-timeout", "10")
-    wait_for(lambda: api.stats()["distinct"] > 100, timeout_s=30, what="sending to start")
+    _mid_run(rig, api, sent=100, in_flight=16)
     asked = time.time()
     worker.signal(SIGTERM)
     code = worker.wait(timeout_s=60)
@@ -328,7 +352,7 @@ def flooded_queue(rig: Rig, scale: float) -> Outcome:
     chunk = 10_000
     for start in range(0, queued, chunk):
         rig.fill([php_task(1, [n]) for n in mobiles(start, min(chunk, queued - start))])
-    api = Api(latency_ms=50)
+    api = rig.api(latency_ms=50)
     worker = _worker(rig, api, "--concurrency", "8")
     wait_for(lambda: api.stats()["distinct"] > 100, timeout_s=30, what="sending to start")
     samples = []

@@ -80,7 +80,9 @@ class Api:
         self._session.post(self.base("/mode"), json=change, timeout=5)
 
     def stop(self) -> None:
-        self.process.terminate()
+        """Idempotent: a scenario stops its API when done, the rig again when it closes."""
+        if self.process.poll() is None:
+            self.process.terminate()
         self.process.wait(timeout=10)
         self._session.close()
 
@@ -141,6 +143,13 @@ class Rig:
         self.redis_server.start()
         self.redis = self.redis_server.client()
         self.procs: list[Proc] = []
+        self.apis: list[Api] = []
+
+    def api(self, latency_ms: float = 0.0) -> Api:
+        """A fake provider stopped with the rig, even when a scenario fails half-way."""
+        api = Api(latency_ms)
+        self.apis.append(api)
+        return api
 
     def fill(self, payloads: list[bytes], chunk: int = 2000) -> None:
         for i in range(0, len(payloads), chunk):
@@ -179,6 +188,8 @@ class Rig:
     def close(self) -> None:
         for proc in self.procs:
             proc.kill()
+        for api in self.apis:
+            api.stop()
         self.redis.close()
         self.redis_server.stop()
 

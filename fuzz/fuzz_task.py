@@ -17,9 +17,10 @@ from typing import Any
 import atheris
 
 with atheris.instrument_imports():
-    from smsworker.deadletter import Failure, build_envelope
+    from smsworker.deadletter import build_envelope
     from smsworker.errors import InvalidTask
     from smsworker.logs import make_logger
+    from smsworker.outcome import Failure
     from smsworker.task import SmsTask, TaskParser
 
 PARSER = TaskParser(default_region="CN", max_payload_bytes=65536, max_recipients=1000)

@@ -35,21 +35,22 @@ class Settings:
     redis_tls_ca_file: str = ""
     redis_tls_cert_file: str = ""
     redis_tls_key_file: str = ""
-    # Redis Sentinel: "host:port" of each sentinel, and the name of the primary they watch.
-    sentinels: tuple[str, ...] = ()
+    # Redis Sentinel: (host, port) of each sentinel, and the name of the primary they watch.
+    sentinels: tuple[tuple[str, int], ...] = ()
     sentinel_master: str = "mymaster"
     queue: str = "sms_queue"
     dead_letter_queue: str = ""  # empty: "<queue>:dead"
     provider: str = "log"
     http_url: str = ""
-    http_headers: tuple[str, ...] = ()
+    http_headers: tuple[tuple[str, str], ...] = ()  # (name, value)
     http_timeout: float = 10.0
     http_batch_size: int = 1
     concurrency: int = 8
     processes: int = 1
-    rate_limits: tuple[str, ...] = ()
+    # Requests per second by provider name; "*" for every provider.
+    rate_limits: Mapping[str, float] = dataclasses.field(default_factory=dict)
     metrics_port: int = 0  # 0: no metrics endpoint
-    metrics_address: str = "127.0.0.1"  # "aliyun=500/s", or "500/s" for every provider
+    metrics_address: str = "127.0.0.1"
     max_attempts: int = 5
     backoff_base: float = 1.0
     backoff_max: float = 60.0
@@ -59,40 +60,55 @@ class Settings:
     max_payload_bytes: int = 1_048_576
     max_recipients: int = 10_000
     poison_after: int = 3  # workers that may die holding one task before it is set aside
+    receipt_ttl: int = 72 * 3600  # seconds a recipient's status and a receipt record are kept
+    # smsworker receipts: where it listens (loopback unless said otherwise: it faces vendors through
+    # a proxy), the file holding the secret the http provider's reports are signed with, the file
+    # holding the token in the path of Alibaba's and Tencent's pushes (they sign nothing), and the
+    # networks those pushes may come from (empty: any).
+    receipts_address: str = "127.0.0.1"
+    receipts_port: int = 8090
+    http_report_secret_file: str = ""
+    receipts_path_token_file: str = ""
+    receipts_allow: tuple[Any, ...] = ()
+    receipts_metrics_port: int | None = None  # its own: a worker on the same host has metrics_port
+    # Pulling reports from the vendors' APIs instead of (or besides) taking their pushes: which
+    # vendors, how long a receipt waits for its report before it is asked about, and how often.
+    # Each status change also pushed to Q:changes for the producer's app, capped at receipts_list_max.
+    receipts_list: bool = False
+    receipts_list_max: int = 100_000
+    # An undelivered report dead-letters the recipient (reason undelivered), so dlq replay resends it.
+    dead_letter_undelivered: bool = False
+    receipts_pull: tuple[str, ...] = ()
+    receipts_pull_after: float = 60.0
+    receipts_pull_every: float = 30.0
     log_format: str = "auto"
     log_level: str = "info"
     mask_mobiles: bool = True
     # Per-provider tables, e.g. {"aliyun": {"access_key_id": ..., "templates": {...}}}.
-    provider_options: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict)
+    provider_options: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict, repr=False)
+    # Derived by load_settings, never set directly: the password read from its file, once.
+    redis_password: str | None = dataclasses.field(default=None, repr=False)
+    # Derived the same way: the secrets read from http_report_secret_file and receipts_path_token_file.
+    http_report_secret: str | None = dataclasses.field(default=None, repr=False)
+    receipts_path_token: str | None = dataclasses.field(default=None, repr=False)
+    # Derived from redis_url (its path or ?db=).
+    redis_db: int = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "redis_db", values.redis_db(self.redis_url))
 
     @property
     def dead_letter_key(self) -> str:
         return self.dead_letter_queue or f"{self.queue}:dead"
-
-    def http_header_pairs(self) -> list[tuple[str, str]]:
-        return [values.split_header(h) for h in self.http_headers]
-
-    def redis_password(self) -> str | None:
-        """The password from ``redis_password_file``; ``ConfigError`` if it cannot be read."""
-        if not self.redis_password_file:
-            return None
-        try:
-            return Path(self.redis_password_file).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise ConfigError(
-                f"cannot read redis_password_file {self.redis_password_file}: {exc.strerror}"
-            ) from None
-
-    @property
-    def redis_db(self) -> int:
-        return values.redis_db(self.redis_url)
 
     def redacted_redis_url(self) -> str:
         """The Redis URL with any password replaced, for logs and messages."""
         return redact_url(self.redis_url)
 
 
-SETTING_NAMES = tuple(f.name for f in dataclasses.fields(Settings) if f.name != "provider_options")
+# What a user sets; the rest of the fields are derived from these.
+_DERIVED = ("provider_options", "redis_password", "http_report_secret", "receipts_path_token", "redis_db")
+SETTING_NAMES = tuple(f.name for f in dataclasses.fields(Settings) if f.name not in _DERIVED)
 
 
 def load_settings(
@@ -108,9 +124,10 @@ def load_settings(
         _from_file(Path(path), layers, sections)
     _sections_from_env(environ, sections)
     _sections_from_credentials(environ.get("CREDENTIALS_DIRECTORY"), sections)
-    credential = Path(environ.get("CREDENTIALS_DIRECTORY") or "/nonexistent") / "redis_password"
-    if "redis_password_file" not in layers and credential.is_file():
-        layers["redis_password_file"] = (str(credential), "credential redis_password")
+    credentials = Path(environ.get("CREDENTIALS_DIRECTORY") or "/nonexistent")
+    for setting, name in CREDENTIALS.items():
+        if setting not in layers and (credentials / name).is_file():
+            layers[setting] = (str(credentials / name), f"credential {name}")
     for name in SETTING_NAMES:
         env_name = ENV_PREFIX + name.upper()
         if env_name in environ:
@@ -119,7 +136,13 @@ def load_settings(
         if value is not None and value != ():
             layers[name] = (value, flag_name(name))
     converted = {name: _convert(name, value, source) for name, (value, source) in layers.items()}
-    settings = Settings(**converted, provider_options={k: v for k, v in sections.items() if v})
+    settings = Settings(
+        **converted,
+        provider_options={k: v for k, v in sections.items() if v},
+        redis_password=_read_secret(converted, "redis_password_file"),
+        http_report_secret=_read_secret(converted, "http_report_secret_file"),
+        receipts_path_token=_read_secret(converted, "receipts_path_token_file"),
+    )
     _check_relations(settings)
     return settings
 
@@ -166,6 +189,21 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return out
 
 
+def _read_secret(converted: Mapping[str, Any], setting: str) -> str | None:
+    path = converted.get(setting, "")
+    return read_secret_file(path, setting) if path else None
+
+
+def read_secret_file(path: str, setting: str) -> str:
+    """The secret in ``path``, stripped; ``ConfigError`` naming ``setting`` if it cannot be read."""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {setting} {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"cannot read {setting} {path}: not UTF-8 text") from None
+
+
 def _section(value: Any, name: str, path: str) -> dict[str, Any]:
     if not isinstance(value, Mapping):
         raise ConfigError(f"config file {path}: [{name}] must be a table")
@@ -204,6 +242,19 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "max_payload_bytes": values.number(int, 1, 512 * 1024 * 1024),
     "max_recipients": values.number(int, 1, 1_000_000),
     "poison_after": values.number(int, 1, 1000),
+    "receipt_ttl": values.number(int, 60, int(30 * values.DAY_S)),
+    "receipts_address": values.nonempty,
+    "receipts_port": values.number(int, 1, 65535),
+    "http_report_secret_file": values.text,
+    "receipts_path_token_file": values.text,
+    "receipts_allow": values.networks,
+    "receipts_metrics_port": values.port,
+    "receipts_list": values.to_bool,
+    "dead_letter_undelivered": values.to_bool,
+    "receipts_list_max": values.number(int, 1, 10_000_000),
+    "receipts_pull": values.choices(("aliyun", "tencent")),
+    "receipts_pull_after": values.number(float, 0, values.DAY_S),
+    "receipts_pull_every": values.seconds(3600),
     "log_format": values.choice(LOG_FORMATS),
     "log_level": values.choice(LOG_LEVELS),
     "mask_mobiles": values.to_bool,
@@ -213,6 +264,12 @@ _SHOWN: dict[str, Callable[[Any], str]] = {
     "redis_url": lambda v: f" {redact_url(str(v))!r}",
     "http_url": lambda v: f" {redact_url(str(v), query=True)!r}",
     "http_headers": lambda v: "",
+}
+# systemd credentials (LoadCredential=<name>:<path>) taken as these settings' files unless set.
+CREDENTIALS = {
+    "redis_password_file": "redis_password",
+    "http_report_secret_file": "http_report_secret",
+    "receipts_path_token_file": "receipts_path_token",
 }
 # Flags whose name is not "--" + the setting's name (repeatable flags are singular).
 FLAG_NAMES = {"http_headers": "--http-header", "rate_limits": "--rate-limit", "sentinels": "--sentinel"}

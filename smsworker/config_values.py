@@ -8,6 +8,7 @@ never repeat a secret: ``config.py`` decides what of a value may be shown.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -15,10 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import phonenumbers
 
-from smsworker.errors import ConfigError
-from smsworker.ratelimit import parse_rate_limits
 from smsworker.redact import redact_header
-from smsworker.task import is_text
+from smsworker.strict_json import is_text
 
 DAY_S = 86_400.0
 
@@ -90,6 +89,29 @@ def choice(options: tuple[str, ...]) -> Callable[[Any], str]:
     return convert
 
 
+def _items(value: Any, *, lines_too: bool = False) -> list[str]:
+    """The items of a list setting, stripped: comma-separated text (and one a line, with
+    ``lines_too``), or a list (TOML)."""
+    if isinstance(value, str):
+        return [part.strip() for part in (value.replace("\n", ",") if lines_too else value).split(",")]
+    return [str(part).strip() for part in value]
+
+
+def choices(options: tuple[str, ...]) -> Callable[[Any], tuple[str, ...]]:
+    """A comma-separated list (or a list) of ``options``, each once, in the order given."""
+
+    def convert(value: Any) -> tuple[str, ...]:
+        chosen: list[str] = []
+        for item in (text(i).lower() for i in _items(value)):
+            if item and item not in options:
+                raise ValueError(f"{item!r} is not one of {', '.join(options)}")
+            if item and item not in chosen:
+                chosen.append(item)
+        return tuple(chosen)
+
+    return convert
+
+
 def region(value: Any) -> str:
     upper = text(value).upper()
     if upper not in phonenumbers.SUPPORTED_REGIONS:
@@ -152,7 +174,8 @@ def http_url(value: Any) -> str:
     return url
 
 
-def headers(value: Any) -> tuple[str, ...]:
+def headers(value: Any) -> tuple[tuple[str, str], ...]:
+    """``"Name: value"`` items (a list, a table, or lines) -> ``(("Name", "value"), ...)``."""
     if isinstance(value, str):
         items = [line for line in value.splitlines() if line.strip()]
     elif isinstance(value, Mapping):
@@ -161,10 +184,7 @@ def headers(value: Any) -> tuple[str, ...]:
         items = [str(v) for v in value]
     else:
         raise ValueError("must be a list of 'Name: value' headers")
-    for item in items:
-        text(item)
-        split_header(item)
-    return tuple(items)
+    return tuple(split_header(text(item)) for item in items)
 
 
 def split_header(item: str) -> tuple[str, str]:
@@ -177,25 +197,42 @@ def split_header(item: str) -> tuple[str, str]:
     return name.strip(), value.strip()
 
 
-def rate_limits(value: Any) -> tuple[str, ...]:
-    items = (
-        [p.strip() for p in value.replace("\n", ",").split(",")] if isinstance(value, str) else list(value)
-    )
-    specs = tuple(text(item) for item in items if str(item).strip())
-    try:
-        parse_rate_limits(specs)
-    except ConfigError as exc:
-        raise ValueError(str(exc).partition(": ")[2]) from None
-    return specs
+# Far above any vendor's limit; keeps the emission interval a number Lua can compare.
+MAX_RATE_PER_S = 1_000_000
 
 
-def sentinels(value: Any) -> tuple[str, ...]:
-    items = (
-        [p.strip() for p in value.split(",")] if isinstance(value, str) else [str(p).strip() for p in value]
-    )
-    for item in items:
-        text(item)
-        host, _, found = item.rpartition(":")
-        if not host or not (found.isascii() and found.isdigit() and 1 <= int(found) <= 65535):
+def rate_limits(value: Any) -> dict[str, float]:
+    """``"aliyun=500/s, 20/s"`` (or a list) -> {"aliyun": 500.0, "*": 20.0}; "*" is every provider."""
+    limits: dict[str, float] = {}
+    for spec in (text(item) for item in _items(value, lines_too=True) if item):
+        name, _, rate = spec.rpartition("=")
+        try:
+            per_s = float(rate.strip().removesuffix("/s"))
+        except ValueError:
+            raise ValueError(f"{spec!r}: write it as 500/s or aliyun=500/s") from None
+        if not 0 < per_s <= MAX_RATE_PER_S:  # also refuses nan and inf
+            raise ValueError(f"{spec!r}: must be greater than 0 and at most {MAX_RATE_PER_S:,}/s")
+        limits[name.strip() or "*"] = per_s
+    return limits
+
+
+def sentinels(value: Any) -> tuple[tuple[str, int], ...]:
+    """``"h1:26379, h2:26379"`` (or a list) -> ``(("h1", 26379), ("h2", 26379))``."""
+    found: list[tuple[str, int]] = []
+    for item in _items(value):
+        host, _, port = text(item).rpartition(":")
+        if not host or not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
             raise ValueError(f"{item!r} is not host:port (port 1-65535)")
-    return tuple(item for item in items if item)
+        found.append((host, int(port)))
+    return tuple(found)
+
+
+def networks(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """``"47.96.0.0/16, 10.0.0.1"`` (or a list) -> the networks; an address alone is a /32 (/128)."""
+    found = []
+    for item in (text(i) for i in _items(value) if i):
+        try:
+            found.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an address or a network like 10.0.0.0/8") from None
+    return tuple(found)

@@ -11,36 +11,11 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from smsworker.outcome import WHOLE_ELEMENT_REASONS, Failure
 from smsworker.task import SmsTask, encode_task
-
-REASONS = (
-    "invalid_json",
-    "invalid_task",
-    "invalid_mobile",
-    "provider_rejected",
-    "retries_exhausted",
-    "too_large",
-    "unsendable",
-    "internal_error",
-    "poison",
-)
-# Envelopes of these may carry no parsed task: a replay pushes the original element again.
-WHOLE_ELEMENT_REASONS = frozenset({"internal_error", "poison"})
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Why one recipient could not be sent."""
-
-    reason: str
-    error: str
-    attempts: int = 0
-    provider_code: str | None = None
-    recipient_fault: bool = False  # the number's own problem: no other provider would take it
 
 
 def build_envelope(
@@ -58,7 +33,7 @@ def build_envelope(
     Never raises, and every envelope is strict JSON (RFC 8259, UTF-8, no NaN): when anything in the
     task cannot be encoded, the one envelope is ``fallback_envelope`` with the original bytes.
     """
-    failed_at = (now or datetime.now(UTC)).isoformat(timespec="seconds").replace("+00:00", "Z")
+    failed_at = utc_text(now or datetime.now(UTC))
     try:
         return _envelopes(raw, task, failed, {"failed_at": failed_at, "worker": worker, "queue": queue})
     except Exception as exc:  # containment: whatever the element holds, it still gets a dead letter
@@ -89,6 +64,11 @@ def _envelopes(
             envelope["provider_code"] = codes[0] if len(codes) == 1 else codes
         out.append(strict_json(envelope))
     return out
+
+
+def utc_text(when: datetime) -> str:
+    """How smsworker writes a moment for people: ``2026-11-21T15:35:35Z``."""
+    return when.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def strict_json(value: Any) -> bytes:

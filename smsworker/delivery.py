@@ -11,13 +11,12 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
-from smsworker.deadletter import Failure
 from smsworker.errors import (
     PermanentProviderError,
     ProviderError,
@@ -26,7 +25,9 @@ from smsworker.errors import (
     TransientProviderError,
     UnsendableMessage,
 )
-from smsworker.providers.base import OutgoingMessage, Provider, SendResult
+from smsworker.events import WorkerEvents
+from smsworker.outcome import Acceptance, Failure, UnitOutcome
+from smsworker.providers.base import OutgoingMessage, Provider, SendResult, batches
 
 
 @dataclass(frozen=True)
@@ -43,43 +44,11 @@ class RetryPolicy:
         return float(jittered(state))
 
 
-def _no_wait(provider: Provider) -> None:
+def _no_pace(provider: str) -> None:
     return None
 
 
-def _ignore_request(provider: str, seconds: float) -> None:
-    return None
-
-
-def _ignore_retry(provider: str) -> None:
-    return None
-
-
-@dataclass(frozen=True)
-class Hooks:
-    """What the worker wants to know or do around each provider request (rate limit, metrics)."""
-
-    before_send: Callable[[Provider], None] = _no_wait
-    on_request: Callable[[str, float], None] = _ignore_request
-    on_retry: Callable[[str], None] = _ignore_retry
-
-
-@dataclass
-class UnitOutcome:
-    sent: list[str] = field(default_factory=list)
-    failed: dict[str, Failure] = field(default_factory=dict)
-    # Left for another time: the worker is stopping. The task goes back to the queue.
-    unsettled: list[str] = field(default_factory=list)
-    # Already sent under the task's progress key (by an earlier run, or a concurrent duplicate).
-    skipped: list[str] = field(default_factory=list)
-    attempts: int = 0
-
-    def merge(self, other: UnitOutcome) -> None:
-        self.sent.extend(other.sent)
-        self.failed.update(other.failed)
-        self.unsettled.extend(other.unsettled)
-        self.skipped.extend(other.skipped)
-        self.attempts += other.attempts
+_SILENT = WorkerEvents()
 
 
 def deliver(
@@ -89,39 +58,41 @@ def deliver(
     *,
     sleep: Callable[[float], None],
     log: Any,
-    hooks: Hooks | None = None,
+    events: WorkerEvents = _SILENT,
+    pace: Callable[[str], None] = _no_pace,
 ) -> UnitOutcome:
     """Send ``message`` under ``policy``; every recipient ends sent, failed or (at shutdown) unsettled.
 
     ``providers`` is a failover chain: recipients a provider could not take for a reason that is not
     their own (retries exhausted, account, signature or template errors) go to the next one, in
-    batches of its own size. The last provider's answer is final.
+    batches of its own size. The last provider's answer is final. ``pace(provider)`` runs before
+    each request (the shared rate limit); it may raise ``ShutdownRequested`` to stop waiting.
     """
     outcome = UnitOutcome()
     remaining = list(message.mobiles)
-    hooks = hooks or Hooks()
     for index, provider in enumerate(providers):
         last = index == len(providers) - 1
         next_round: list[str] = []
-        size = provider.max_batch_size
-        for start in range(0, len(remaining), size):
-            chunk = remaining[start : start + size]
+        for chunk in batches(remaining, provider.max_batch_size):
             if outcome.unsettled:  # stopping: leave the rest for after the restart
                 outcome.unsettled.extend(chunk)
                 continue
-            if outcome.skipped:  # taken over by another worker: the rest is theirs
-                outcome.skipped.extend(chunk)
-                continue
+            if outcome.taken_over:  # another worker has the task now: the rest is theirs
+                break
             unit = dataclasses.replace(message, mobiles=tuple(chunk))
-            part = _Delivery(provider, unit, log, hooks).run(policy, sleep)
+            part = _Delivery(provider, unit, log, events, pace).run(policy, sleep)
             outcome.sent.extend(part.sent)
+            outcome.accepted.update(part.accepted)
             outcome.unsettled.extend(part.unsettled)
             outcome.attempts += part.attempts
+            outcome.taken_over = outcome.taken_over or part.taken_over
             for mobile, failure in part.failed.items():
                 if last or failure.recipient_fault:
                     outcome.failed[mobile] = failure
                 else:
                     next_round.append(mobile)
+        if outcome.taken_over:
+            break
         if next_round:
             log.warning("provider.failover", provider=provider.name, next_provider=providers[index + 1].name,
                         recipients=len(next_round))  # fmt: skip
@@ -130,9 +101,17 @@ def deliver(
 
 
 class _Delivery:
-    def __init__(self, provider: Provider, message: OutgoingMessage, log: Any, hooks: Hooks) -> None:
+    def __init__(
+        self,
+        provider: Provider,
+        message: OutgoingMessage,
+        log: Any,
+        events: WorkerEvents,
+        pace: Callable[[str], None],
+    ) -> None:
         self.provider = provider
-        self.hooks = hooks
+        self.events = events
+        self.pace = pace
         self.message = message
         self.log = log
         self.outcome = UnitOutcome()
@@ -154,7 +133,7 @@ class _Delivery:
         except ShutdownRequested:
             self.outcome.unsettled.extend(self.remaining)
         except TakenOver:
-            self.outcome.skipped.extend(self.remaining)
+            self.outcome.taken_over = True
         return self.outcome
 
     def _attempt(self) -> None:
@@ -166,8 +145,9 @@ class _Delivery:
             self._fail(self.remaining, "provider_rejected", exc)
             self.remaining.clear()
             return
-        if result.receipt:
-            self.log.debug("provider.accepted", provider=self.provider.name, receipt=result.receipt,
+        if result.message_ids:  # the first few: enough to find the request in the vendor's console
+            self.log.debug("provider.accepted", provider=self.provider.name,
+                           message_ids=sorted(set(result.message_ids.values()))[:10],
                            recipients=len(self.remaining) - len(result.failed))  # fmt: skip
         retry_later: list[str] = []
         first_transient: TransientProviderError | None = None
@@ -175,6 +155,9 @@ class _Delivery:
             error = result.failed.get(mobile)
             if error is None:
                 self.outcome.sent.append(mobile)
+                self.outcome.accepted[mobile] = Acceptance(
+                    self.provider.name, result.message_ids.get(mobile, "")
+                )
             elif isinstance(error, TransientProviderError):
                 retry_later.append(mobile)
                 first_transient = first_transient or error
@@ -185,7 +168,7 @@ class _Delivery:
             raise first_transient
 
     def _send(self) -> SendResult:
-        self.hooks.before_send(self.provider)  # e.g. wait for the shared rate limit; may raise to stop
+        self.pace(self.provider.name)
         started = time.perf_counter()
         try:
             return self.provider.send(dataclasses.replace(self.message, mobiles=tuple(self.remaining)))
@@ -195,10 +178,10 @@ class _Delivery:
             self.log.exception("provider.unexpected_error", provider=self.provider.name)
             raise TransientProviderError(f"{type(exc).__name__}: {exc}") from exc
         finally:
-            self.hooks.on_request(self.provider.name, time.perf_counter() - started)
+            self.events.request_done(self.provider.name, time.perf_counter() - started)
 
     def _before_sleep(self, state: RetryCallState) -> None:
-        self.hooks.on_retry(self.provider.name)
+        self.events.retried(self.provider.name)
         error = state.outcome.exception() if state.outcome else None
         self.log.info(
             "provider.retry_scheduled",

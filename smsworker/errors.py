@@ -7,6 +7,21 @@ class ConfigError(ValueError):
     """A setting has a bad value. The message names the setting and where it came from."""
 
 
+class StartupError(Exception):
+    """The process cannot start for a reason outside the settings (a port in use): one line, exit 1."""
+
+    @classmethod
+    def cannot_listen(
+        cls, doing: str, address: str, port: int, exc: OSError, flags: str, address_flags: str = ""
+    ) -> StartupError:
+        """``doing`` ("serve metrics") on ``address:port`` failed; ``flags``: the --<flags>-port and
+        --<flags>-address options that choose another (``address_flags`` for the address if not)."""
+        return cls(
+            f"cannot {doing} on {address}:{port}: {exc.strerror or exc}. "
+            f"Choose another --{flags}-port or --{address_flags or flags}-address."
+        )
+
+
 class InvalidTask(ValueError):
     """A queue element that cannot be a task; ``reason`` is the dead-letter reason code."""
 

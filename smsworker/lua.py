@@ -103,14 +103,27 @@ return 0
 # taken over is left to that worker. Idempotent: a batch run again after a lost reply is recognised
 # by its number in the settle marker and changes nothing; the marker also keeps which tasks were
 # applied, to answer the retry the same way.
-# KEYS: processing list, dead-letter list, stats, settle marker, then the progress keys used.
-# ARGV: batch number, marker TTL, id-progress TTL, then per task: element, index of its progress key
-# in KEYS (0: none), keep progress (1/0), sent, dead, segments, envelope count, the envelopes.
+# It also records what each recipient became, for the producer and for delivery reports: a task
+# with an id gets a status hash (number -> state JSON), and each accepted number with a vendor id a
+# receipt record (vendor id -> task and number), both with the receipt TTL.
+# Each receipt record also joins the set of receipts awaiting a report (scored by now), which the
+# puller asks the vendors about and ``stats`` counts; entries older than the receipt TTL leave it.
+# A status hash loses the fields a producer wrote as ``queued`` under the number as it was pushed
+# (the states are kept under E.164), and with ``--receipts-list`` every state written is also
+# pushed to the changes list, capped.
+# KEYS: processing list, dead-letter list, stats, settle marker, awaiting set, changes list, then
+# hashes (progress and status keys), then strings (receipt keys). ARGV: batch number, marker TTL,
+# id-progress TTL, index of the first string key in KEYS, receipt TTL, now (unix s), changes cap
+# (0: off), then per task: element, index of its progress key in KEYS (0: none), keep progress
+# (1/0), sent, dead, segments, envelope count, the envelopes, index of its status key (0: none),
+# status count, (number, JSON) pairs, drop count, the fields to drop, change count, the changes,
+# receipt count, (key index, JSON) pairs, index of its payload key (0: none) and, if one, the payload
+# (kept with the receipts, for --dead-letter-undelivered).
 SETTLE = (
     _CHECK_TYPES
     + """
-local kinds = {'list', 'list', 'hash', 'string'}
-for i = 5, #KEYS do kinds[i] = 'hash' end
+local kinds = {'list', 'list', 'hash', 'string', 'zset', 'list'}
+for i = 7, #KEYS do kinds[i] = (i < tonumber(ARGV[4])) and 'hash' or 'string' end
 local bad = wrong_type(KEYS, kinds)
 if bad then return bad end
 local marker = redis.call('GET', KEYS[4])
@@ -118,10 +131,18 @@ if marker then
   local batch, applied = string.match(marker, '^(%d+):([01]*)$')
   if batch == ARGV[1] then return applied end
 end
-local applied, sent, dead, tasks, segments = {}, 0, 0, 0, 0
-local i = 4
+local applied, sent, dead, tasks, segments, awaiting, changed = {}, 0, 0, 0, 0, 0, 0
+local i = 8
 while i <= #ARGV do
   local progress, envelopes = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 6])
+  local s = i + 7 + envelopes
+  local status, statuses = tonumber(ARGV[s]), tonumber(ARGV[s + 1])
+  local d = s + 2 + 2 * statuses
+  local drops = tonumber(ARGV[d])
+  local c = d + 1 + drops
+  local changes = tonumber(ARGV[c])
+  local r = c + 1 + changes
+  local receipts = tonumber(ARGV[r])
   if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
     for e = 1, envelopes do redis.call('LPUSH', KEYS[2], ARGV[i + 6 + e]) end
     if progress > 0 then
@@ -131,6 +152,23 @@ while i <= #ARGV do
         redis.call('DEL', KEYS[progress])
       end
     end
+    if status > 0 and statuses > 0 then
+      for n = 1, drops do redis.call('HDEL', KEYS[status], ARGV[d + n]) end
+      for n = 0, statuses - 1 do
+        redis.call('HSET', KEYS[status], ARGV[s + 2 + 2 * n], ARGV[s + 3 + 2 * n])
+      end
+      redis.call('EXPIRE', KEYS[status], ARGV[5])
+    end
+    for n = 1, changes do redis.call('LPUSH', KEYS[6], ARGV[c + n]) end
+    changed = changed + changes
+    for n = 0, receipts - 1 do
+      local key = KEYS[tonumber(ARGV[r + 1 + 2 * n])]
+      redis.call('SET', key, ARGV[r + 2 + 2 * n], 'EX', ARGV[5])
+      redis.call('ZADD', KEYS[5], ARGV[6], key)
+    end
+    awaiting = awaiting + receipts
+    local payload = tonumber(ARGV[r + 1 + 2 * receipts])
+    if payload > 0 then redis.call('SET', KEYS[payload], ARGV[r + 2 + 2 * receipts], 'EX', ARGV[5]) end
     sent = sent + tonumber(ARGV[i + 3])
     dead = dead + tonumber(ARGV[i + 4])
     segments = segments + tonumber(ARGV[i + 5])
@@ -139,12 +177,18 @@ while i <= #ARGV do
   else
     applied[#applied + 1] = '0'
   end
-  i = i + 7 + envelopes
+  local after = r + 1 + 2 * receipts
+  i = (tonumber(ARGV[after]) > 0) and after + 2 or after + 1
 end
 redis.call('HINCRBY', KEYS[3], 'sent', sent)
 redis.call('HINCRBY', KEYS[3], 'dead', dead)
 redis.call('HINCRBY', KEYS[3], 'tasks', tasks)
 redis.call('HINCRBY', KEYS[3], 'segments', segments)
+if awaiting > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. (tonumber(ARGV[6]) - tonumber(ARGV[5])))
+  redis.call('EXPIRE', KEYS[5], ARGV[5])
+end
+if changed > 0 then redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[7]) - 1) end
 local result = table.concat(applied)
 redis.call('SET', KEYS[4], ARGV[1] .. ':' .. result, 'EX', ARGV[2])
 return result

@@ -15,8 +15,10 @@ import threading
 import time
 from collections.abc import Mapping
 
+from smsworker.events import WorkerEvents
 
-class Notifier:
+
+class Notifier(WorkerEvents):
     def __init__(self, address: str | None = None, *, watchdog_usec: int | None = None) -> None:
         self._address = "\0" + address[1:] if address and address.startswith("@") else address
         self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) if address else None
@@ -35,21 +37,19 @@ class Notifier:
             environ.get("NOTIFY_SOCKET") or None, watchdog_usec=int(usec) if usec.isdigit() and mine else None
         )
 
-    @property
-    def enabled(self) -> bool:
-        return self._socket is not None
-
-    def ready(self, status: str) -> None:
+    def started(self, status: str) -> None:
         self._send(f"READY=1\nSTATUS={status}")
 
-    def status(self, text: str) -> None:
-        self._send(f"STATUS={text}")
+    def redis_waiting(self, error: str) -> None:
+        self._status(f"waiting for Redis: {error}")
+
+    def progressed(self, *, tasks: int, sent: int, dead: int) -> None:
+        self._status(f"sent {sent}, dead {dead}")
 
     def stopping(self) -> None:
         self._send("STOPPING=1\nSTATUS=stopping")
 
-    def fetch_came_back(self) -> None:
-        """Called by the fetch loop after every fetch that returned (a task or an empty wait)."""
+    def fetch_returned(self) -> None:
         if self.watchdog_interval_s is None:
             return
         now = time.monotonic()
@@ -61,6 +61,9 @@ class Notifier:
         if self._socket is not None:
             self._socket.close()
             self._socket = None
+
+    def _status(self, text: str) -> None:
+        self._send(f"STATUS={text[:200]}")
 
     def _send(self, message: str) -> None:
         if self._socket is None or self._address is None:

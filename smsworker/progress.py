@@ -1,4 +1,4 @@
-"""A task's per-recipient progress in Redis (``Q:progress:<key>``, see ``queue.py``).
+"""A task's per-recipient progress in Redis (``Q:progress:<key>``, see ``keys.py``).
 
 Each number is absent (nobody is on it), ``1`` (the provider confirmed it), or the reservation
 ``r <worker> <flight>`` of the request about to send it. Reserving before each request is what
@@ -9,14 +9,14 @@ when the first's worker is dead.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import redis
 
 from smsworker import lua
-from smsworker.queue import PROGRESS_TTL_S
+from smsworker.keys import PROGRESS_TTL_S
 
 SENT = "1"
 
@@ -59,7 +59,7 @@ class Progress:
                 found.held[mobile] = text
         return found
 
-    def steal(self, key: str, mine: str, taken: dict[str, str]) -> None:
+    def steal(self, key: str, mine: str, taken: Mapping[str, str]) -> None:
         """Take over ``taken`` (number -> the dead holder's reservation), each only if unchanged."""
         pairs: list[Any] = [item for pair in taken.items() for item in pair]
         self._steal(keys=[key], args=[mine, *pairs])

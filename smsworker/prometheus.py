@@ -6,13 +6,14 @@ need not carry (the 50 MB target of scenario (e)).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from smsworker.events import WorkerEvents
 from smsworker.queue import RedisQueue
 
 
@@ -35,8 +36,8 @@ class _QueueLengths(Collector):
         yield family
 
 
-class PrometheusMetrics:
-    def __init__(self, queue: RedisQueue | None = None) -> None:
+class PrometheusMetrics(WorkerEvents):
+    def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.tasks = Counter("smsworker_tasks", "Tasks settled, by outcome", ["outcome"], registry=r)
@@ -49,9 +50,12 @@ class PrometheusMetrics:
             "smsworker_provider_request_seconds", "Provider request latency", ["provider"], registry=r
         )
         self.in_flight = Gauge("smsworker_sends_in_flight", "Provider requests in flight", registry=r)
-        if queue is not None:
-            r.register(_QueueLengths(queue))
         self._server: Any = None
+
+    def watch(self, queue: RedisQueue, units_in_flight: Callable[[], int]) -> None:
+        """Read the list lengths from ``queue`` and ``units_in_flight()`` at every scrape."""
+        self.registry.register(_QueueLengths(queue))
+        self.in_flight.set_function(units_in_flight)
 
     def serve(self, port: int, address: str) -> None:
         self._server, _ = start_http_server(port, addr=address, registry=self.registry)
@@ -61,22 +65,19 @@ class PrometheusMetrics:
             self._server.shutdown()
             self._server.server_close()
 
-    def task_settled(self, *, sent: int, dead_reasons: list[str], segments: int) -> None:
+    def task_settled(self, *, sent: int, dead_reasons: Sequence[str], segments: int) -> None:
         self.tasks.labels("settled").inc()
         self.recipients.labels("sent", "").inc(sent)
         for reason in dead_reasons:
             self.recipients.labels("dead_lettered", reason).inc()
         self.segments.inc(segments)
 
-    def request(self, provider: str, seconds: float) -> None:
+    def request_done(self, provider: str, seconds: float) -> None:
         self.latency.labels(provider).observe(seconds)
 
-    def retry(self, provider: str) -> None:
+    def retried(self, provider: str) -> None:
         self.retries.labels(provider).inc()
 
-    def track_in_flight(self, count: Callable[[], int]) -> None:
-        self.in_flight.set_function(count)
-
-    def task_invalid(self, reason: str) -> None:
+    def task_rejected(self, reason: str) -> None:
         self.tasks.labels("dead_lettered").inc()
         self.recipients.labels("dead_lettered", reason).inc()

@@ -1,35 +1,7 @@
-"""Every Redis key and command smsworker uses.
+"""Every Redis command smsworker runs, on the keys ``keys.py`` names.
 
-Key layout (``Q`` is the queue name, ``sms_queue`` by default):
-
-- ``Q``                       list. Producers ``LPUSH`` tasks; workers take from the right (FIFO).
-- ``Q:dead``                  list. Dead-letter envelopes (JSON), newest on the left. The name is
-                              configurable (``dead_letter_queue``).
-- ``Q:processing:<worker>``   list. Tasks a worker has claimed and not yet settled. A task leaves it
-                              only once every recipient is sent or dead-lettered, in the same
-                              script that records the outcome.
-- ``Q:workers``               set. Worker ids (``host:pid:token``) that may own a processing list.
-- ``Q:heartbeat:<worker>``    string with a TTL (``heartbeat_ttl``), renewed every third of it. Its
-                              value says which process beats (host, pid, boot id, pid namespace,
-                              start time), so a worker on the same machine can tell a dead process
-                              at once without mistaking one in another container for it.
-- ``Q:settled:<worker>``      string with a TTL. The number of the worker's last settle batch, so a
-                              settle run again after a lost reply writes nothing twice.
-- ``Q:progress:<key>``        hash. E.164 number -> ``1`` once the provider confirmed it, or the
-                              reservation (``r <worker> <flight>``) of the request about to send it.
-                              A recovered task skips what is ``1``; a second claimant of the same
-                              recipient waits for the holder, or takes over when it is dead.
-                              ``<key>`` is ``id:<id>`` when the producer gave an idempotency ``id``
-                              (kept a day after the task), else ``d:<delivery>``, the token stamped
-                              on the claimed element (deleted with the task).
-- ``Q:ratelimit:<provider>``  string with a TTL. The GCRA state of ``--rate-limit``, shared by every
-                              worker on this Redis (see ``ratelimit.py``).
-- ``Q:stats``                 hash. Counters: ``sent`` and ``dead`` recipients, ``tasks`` settled,
-                              ``segments`` (SMS parts, as the first provider counts them).
-
-Elements in processing lists may carry a stamp (``stamps.py``): a delivery token, a crash count and
-a check. A task that takes more than one provider request is stamped when claimed; recovery from a
-dead worker stamps every element it moves, counting the crash.
+Tasks move between lists only inside one Lua script or MULTI/EXEC (``lua.py`` says why each script
+is shaped as it is), so a crash between two commands never loses or duplicates an element.
 """
 
 from __future__ import annotations
@@ -37,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -44,11 +17,8 @@ from typing import Any
 import redis
 
 from smsworker import lua
+from smsworker.keys import IDEMPOTENCY_TTL_S, RECEIPT_TTL_S, SETTLE_MARKER_TTL_S, Keys
 from smsworker.stamps import crashed_once_more
-
-PROGRESS_TTL_S = 7 * 24 * 3600
-IDEMPOTENCY_TTL_S = 24 * 3600
-SETTLE_MARKER_TTL_S = 7 * 24 * 3600
 
 
 def new_worker_id() -> str:
@@ -66,6 +36,19 @@ class SettleOp:
     sent: int = 0
     dead: int = 0
     segments: int = 0
+    # What each recipient became (number -> state JSON), in the task's status hash (a task with an id).
+    status_key: str | None = None
+    statuses: tuple[tuple[str, bytes], ...] = ()
+    # Fields of the status hash to remove: the numbers as pushed, where the producer wrote them
+    # ``queued`` (the states are kept under E.164).
+    status_drops: tuple[str, ...] = ()
+    # With --receipts-list: each state written, as the JSON pushed to the changes list.
+    changes: tuple[bytes, ...] = ()
+    # Receipt records for the numbers a vendor accepted with an id: (key, JSON).
+    receipts: tuple[tuple[str, bytes], ...] = ()
+    # With --dead-letter-undelivered: (key, the producer's bytes), kept with the receipts so that a
+    # report of "undelivered" can dead-letter the recipient in a task that can be replayed.
+    payload: tuple[str, bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,6 +61,11 @@ class Stats:
     dead_total: int
     tasks_total: int
     segments_total: int
+    # Delivery reports: recipients reported delivered / undelivered, and reports nothing was known of.
+    delivered_total: int = 0
+    undelivered_total: int = 0
+    unmatched_reports: int = 0
+    awaiting_receipt: int = 0  # accepted with a vendor id, no report yet (within the receipt TTL)
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -94,35 +82,31 @@ class RedisQueue:
         # redis-py's stubs type replies as "Awaitable | Any" unions that fit neither client; the
         # replies here are bytes, lists and ints, converted where they are used.
         self._r: Any = client
-        self.queue = queue
-        self.dead_key = dead_letter_key
-        self.workers_key = f"{queue}:workers"
-        self.stats_key = f"{queue}:stats"
+        self.name = queue
+        self.keys = Keys(queue, dead_letter_key)
         self._requeue = client.register_script(lua.REQUEUE)
         self._requeue_orphans = client.register_script(lua.REQUEUE_ORPHANS)
         self._claim_many = client.register_script(lua.CLAIM_MANY)
         self._stamp = client.register_script(lua.STAMP)
         self._settle = client.register_script(lua.SETTLE)
         self._replay = client.register_script(lua.REPLAY)
+        self._rate_limit = client.register_script(lua.RATE_LIMIT)
         self._use_blmove = use_blmove
 
-    def processing_key(self, worker_id: str) -> str:
-        return f"{self.queue}:processing:{worker_id}"
-
-    def heartbeat_key(self, worker_id: str) -> str:
-        return f"{self.queue}:heartbeat:{worker_id}"
-
-    def settle_marker_key(self, worker_id: str) -> str:
-        return f"{self.queue}:settled:{worker_id}"
-
-    def progress_key(self, task_id: str | None, token: str | None) -> str | None:
-        if task_id is not None:
-            return f"{self.queue}:progress:id:{task_id}"
-        if token is not None:
-            return f"{self.queue}:progress:d:{token}"
-        return None
+    def take_turn(self, provider: str, interval_ms: float) -> float:
+        """One request's turn under ``--rate-limit``: 0 if it may go now, else how many ms to wait."""
+        return float(self._rate_limit(keys=[self.keys.ratelimit(provider)], args=[interval_ms]))
 
     # -- fetching ---------------------------------------------------------------------------
+
+    def is_cluster_node(self) -> bool:
+        """Whether this Redis is a node of a Redis Cluster (``cluster_enabled:1``). A server that will
+        not say (INFO refused by an ACL) is taken for a single one."""
+        try:
+            info = self._r.info("cluster")
+        except redis.ResponseError:
+            return False
+        return bool(info.get("cluster_enabled"))
 
     def supports_blmove(self) -> bool:
         if self._use_blmove is None:
@@ -132,18 +116,18 @@ class RedisQueue:
 
     def claim(self, worker_id: str, timeout_s: float) -> bytes | None:
         """Atomically move the oldest task into ``worker_id``'s processing list; None on timeout."""
-        dest = self.processing_key(worker_id)
+        dest = self.keys.processing(worker_id)
         element: bytes | None
         if self.supports_blmove():
-            element = self._r.blmove(self.queue, dest, timeout_s, "RIGHT", "LEFT")
+            element = self._r.blmove(self.keys.queue, dest, timeout_s, "RIGHT", "LEFT")
         else:
-            element = self._r.brpoplpush(self.queue, dest, int(max(1, timeout_s)))
+            element = self._r.brpoplpush(self.keys.queue, dest, int(max(1, timeout_s)))
         return element
 
     def claim_many(self, worker_id: str, count: int) -> list[bytes]:
         """Up to ``count`` tasks at once, oldest first, without blocking."""
         claimed: list[bytes] = self._claim_many(
-            keys=[self.queue, self.processing_key(worker_id)], args=[count]
+            keys=[self.keys.queue, self.keys.processing(worker_id)], args=[count]
         )
         return claimed
 
@@ -152,27 +136,35 @@ class RedisQueue:
 
         False if the element is no longer where it was claimed to (Redis lost its data in between).
         """
-        return bool(self._stamp(keys=[self.processing_key(worker_id)], args=[element, stamped]))
+        return bool(self._stamp(keys=[self.keys.processing(worker_id)], args=[element, stamped]))
 
     def holds(self, worker_id: str, element: bytes) -> bool:
         """Whether ``element`` is (still) in ``worker_id``'s processing list."""
         try:
-            return self._r.lpos(self.processing_key(worker_id), element) is not None
+            return self._r.lpos(self.keys.processing(worker_id), element) is not None
         except redis.ResponseError:  # LPOS needs Redis 6.0.6
             return element in self.processing(worker_id)
 
     def processing(self, worker_id: str) -> list[bytes]:
-        elements: list[bytes] = self._r.lrange(self.processing_key(worker_id), 0, -1)
+        elements: list[bytes] = self._r.lrange(self.keys.processing(worker_id), 0, -1)
         return elements
 
     def requeue_orphans(self, worker_id: str, elements: Sequence[bytes]) -> int:
         """Put back at the front of the queue those of ``elements`` still in the processing list."""
-        keys = [self.processing_key(worker_id), self.queue]
+        keys = [self.keys.processing(worker_id), self.keys.queue]
         return int(self._requeue_orphans(keys=keys, args=list(elements)))
 
     # -- settling ---------------------------------------------------------------------------------
 
-    def settle(self, worker_id: str, batch: int, ops: Sequence[SettleOp]) -> list[bool]:
+    def settle(
+        self,
+        worker_id: str,
+        batch: int,
+        ops: Sequence[SettleOp],
+        *,
+        receipt_ttl_s: int = RECEIPT_TTL_S,
+        changes_max: int = 0,
+    ) -> list[bool]:
         """Record tasks' outcomes and drop them from the processing list, in one script.
 
         Returns, per task, whether it was recorded: False for a task no longer in the processing
@@ -181,19 +173,38 @@ class RedisQueue:
         as the first run did.
         """
         keys = [
-            self.processing_key(worker_id),
-            self.dead_key,
-            self.stats_key,
-            self.settle_marker_key(worker_id),
+            self.keys.processing(worker_id),
+            self.keys.dead,
+            self.keys.stats,
+            self.keys.settle_marker(worker_id),
+            self.keys.awaiting,
+            self.keys.changes,
         ]
-        args: list[Any] = [batch, SETTLE_MARKER_TTL_S, IDEMPOTENCY_TTL_S]
+        hashes = [k for op in ops for k in (op.progress_key, op.status_key) if k is not None]
+        strings = [key for op in ops for key, _ in op.receipts]
+        strings += [op.payload[0] for op in ops if op.payload is not None]
+        keys += hashes + strings
+        index = {key: n for n, key in enumerate(keys, start=1)}  # Lua counts from 1
+        args: list[Any] = [
+            batch,
+            SETTLE_MARKER_TTL_S,
+            IDEMPOTENCY_TTL_S,
+            7 + len(hashes),  # the first string key: after the 6 fixed keys and the hashes
+            receipt_ttl_s,
+            time.time(),
+            changes_max,
+        ]
         for op in ops:
-            progress = 0
-            if op.progress_key is not None:
-                keys.append(op.progress_key)
-                progress = len(keys)
+            progress = index[op.progress_key] if op.progress_key is not None else 0
             args += [op.element, progress, int(op.keep_progress), op.sent, op.dead, op.segments]
             args += [len(op.envelopes), *op.envelopes]
+            args += [index[op.status_key] if op.status_key is not None else 0, len(op.statuses)]
+            args += [item for pair in op.statuses for item in pair]
+            args += [len(op.status_drops), *op.status_drops]
+            changes = op.changes if changes_max > 0 else ()
+            args += [len(changes), *changes]
+            args += [len(op.receipts), *(item for key, value in op.receipts for item in (index[key], value))]
+            args += [index[op.payload[0]], op.payload[1]] if op.payload is not None else [0]
         applied = self._settle(keys=keys, args=args)
         return [flag == ord("1") for flag in bytes(applied or b"")]
 
@@ -201,8 +212,8 @@ class RedisQueue:
 
     def heartbeat(self, worker_id: str, ttl_s: int, identity: str) -> None:
         pipe = self._r.pipeline(transaction=True)
-        pipe.sadd(self.workers_key, worker_id)
-        pipe.set(self.heartbeat_key(worker_id), identity, ex=ttl_s)
+        pipe.sadd(self.keys.workers, worker_id)
+        pipe.set(self.keys.heartbeat(worker_id), identity, ex=ttl_s)
         pipe.execute()
 
     def requeue_worker(self, worker_id: str, *, crashed: bool = False) -> int:
@@ -211,11 +222,11 @@ class RedisQueue:
         ``crashed``: its owner died holding them; each element goes back with its crash count up.
         """
         keys = [
-            self.processing_key(worker_id),
-            self.queue,
-            self.workers_key,
-            self.heartbeat_key(worker_id),
-            self.settle_marker_key(worker_id),
+            self.keys.processing(worker_id),
+            self.keys.queue,
+            self.keys.workers,
+            self.keys.heartbeat(worker_id),
+            self.keys.settle_marker(worker_id),
         ]
         swaps: list[bytes] = []
         if crashed:
@@ -224,11 +235,11 @@ class RedisQueue:
         return int(self._requeue(keys=keys, args=[worker_id, *swaps]))
 
     def known_workers(self) -> set[str]:
-        ids = {w.decode() for w in self._r.smembers(self.workers_key)}
+        ids = {w.decode() for w in self._r.smembers(self.keys.workers)}
         # A processing list whose owner is not registered (it was judged dead while still running)
         # would otherwise never be looked at again.
-        prefix = self.processing_key("")
-        for key in self._r.scan_iter(match=_glob_escape(prefix) + "*", count=500):
+        prefix = self.keys.processing("")
+        for key in self._r.scan_iter(match=glob_escape(prefix) + "*", count=500):
             ids.add(key.decode()[len(prefix) :])
         return ids
 
@@ -236,7 +247,7 @@ class RedisQueue:
         """Each worker's heartbeat value, None where it has expired."""
         pipe = self._r.pipeline(transaction=False)
         for worker_id in worker_ids:
-            pipe.get(self.heartbeat_key(worker_id))
+            pipe.get(self.keys.heartbeat(worker_id))
         return dict(zip(worker_ids, pipe.execute(), strict=True))
 
     # -- inspection and the dead-letter list ----------------------------------------------------
@@ -244,14 +255,15 @@ class RedisQueue:
     def stats(self) -> Stats:
         workers = sorted(self.known_workers())
         pipe = self._r.pipeline(transaction=False)
-        pipe.llen(self.queue)
-        pipe.llen(self.dead_key)
-        pipe.hgetall(self.stats_key)
+        pipe.llen(self.keys.queue)
+        pipe.llen(self.keys.dead)
+        pipe.hgetall(self.keys.stats)
+        pipe.zcard(self.keys.awaiting)
         for worker_id in workers:
-            pipe.llen(self.processing_key(worker_id))
+            pipe.llen(self.keys.processing(worker_id))
         for worker_id in workers:
-            pipe.exists(self.heartbeat_key(worker_id))
-        queue_len, dead_len, counters, *rest = pipe.execute()
+            pipe.exists(self.keys.heartbeat(worker_id))
+        queue_len, dead_len, counters, awaiting, *rest = pipe.execute()
         count = {k.decode(): int(v) for k, v in counters.items()}
         return Stats(
             queue=queue_len,
@@ -262,37 +274,44 @@ class RedisQueue:
             dead_total=count.get("dead", 0),
             tasks_total=count.get("tasks", 0),
             segments_total=count.get("segments", 0),
+            delivered_total=count.get("delivered", 0),
+            undelivered_total=count.get("undelivered", 0),
+            unmatched_reports=count.get("unmatched", 0),
+            awaiting_receipt=awaiting,
         )
 
     def length(self) -> int:
-        return int(self._r.llen(self.queue))
+        return int(self._r.llen(self.keys.queue))
+
+    def dead_length(self) -> int:
+        return int(self._r.llen(self.keys.dead))
 
     def push(self, *payloads: bytes) -> int:
-        return int(self.client.lpush(self.queue, *payloads))
+        return int(self.client.lpush(self.keys.queue, *payloads))
 
     def dead_letters(self, limit: int | None = None) -> list[bytes]:
         """Newest first."""
-        entries: list[bytes] = self._r.lrange(self.dead_key, 0, -1 if limit is None else limit - 1)
+        entries: list[bytes] = self._r.lrange(self.keys.dead, 0, -1 if limit is None else limit - 1)
         return entries
 
     def dead_letters_oldest_first(self, chunk: int = 500) -> Iterator[bytes]:
         """A snapshot of the dead-letter list, oldest first, read in chunks."""
-        end = self._r.llen(self.dead_key)
+        end = self._r.llen(self.keys.dead)
         while end > 0:
             start = max(0, end - chunk)
-            yield from reversed(self._r.lrange(self.dead_key, start, end - 1))
+            yield from reversed(self._r.lrange(self.keys.dead, start, end - 1))
             end = start
 
     def replay(self, envelope: bytes, task: bytes) -> bool:
         """Move one envelope's task back to the queue; False if it was no longer in the list."""
-        return bool(self._replay(keys=[self.dead_key, self.queue], args=[envelope, task]))
+        return bool(self._replay(keys=[self.keys.dead, self.keys.queue], args=[envelope, task]))
 
     def purge_dead(self) -> int:
         pipe = self._r.pipeline(transaction=True)
-        pipe.llen(self.dead_key)
-        pipe.delete(self.dead_key)
+        pipe.llen(self.keys.dead)
+        pipe.delete(self.keys.dead)
         return int(pipe.execute()[0])
 
 
-def _glob_escape(text: str) -> str:
+def glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)

@@ -8,8 +8,6 @@ code is sloppy (see the doc), and strict about everything else.
 from __future__ import annotations
 
 import json
-import math
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,6 +16,7 @@ from typing import Any
 import phonenumbers
 
 from smsworker.errors import InvalidTask
+from smsworker.strict_json import decode_object, json_type
 
 KNOWN_FIELDS = frozenset({"template_id", "mobiles", "content", "id", "params"})
 
@@ -74,7 +73,7 @@ class TaskParser:
                 "too_large",
                 f"payload is {len(raw)} bytes; the limit is {self.max_payload_bytes} (max_payload_bytes)",
             )
-        data = _decode_json(raw)
+        data = decode_object(raw)
         template_id = _template_id(data.get("template_id"))
         content = _content(data.get("content"))
         params = _params(data.get("params"))
@@ -135,103 +134,6 @@ def _plain_digits_e164(raw: str, country_code: int) -> str | None:
     return f"+{country_code}{raw}"
 
 
-# No SMS task needs more; and a document this deep is encoded again for its dead letter, which must
-# stay far from Python's recursion limit (a 977-level extra field once crashed the worker there).
-MAX_DEPTH = 128
-# A lone surrogate can only come from a \uD800-\uDFFF escape: the bytes were valid UTF-8.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_STRING_OR_BRACKET = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _finite_float(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):  # 1e400: Python reads it as inf, which no JSON encoder writes back
-        raise ValueError(f"the number {text[:40]} is out of range (it overflows a double)")
-    return value
-
-
-def _decode_json(raw: bytes) -> dict[str, Any]:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidTask("invalid_json", f"payload is not valid UTF-8 (byte {exc.start})") from None
-    _check_depth(raw)
-    try:
-        # PHP never writes NaN/Infinity; Python's json would accept them silently.
-        data = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
-    except (ValueError, RecursionError) as exc:
-        raise InvalidTask("invalid_json", f"payload is not valid JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidTask("invalid_task", f"payload must be a JSON object, got {_json_type(data)}")
-    if _SURROGATE_ESCAPE.search(raw):  # rare: only then is the walk worth its cost
-        _check_text(data)
-    return data
-
-
-def _check_depth(raw: bytes) -> None:
-    """Refuse nesting deeper than ``MAX_DEPTH`` before decoding, the same on every thread (how deep
-    ``json.loads`` itself can go depends on the caller's stack)."""
-    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
-        return
-    depth = 0
-    for token in _STRING_OR_BRACKET.finditer(raw):
-        mark = token.group()
-        if mark in (b"[", b"{"):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise InvalidTask("invalid_task", f"payload is nested deeper than {MAX_DEPTH} levels")
-        elif mark in (b"]", b"}"):
-            depth -= 1
-
-
-def _check_text(data: dict[str, Any]) -> None:
-    """Every string in the element, keys and unknown fields included, must be text that can be
-    encoded again (dead letters, logs, provider requests): no unpaired surrogate anywhere."""
-    stack: list[tuple[Any, str]] = [(data, "")]
-    while stack:
-        value, path = stack.pop()
-        items = value.items() if isinstance(value, dict) else enumerate(value)
-        for key, item in items:
-            where = f"{path}.{key}" if isinstance(key, str) else f"{path}[{key}]"
-            if isinstance(key, str) and not is_text(key):
-                raise InvalidTask("invalid_task", f"a key in {_safe_path(path)} {_SURROGATE_NOTE}")
-            if isinstance(item, str) and not is_text(item):
-                raise InvalidTask("invalid_task", f"{_safe_path(where)} {_SURROGATE_NOTE}")
-            if isinstance(item, (dict, list)):
-                stack.append((item, where))
-
-
-_SURROGATE_NOTE = "holds an unpaired UTF-16 surrogate (\\uD800-\\uDFFF): not text, and PHP never writes one"
-
-
-def is_text(text: str) -> bool:
-    """Whether ``text`` can be encoded as UTF-8: no unpaired surrogate (from a JSON escape, or
-    from invalid UTF-8 in argv or the environment, which Python decodes to surrogates)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _safe_path(path: str) -> str:
-    shown = path.lstrip(".") or "the task"
-    return shown if is_text(shown) else "a field"
-
-
-def _json_type(value: Any) -> str:
-    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean"}
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return "a number"
-    return names.get(type(value), type(value).__name__)
-
-
 def _template_id(value: Any) -> int | str:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -240,7 +142,7 @@ def _template_id(value: Any) -> int | str:
     if value is None:
         raise InvalidTask("invalid_task", "template_id is missing")
     raise InvalidTask(
-        "invalid_task", f"template_id must be an integer or a non-empty string, got {_json_type(value)}"
+        "invalid_task", f"template_id must be an integer or a non-empty string, got {json_type(value)}"
     )
 
 
@@ -249,7 +151,7 @@ def _content(value: Any) -> str:
         return value
     if value is None:
         raise InvalidTask("invalid_task", "content is missing")
-    raise InvalidTask("invalid_task", f"content must be a string, got {_json_type(value)}")
+    raise InvalidTask("invalid_task", f"content must be a string, got {json_type(value)}")
 
 
 def _params(value: Any) -> dict[str, Any] | None:
@@ -259,7 +161,7 @@ def _params(value: Any) -> dict[str, Any] | None:
         return {}
     if isinstance(value, dict):
         return value
-    raise InvalidTask("invalid_task", f"params must be an object, got {_json_type(value)}")
+    raise InvalidTask("invalid_task", f"params must be an object, got {json_type(value)}")
 
 
 def _task_id(value: Any) -> str | None:
@@ -269,7 +171,7 @@ def _task_id(value: Any) -> str | None:
         return str(value)
     if isinstance(value, str) and value:
         return value
-    raise InvalidTask("invalid_task", f"id must be a non-empty string or an integer, got {_json_type(value)}")
+    raise InvalidTask("invalid_task", f"id must be a non-empty string or an integer, got {json_type(value)}")
 
 
 def _mobile_entries(value: Any) -> list[tuple[str, bool]]:
@@ -289,7 +191,7 @@ def _mobile_entries(value: Any) -> list[tuple[str, bool]]:
     else:
         raise InvalidTask(
             "invalid_task",
-            f"mobiles must be an array, an object or a comma-separated string, got {_json_type(value)}",
+            f"mobiles must be an array, an object or a comma-separated string, got {json_type(value)}",
         )
     if not entries:
         raise InvalidTask("invalid_task", "mobiles is empty")

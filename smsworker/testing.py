@@ -59,7 +59,9 @@ class FakeProvider:
                     error = script.pop(0) if script else None
                     if error is not None:
                         failed[mobile] = error
-                return SendResult(failed=failed)
+                # A message id per request, like a vendor's: "fake-<request number>".
+                ids = dict.fromkeys(set(message.mobiles) - set(failed), f"fake-{len(self.requests)}")
+                return SendResult(failed=failed, message_ids=ids)
         finally:
             with self._lock:
                 self.in_flight -= 1

@@ -6,6 +6,8 @@ import click
 
 from smsworker import __version__
 from smsworker.cli.queue_commands import dlq, enqueue, stats
+from smsworker.cli.receipts_command import receipts
+from smsworker.cli.status_command import status
 from smsworker.cli.worker_commands import check, drain, run
 
 
@@ -23,12 +25,13 @@ def cli() -> None:
     Start with:  smsworker check            is the config valid, is Redis there?
                  smsworker run              the daemon (SIGTERM stops it cleanly)
                  smsworker stats            what is queued, in flight, dead
+                 smsworker status --id ID   what became of each recipient of a task
     Every option also reads SMSWORKER_<NAME> and a TOML --config file;
     a flag beats the environment, which beats the file.
     """
 
 
-for command in (run, drain, check, enqueue, stats, dlq):
+for command in (run, drain, check, enqueue, stats, status, dlq, receipts):
     cli.add_command(command)
 
 

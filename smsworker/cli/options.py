@@ -11,7 +11,7 @@ import click
 import redis
 
 from smsworker.config import LOG_FORMATS, LOG_LEVELS, Settings, load_settings
-from smsworker.errors import ConfigError
+from smsworker.errors import ConfigError, StartupError
 from smsworker.providers.registry import FACTORIES
 from smsworker.redact import redact_url
 
@@ -51,8 +51,56 @@ _WORKER = [
         "unread as poison, so it cannot take down the next one.",
         "3",
     ),
+    (
+        "--receipt-ttl",
+        "Seconds to keep each recipient's status (tasks with an id) and the vendor ids that delivery "
+        "reports will name.",
+        "259200",
+    ),
     ("--metrics-port", "Serve Prometheus metrics on this port; 0 is off.", "0"),
     ("--metrics-address", "Address the metrics endpoint listens on.", "127.0.0.1"),
+]
+
+
+_RECEIPTS = [
+    ("--receipts-address", "Address the receiver listens on (put a TLS proxy in front of it).", "127.0.0.1"),
+    ("--receipts-port", "Port the receiver listens on.", "8090"),
+    (
+        "--http-report-secret-file",
+        "File holding the secret the http provider's delivery reports are signed with (HMAC-SHA256).",
+        None,
+    ),
+    (
+        "--receipts-path-token-file",
+        "File holding the secret token in the URL path Alibaba and Tencent push reports to "
+        "(/aliyun/<token>, /tencent/<token>): they sign nothing. 16+ characters of A-Z a-z 0-9 - _.",
+        None,
+    ),
+    (
+        "--receipts-allow",
+        "Networks Alibaba's and Tencent's pushes may come from, comma-separated (e.g. the vendor's "
+        "published ranges); others get 403.",
+        None,
+    ),
+    (
+        "--receipts-pull",
+        "Also pull reports from these vendors' APIs, comma-separated: aliyun (QuerySendDetails, per "
+        "receipt awaiting a report), tencent (PullSmsSendStatus). For when the vendor cannot reach "
+        "you; paced by --rate-limit aliyun.pull=10/s (the default).",
+        None,
+    ),
+    (
+        "--receipts-pull-after",
+        "Seconds a receipt waits for its report before Alibaba is asked about it.",
+        "60",
+    ),
+    ("--receipts-pull-every", "Seconds between two pull rounds.", "30"),
+    (
+        "--receipts-metrics-port",
+        "Serve the receiver's Prometheus metrics on this port (at --metrics-address), apart from "
+        "the report port.",
+        None,
+    ),
 ]
 
 
@@ -75,7 +123,35 @@ def common_options(func: F) -> F:
     )(func)
 
 
+def receipts_options(func: F) -> F:
+    for flag, help_text, default in reversed(_RECEIPTS):
+        func = _option(flag, help_text, default)(func)
+    return _changes_list_options(func)
+
+
+def _changes_list_options(func: F) -> F:
+    """Both the workers (sent, dead) and the receiver (delivered, undelivered) write the list, and
+    both take part in dead-lettering undelivered recipients (the workers keep the task's bytes)."""
+    func = click.option(
+        "--dead-letter-undelivered/--no-dead-letter-undelivered", default=None,
+        help="Dead-letter a recipient whose delivery report says undelivered (reason undelivered), "
+        "so 'dlq replay' sends it again, e.g. through a failover chain. The workers then keep each "
+        "task's bytes with its receipts (--receipt-ttl). Give it to the workers and to receipts alike. "
+        "[default: off] [env: SMSWORKER_DEAD_LETTER_UNDELIVERED]",
+    )(func)  # fmt: skip
+    func = _option(
+        "--receipts-list-max", "Changes the list keeps; older ones are dropped (LTRIM).", "100000"
+    )(func)
+    return click.option(
+        "--receipts-list/--no-receipts-list", default=None,
+        help="Also push every status change of a task pushed with an id, as JSON, to the Redis list "
+        "<queue>:changes, for your app to brPop (SmsQueue::nextChange). Give it to the workers and "
+        "to receipts alike. [default: off] [env: SMSWORKER_RECEIPTS_LIST]",
+    )(func)  # fmt: skip
+
+
 def worker_options(func: F) -> F:
+    func = _changes_list_options(func)
     func = click.option(
         "--mask-mobiles/--no-mask-mobiles",
         default=None,
@@ -111,6 +187,8 @@ def friendly_errors(settings: Settings | None = None) -> Iterator[None]:
         yield
     except ConfigError as exc:
         raise SettingError(str(exc)) from None
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
     except redis.RedisError as exc:
         where = settings.redacted_redis_url() if settings else "Redis"
         raise click.ClickException(redis_problem(exc, where)) from None

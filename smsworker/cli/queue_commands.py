@@ -9,13 +9,16 @@ from typing import Any
 
 import click
 
-from smsworker.app import build_parser, build_queue
+from smsworker.app import build_parser, open_queue
 from smsworker.cli.options import SettingError, common_options, friendly_errors, plural, settings_from
-from smsworker.deadletter import REASONS
+from smsworker.cli.progress import progress
 from smsworker.dlq import list_dead, replay
 from smsworker.errors import InvalidTask
+from smsworker.outcome import REASONS
 from smsworker.queue import RedisQueue
-from smsworker.task import encode_task, is_text
+from smsworker.status_book import StatusBook
+from smsworker.strict_json import is_text
+from smsworker.task import encode_task
 
 
 @click.command()
@@ -39,18 +42,7 @@ def enqueue(
                         ("--params", params), *(("--mobile", m) for m in mobiles)):  # fmt: skip
         if value is not None and not is_text(value):
             raise SettingError(f"invalid {hint}: not valid UTF-8 text (check the terminal's encoding)")
-    data: dict[str, Any] = {
-        "template_id": int(template_id) if template_id.isascii() and template_id.isdigit() else template_id,
-        "mobiles": list(mobiles),
-        "content": content,
-    }
-    if params is not None:
-        try:
-            data["params"] = json.loads(params)
-        except (ValueError, RecursionError) as exc:
-            raise SettingError(f"invalid --params: not valid JSON: {exc}") from None
-    if task_id is not None:
-        data["id"] = task_id
+    data = _task_fields(template_id, mobiles, content, params, task_id)
     try:
         payload = encode_task(data)
         task = build_parser(settings).parse(payload)
@@ -64,10 +56,34 @@ def enqueue(
             err=True,
         )
     with friendly_errors(settings):
-        length = build_queue(settings).push(payload)
+        queue = open_queue(settings)
+        if task.task_id is None:
+            length = queue.push(payload)
+        else:  # its recipients show as queued until it settles (smsworker status --id)
+            written = [str(m).strip() for m in data["mobiles"]]  # as the worker will read them
+            length = StatusBook(queue).push_with_id(payload, task.task_id, written, settings.receipt_ttl)
     click.echo(
         f"queued 1 task for {plural(len(mobiles), 'recipient')} on {settings.queue} (queue length {length})"
     )
+
+
+def _task_fields(
+    template_id: str, mobiles: tuple[str, ...], content: str, params: str | None, task_id: str | None
+) -> dict[str, Any]:
+    """The task as a PHP producer would build it: a numeric template id as a number."""
+    data: dict[str, Any] = {
+        "template_id": int(template_id) if template_id.isascii() and template_id.isdigit() else template_id,
+        "mobiles": list(mobiles),
+        "content": content,
+    }
+    if params is not None:
+        try:
+            data["params"] = json.loads(params)
+        except (ValueError, RecursionError) as exc:
+            raise SettingError(f"invalid --params: not valid JSON: {exc}") from None
+    if task_id is not None:
+        data["id"] = task_id
+    return data
 
 
 @click.command()
@@ -80,7 +96,7 @@ def stats(as_json: bool, watch: bool, interval: float, **flags: Any) -> None:
     """Queue, processing and dead-letter lengths, live workers, and totals so far."""
     settings = settings_from(flags)
     with friendly_errors(settings):
-        queue = build_queue(settings)
+        queue = open_queue(settings)
         if watch:
             _watch(queue, interval)
             return
@@ -89,7 +105,7 @@ def stats(as_json: bool, watch: bool, interval: float, **flags: Any) -> None:
         click.echo(json.dumps(figures))
         return
     for name, value in figures.items():
-        click.echo(f"{name:<15}{value}")
+        click.echo(f"{name:<18}{value}")
 
 
 def _watch(queue: RedisQueue, interval: float) -> None:
@@ -129,7 +145,7 @@ def dlq_list(limit: int, as_json: bool, **flags: Any) -> None:
     """Show dead-lettered tasks, newest first, with the reason for each."""
     settings = settings_from(flags)
     with friendly_errors(settings):
-        entries = list_dead(build_queue(settings), limit)
+        entries = list_dead(open_queue(settings), limit)
     for entry in entries:
         if as_json:
             click.echo(json.dumps(entry, ensure_ascii=False))
@@ -154,8 +170,13 @@ def dlq_replay(limit: int | None, reason: str | None, **flags: Any) -> None:
     """Push the failed part of dead tasks back onto the queue (oldest first)."""
     settings = settings_from(flags)
     with friendly_errors(settings):
-        result = replay(build_queue(settings), limit=limit, reason=reason)
+        queue = open_queue(settings)
+        total = queue.dead_length() if limit is None else min(limit, queue.dead_length())
+        with progress(total, "replaying") as step:
+            result = replay(queue, limit=limit, reason=reason, on_each=step)
     click.echo(f"replayed {result.replayed} tasks ({result.recipients} recipients) onto {settings.queue}")
+    if result.vanished:
+        click.echo(f"skipped {result.vanished} entries taken meanwhile by another replay or a purge")
     if result.not_replayable:
         click.echo(
             f"left {result.not_replayable} entries that have no task to replay "
@@ -172,5 +193,5 @@ def dlq_purge(**flags: Any) -> None:
     """Delete the whole dead-letter list."""
     settings = settings_from(flags)
     with friendly_errors(settings):
-        count = build_queue(settings).purge_dead()
+        count = open_queue(settings).purge_dead()
     click.echo(f"purged {count} entries from {settings.dead_letter_key}")

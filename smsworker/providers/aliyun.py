@@ -87,7 +87,7 @@ class AliyunProvider:
         out_id = message.task_id or uuid.uuid4().hex
         params = self.params(message, out_id)
         try:
-            response = (self._send_v1 if self._signature == "v1" else self._send_v3)(params)
+            response = self._call("SendSms", params)
         except TransientProviderError:
             if self._log is not None:  # the request may have gone through: say which one it was
                 self._log.warning("aliyun.ambiguous_failure", out_id=out_id, recipients=len(message.mobiles))
@@ -95,21 +95,43 @@ class AliyunProvider:
         body = json_body(response)
         code = str(body.get("Code", f"HTTP{response.status_code}"))
         if code == "OK":
-            receipt = str(body.get("BizId", ""))
+            biz_id = str(body.get("BizId") or "")
             if self._log is not None:
                 self._log.debug(
-                    "aliyun.accepted", biz_id=receipt, out_id=out_id, recipients=len(message.mobiles)
+                    "aliyun.accepted", biz_id=biz_id, out_id=out_id, recipients=len(message.mobiles)
                 )
-            return SendResult(receipt=receipt)
+            return SendResult(message_ids=dict.fromkeys(message.mobiles, biz_id) if biz_id else {})
         error = f"{code}: {body.get('Message', '')}"
         if is_transient(code) or response.status_code >= 500:
             raise TransientProviderError(error, code=code)
         raise PermanentProviderError(error, code=code, recipient_fault=code in RECIPIENT_CODES)
 
-    def _send_v3(self, params: dict[str, str]) -> Any:
+    def query_details(self, number: str, send_date: str, biz_id: str) -> list[dict[str, Any]]:
+        """What Alibaba knows of the message ``biz_id`` sent to ``number`` (E.164) on ``send_date``
+        (``YYYYMMDD``, Beijing): QuerySendDetails' ``SmsSendDetailDTO`` items (``PhoneNum``,
+        ``SendStatus`` 1 waiting / 2 failed / 3 delivered, ``ErrCode``, ``ReceiveDate``, ...).
+        Raises ``ProviderError`` when the call fails."""
+        params = {"PhoneNumber": phone_number(number), "SendDate": send_date, "BizId": biz_id,
+                  "PageSize": "10", "CurrentPage": "1"}  # fmt: skip
+        response = self._call("QuerySendDetails", params)
+        body = json_body(response)
+        code = str(body.get("Code", f"HTTP{response.status_code}"))
+        if code != "OK":
+            error = f"{code}: {body.get('Message', '')}"
+            if is_transient(code) or response.status_code >= 500:
+                raise TransientProviderError(error, code=code)
+            raise PermanentProviderError(error, code=code)
+        details = body.get("SmsSendDetailDTOs")
+        items = details.get("SmsSendDetailDTO") if isinstance(details, dict) else None
+        return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+    def _call(self, action: str, params: dict[str, str]) -> Any:
+        return (self._call_v1 if self._signature == "v1" else self._call_v3)(action, params)
+
+    def _call_v3(self, action: str, params: dict[str, str]) -> Any:
         headers = {
             "host": self._host,
-            "x-acs-action": "SendSms",
+            "x-acs-action": action,
             "x-acs-content-sha256": EMPTY_SHA256,
             "x-acs-date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self._clock())),
             "x-acs-signature-nonce": self._nonce(),
@@ -129,11 +151,11 @@ class AliyunProvider:
         url = self._url + "?" + canonical_query(params)
         return request(self._session, "POST", url, timeout_s=self._timeout_s, headers=headers)
 
-    def _send_v1(self, params: dict[str, str]) -> Any:
+    def _call_v1(self, action: str, params: dict[str, str]) -> Any:
         signed = {
             **params,
             "AccessKeyId": self._key_id,
-            "Action": "SendSms",
+            "Action": action,
             "Format": "JSON",
             "RegionId": "cn-hangzhou",
             "SignatureMethod": "HMAC-SHA1",

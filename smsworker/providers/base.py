@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,8 +29,10 @@ class SendResult:
     """
 
     failed: dict[str, ProviderError] = field(default_factory=dict)
-    # The vendor's id for what it accepted (BizId, sid, SerialNo), for reconciling with its records.
-    receipt: str | None = None
+    # The vendor's id for each accepted number, as its delivery reports will name it: Tencent's
+    # SerialNo and Twilio's sid are per number; Alibaba's BizId is per request, so every number of the
+    # request gets it (its reports carry the number too). Empty when the provider gives none.
+    message_ids: dict[str, str] = field(default_factory=dict)
 
 
 class Provider(Protocol):
@@ -54,3 +56,8 @@ class Provider(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def batches(mobiles: Sequence[str], size: int) -> list[list[str]]:
+    """``mobiles`` in requests of at most ``size`` (a provider's ``max_batch_size``), in order."""
+    return [list(mobiles[i : i + size]) for i in range(0, len(mobiles), size)]

@@ -11,10 +11,13 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import requests
+
 from smsworker.errors import PermanentProviderError, TransientProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
 from smsworker.providers.transport import encode_json, make_session, request
 from smsworker.segments import count_segments
+from smsworker.strict_json import is_text
 
 TRANSIENT_STATUSES = frozenset({408, 429})
 _JSON = {"Content-Type": "application/json"}
@@ -57,7 +60,7 @@ class HttpProvider:
         )
         status = response.status_code
         if 200 <= status < 300:
-            return SendResult()
+            return SendResult(message_ids=message_ids(response, message.mobiles))
         detail = f"HTTP {status}: {response.text[:200]}"
         if status in TRANSIENT_STATUSES or status >= 500:
             raise TransientProviderError(
@@ -70,6 +73,31 @@ class HttpProvider:
 
     def close(self) -> None:
         self._session.close()
+
+
+# A webhook's id for a message is a key in Redis later: bounded, and text.
+MAX_MESSAGE_ID = 128
+
+
+def message_ids(response: requests.Response, mobiles: Sequence[str]) -> dict[str, str]:
+    """The webhook's ids for what it accepted, when its 2xx answer gives them (optional):
+    ``{"message_id": "..."}`` for every number of the request, or ``{"message_ids": {number: id}}``.
+    Anything else (no JSON, other shapes, ids that are not short text) gives none: the send stands."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    found: dict[str, object] = {}
+    per_number = body.get("message_ids")
+    if isinstance(per_number, dict):
+        found = {m: per_number.get(m) for m in mobiles}
+    elif "message_id" in body:
+        found = dict.fromkeys(mobiles, body["message_id"])
+    return {
+        m: i for m, i in found.items() if isinstance(i, str) and 0 < len(i) <= MAX_MESSAGE_ID and is_text(i)
+    }
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from smsworker.config_values import seconds
+from smsworker.config_values import http_url, seconds
 from smsworker.errors import ConfigError
-from smsworker.task import is_text
+from smsworker.strict_json import is_text
 
 
 class Section:
@@ -45,6 +45,16 @@ class Section:
                 raise ConfigError(f"{self.provider}.{file_key} {path} is empty")
             return secret
         return self.text(key)
+
+    def url(self, key: str) -> str:
+        """An optional http(s) URL; "" when not set."""
+        value = self.values.get(key)
+        if value is None or str(value).strip() == "":
+            return ""
+        try:
+            return http_url(value)
+        except ValueError as exc:
+            raise ConfigError(f"invalid {self.provider}.{key}: {exc}") from None
 
     def seconds(self, key: str, default: float) -> float:
         """A duration: finite, above 0, at most an hour (a provider request longer is a fault)."""

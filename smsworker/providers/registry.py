@@ -25,7 +25,7 @@ def _build_http(settings: Settings, logger: Any) -> Provider:
         raise ConfigError("provider 'http' needs http_url: pass --http-url or set SMSWORKER_HTTP_URL")
     return HttpProvider(
         settings.http_url,
-        headers=settings.http_header_pairs(),
+        headers=settings.http_headers,
         timeout_s=settings.http_timeout,
         batch_size=settings.http_batch_size,
         pool_size=settings.concurrency,
@@ -75,6 +75,7 @@ def _build_twilio(settings: Settings, logger: Any) -> Provider:
         auth_token=section.secret("auth_token"),
         from_number="" if service else section.text("from"),
         messaging_service_sid=service,
+        status_callback_url=section.url("status_callback_url"),
         base_url=section.text("base_url", "https://api.twilio.com"),
         timeout_s=section.seconds("timeout", 10.0),
         pool_size=settings.concurrency,

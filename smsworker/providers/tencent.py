@@ -83,7 +83,21 @@ class TencentProvider:
         return body
 
     def send(self, message: OutgoingMessage) -> SendResult:
-        payload = encode_json(self.body(message)).encode("utf-8")
+        answer = self._call("SendSms", self.body(message))
+        return self._per_number(message, answer.get("SendStatusSet") or [])
+
+    def pull_statuses(self, limit: int = 100) -> list[dict[str, Any]]:
+        """Delivery reports not pulled before (PullSmsSendStatus: Tencent hands each out once), up to
+        ``limit`` (at most 100): items with ``PhoneNumber``, ``SerialNo``, ``ReportStatus``
+        (SUCCESS / FAIL), ``Description``, ``UserReceiveTime`` (unix s). ``ProviderError`` when the
+        call fails."""
+        answer = self._call("PullSmsSendStatus", {"SmsSdkAppId": self._app_id, "Limit": limit})
+        items = answer.get("PullSmsSendStatusSet")
+        return [item for item in items if isinstance(item, dict)] if isinstance(items, list) else []
+
+    def _call(self, action: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One signed API 3.0 call; the ``Response`` object, or the ``ProviderError`` its ``Error`` is."""
+        payload = encode_json(body).encode("utf-8")
         timestamp = int(self._clock())
         date = time.strftime("%Y-%m-%d", time.gmtime(timestamp))
         signature = tc3_signature(
@@ -97,7 +111,7 @@ class TencentProvider:
             ),
             "Content-Type": CONTENT_TYPE,
             "Host": self._host,
-            "X-TC-Action": "SendSms",
+            "X-TC-Action": action,
             "X-TC-Version": VERSION,
             "X-TC-Timestamp": str(timestamp),
             "X-TC-Region": self._region,
@@ -108,10 +122,12 @@ class TencentProvider:
         if response.status_code >= 500:
             raise TransientProviderError(f"HTTP {response.status_code}", code=str(response.status_code))
         answer = json_body(response).get("Response", {})
+        if not isinstance(answer, dict):
+            raise TransientProviderError("no Response object in the answer")
         if "Error" in answer:
             error = answer["Error"]
             raise classify(str(error.get("Code", "")), str(error.get("Message", "")))
-        return self._per_number(message, answer.get("SendStatusSet") or [])
+        return answer
 
     def _per_number(self, message: OutgoingMessage, statuses: list[dict[str, Any]]) -> SendResult:
         by_number = {str(s.get("PhoneNumber")): s for s in statuses}
@@ -122,8 +138,12 @@ class TencentProvider:
                 failed[mobile] = TransientProviderError("no status for this number in the answer")
             elif status.get("Code") != "Ok":
                 failed[mobile] = classify(str(status.get("Code")), str(status.get("Message", "")))
-        serials = ",".join(str(s.get("SerialNo", "")) for s in statuses if s.get("Code") == "Ok")
-        return SendResult(failed=failed, receipt=serials or None)
+        serials = {
+            mobile: str(by_number[mobile].get("SerialNo") or "")
+            for mobile in message.mobiles
+            if mobile not in failed and by_number[mobile].get("SerialNo")
+        }
+        return SendResult(failed=failed, message_ids=serials)
 
     def segments(self, content: str) -> int:
         return count_segments(f"【{self._sign_name}】{content}", "cn")

@@ -2,7 +2,8 @@
 
 201 is sent. HTTP 429 or error code 20429 is transient (``Retry-After`` honoured), as are 5xx and
 network errors; other 4xx (21211 invalid number, 21610 unsubscribed, 21614 not a mobile, 21608
-unverified trial number, ...) are permanent.
+unverified trial number, ...) are permanent. With ``status_callback_url`` set, each message asks
+Twilio to post its delivery status there (``smsworker receipts``, ``receiver/twilio_reports.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class TwilioProvider:
         auth_token: str,
         from_number: str = "",
         messaging_service_sid: str = "",
+        status_callback_url: str = "",
         base_url: str = "https://api.twilio.com",
         timeout_s: float = 10.0,
         pool_size: int = 8,
@@ -36,6 +38,9 @@ class TwilioProvider:
         self._sender = (
             {"MessagingServiceSid": messaging_service_sid} if messaging_service_sid else {"From": from_number}
         )
+        # Asked for with each message: Twilio then posts its status changes there (``receipts``).
+        if status_callback_url:
+            self._sender["StatusCallback"] = status_callback_url
         self._url = f"{base_url.rstrip('/')}/2010-04-01/Accounts/{account_sid}/Messages.json"
         self._timeout_s = timeout_s
         self._session = make_session(base_url, pool_size=pool_size)
@@ -51,7 +56,7 @@ class TwilioProvider:
                 sid = str(response.json().get("sid", ""))
             except (ValueError, AttributeError):
                 sid = ""
-            return SendResult(receipt=sid)
+            return SendResult(message_ids={message.mobiles[0]: sid} if sid else {})
         try:
             body = response.json()
         except ValueError:

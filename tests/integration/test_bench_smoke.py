@@ -8,7 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import ROOT
+import pytest
+
+from tests.support.commands import ROOT
+
+pytestmark = pytest.mark.slow
 
 
 def test_bench_harness_runs_every_scenario(tmp_path: Path) -> None:

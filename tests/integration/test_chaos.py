@@ -9,6 +9,8 @@ import pytest
 from bench.chaos import SCENARIOS
 from bench.harness import rig
 
+pytestmark = pytest.mark.slow
+
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_chaos_scenario_loses_nothing(name: str, tmp_path: Path) -> None:

@@ -111,7 +111,7 @@ def test_stats(cli: Cli, redis_server: RedisServer) -> None:
     assert figures["queue"] == 2 and figures["processing"] == 0 and figures["dead"] == 0
     assert figures["workers"] == 0
     text = cli("stats").stdout
-    assert "queue          2" in text
+    assert "queue             2" in text
 
 
 def test_options_work_from_flags_env_and_file(cli: Cli, redis_server: RedisServer, tmp_path: Path) -> None:
@@ -185,7 +185,7 @@ def test_drain_shows_a_progress_bar_on_a_terminal(redis_url: str, redis_server: 
     import os
     import pty
 
-    from tests.conftest import cli_env, smsworker_cmd
+    from tests.support.commands import cli_env, smsworker_cmd
 
     redis_server.client().lpush("sms_queue", *[SEED] * 30)
     leader, follower = pty.openpty()
@@ -217,7 +217,7 @@ def test_no_progress_bar_off_a_terminal(cli: Cli, redis_server: RedisServer) -> 
 def test_stats_watch_refreshes_until_ctrl_c(redis_url: str, redis_server: RedisServer) -> None:
     import signal
 
-    from tests.conftest import cli_env, smsworker_cmd
+    from tests.support.commands import cli_env, smsworker_cmd
     from tests.support.waiting import wait_until
 
     redis_server.client().lpush("sms_queue", SEED)
@@ -229,3 +229,34 @@ def test_stats_watch_refreshes_until_ctrl_c(redis_url: str, redis_server: RedisS
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
     assert "queue 1  processing 0  dead 0  workers 0  sent 0 (-)" in out.read_text()
+
+
+def test_status_shows_what_became_of_each_recipient(
+    cli: Cli, fake_api: FakeSmsApi, redis_server: RedisServer
+) -> None:
+    fake_api.script("+8613800138001", Reply(400, body='{"error": "blocked number"}'))
+    pushed = cli("enqueue", "--template-id", "1", "--mobile", "13800138000", "--mobile", "13800138001",
+                 "--content", "x", "--id", "order-42")  # fmt: skip
+    assert pushed.returncode == 0, pushed.stderr
+    queued = cli("status", "--id", "order-42")
+    assert (
+        queued.returncode == 0 and [line.split()[1] for line in queued.stdout.splitlines()] == ["queued"] * 2
+    )
+    assert cli("status", "--id", "order-404").returncode == 1  # nothing known
+    drained = cli("drain", "--provider", "http", "--http-url", fake_api.url)
+    assert drained.returncode == 0, drained.stderr
+    shown = cli("status", "--id", "order-42")
+    assert shown.returncode == 0, shown.stderr
+    sent, dead = shown.stdout.splitlines()
+    assert sent.startswith("+8613800138000") and " sent " in sent and "provider=http" in sent
+    assert dead.startswith("+8613800138001") and " dead " in dead and "reason=provider_rejected" in dead
+    as_json = json.loads(cli("status", "--id", "order-42", "--json").stdout)
+    assert as_json["+8613800138001"]["code"] == "400"
+    # A state written by hand (another tool, an older version) is shown as it is, never a traceback.
+    redis_server.client().hset(
+        "sms_queue:status:order-42", "+8613800138009", '{"state": "sent", "at": 1e308}'
+    )
+    odd = cli("status", "--id", "order-42")
+    assert odd.returncode == 0 and "at=1e+308" in odd.stdout and "Traceback" not in odd.stderr
+    unknown = cli("status", "--id", "never-pushed")
+    assert unknown.returncode == 1 and "nothing known of id 'never-pushed'" in unknown.stderr

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, cli_env, smsworker_cmd
+from tests.support.commands import ROOT, cli_env, smsworker_cmd
 from tests.support.redis_server import RedisServer, free_port
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]

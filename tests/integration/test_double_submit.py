@@ -7,10 +7,14 @@ import json
 import signal
 from collections.abc import Callable
 
+import pytest
+
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.processes import WorkerProcess
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
 
 Start = Callable[..., WorkerProcess]
 

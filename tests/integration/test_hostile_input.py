@@ -15,14 +15,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smsworker.deadletter import REASONS, original_payload
+from smsworker.deadletter import original_payload
 from smsworker.errors import InvalidTask
+from smsworker.outcome import REASONS
 from smsworker.task import TaskParser
 from tests.support.hostile import elements, outcome_of
 from tests.support.loopback import Answer, Request, serve
 from tests.support.processes import WorkerProcess
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
 
 Start = Callable[..., WorkerProcess]
 PARSER = TaskParser(default_region="CN", max_payload_bytes=4096, max_recipients=5)

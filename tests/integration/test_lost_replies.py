@@ -24,6 +24,8 @@ from tests.support.redis_proxy import Match, RedisProxy, command, script
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_until
 
+pytestmark = pytest.mark.slow
+
 Start = Callable[..., WorkerProcess]
 STRANDED_BOUND_S = 5.0
 REJECTED = "13900000099"

@@ -60,6 +60,7 @@ def notify_socket(tmp_path: Path) -> Iterator[NotifySocket]:
     listener.close()
 
 
+@pytest.mark.slow
 def test_ready_status_watchdog_and_stopping(
     start_worker: Callable[..., WorkerProcess], notify_socket: NotifySocket, redis_server: RedisServer
 ) -> None:
@@ -76,6 +77,7 @@ def test_ready_status_watchdog_and_stopping(
     assert notify_socket.has("STOPPING=1")
 
 
+@pytest.mark.slow
 def test_watchdog_pings_stop_while_the_fetch_is_wedged(
     start_worker: Callable[..., WorkerProcess], notify_socket: NotifySocket, tmp_path: Path
 ) -> None:
@@ -103,8 +105,9 @@ def test_watchdog_pings_stop_while_the_fetch_is_wedged(
 
 def test_no_socket_no_noise() -> None:
     notifier = Notifier.from_environ({})
-    assert not notifier.enabled
-    notifier.ready("x")  # a no-op, not an error
+    assert notifier.watchdog_interval_s is None
+    notifier.started("x")  # a no-op, not an error
+    notifier.fetch_returned()
     foreign = Notifier.from_environ(
         {"NOTIFY_SOCKET": "@abstract", "WATCHDOG_USEC": "5000000", "WATCHDOG_PID": "1"}, pid=2
     )
@@ -117,6 +120,7 @@ def test_no_socket_no_noise() -> None:
         ours.close()
 
 
+@pytest.mark.slow
 def test_status_says_when_it_waits_for_redis(
     start_worker: Callable[..., WorkerProcess], notify_socket: NotifySocket
 ) -> None:

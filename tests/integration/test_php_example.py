@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.conftest import ROOT
+from tests.support.commands import ROOT
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.processes import WorkerProcess
 from tests.support.redis_server import RedisServer, free_port

@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.commands import ROOT
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.redis_server import RedisServer, free_port
 
@@ -21,9 +21,9 @@ SCHEMA = json.loads((ROOT / "docs" / "task.schema.json").read_text())
 PUSH = ROOT / "contrib" / "php-producer" / "tests" / "push.php"
 
 
-def php(scenario: str, port: int, **env: str) -> subprocess.CompletedProcess[str]:
+def php(scenario: str, port: int, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
-        ["php", str(PUSH), scenario, str(port)],
+        ["php", str(PUSH), scenario, str(port), *args],
         capture_output=True, text=True, timeout=60, env={"PATH": "/usr/local/bin:/usr/bin:/bin", **env},
     )  # fmt: skip
     assert "Fatal error" not in result.stdout + result.stderr, result.stdout + result.stderr
@@ -96,3 +96,32 @@ def test_redis_down_is_an_exception_never_false(tmp_path: Path) -> None:
     assert line.startswith(
         "predis down: SmsWorker\\Producer\\SmsQueueException: cannot push to Redis list sms_queue:"
     )
+
+
+@pytest.mark.parametrize("client", ["phpredis", "predis"])
+def test_php_reads_what_became_of_each_recipient(
+    client: str, redis_server: RedisServer, redis_url: str, cli: Cli, fake_api: FakeSmsApi
+) -> None:
+    pushed = php(f"status-{client}", redis_server.port)
+    assert pushed.returncode == 0, pushed.stderr
+    task_id = pushed.stdout.strip()
+    assert len(task_id) == 32  # a fresh id, returned to the caller
+    before = json.loads(php(f"status-{client}", redis_server.port, task_id).stdout)
+    assert {number: state["state"] for number, state in before.items()} == {
+        "13800138000": "queued",
+        "12345": "queued",
+    }
+    drained = cli("drain", "--provider", "http", "--http-url", fake_api.url, "--receipts-list")
+    assert drained.returncode == 0, drained.stderr
+    after = json.loads(php(f"status-{client}", redis_server.port, task_id).stdout)
+    assert after["+8613800138000"]["state"] == "sent" and after["+8613800138000"]["provider"] == "http"
+    assert (after["12345"]["state"], after["12345"]["reason"]) == ("dead", "invalid_mobile")
+    shown = json.loads(cli("status", "--id", task_id, "--json").stdout)
+    assert after == shown  # PHP reads exactly what smsworker status shows
+    assert "13800138000" not in after  # the queued entry moved to E.164
+    # --receipts-list: the app takes each change, oldest first, with the task's id.
+    changes = [json.loads(php(f"changes-{client}", redis_server.port).stdout) for _ in range(2)]
+    assert sorted((c["id"], c["number"], c["state"]) for c in changes) == [
+        (task_id, "+8613800138000", "sent"),
+        (task_id, "12345", "dead"),
+    ]

@@ -12,15 +12,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import cli_env, smsworker_cmd
+from tests.support.commands import cli_env, smsworker_cmd
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.processes import WorkerProcess
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_until
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and util-linux unshare"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        os.geteuid() != 0 or shutil.which("unshare") is None, reason="needs root and util-linux unshare"
+    ),
+]
 
 
 @pytest.fixture

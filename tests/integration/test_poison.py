@@ -11,10 +11,14 @@ import signal
 import time
 from collections.abc import Callable
 
+import pytest
+
 from tests.support.loopback import Answer, Request, serve
 from tests.support.processes import WorkerProcess
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
 
 Start = Callable[..., WorkerProcess]
 POISON = "+8613500000000"

@@ -7,11 +7,9 @@ import signal
 import time
 from collections.abc import Callable
 
-import pytest
-
-from smsworker.errors import ConfigError
 from smsworker.logs import make_logger
-from smsworker.ratelimit import RateLimiter, parse_rate_limits
+from smsworker.queue import RedisQueue
+from smsworker.ratelimit import RateLimiter
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.processes import WorkerProcess
 from tests.support.redis_server import RedisServer
@@ -20,20 +18,9 @@ from tests.support.waiting import wait_until
 Start = Callable[..., WorkerProcess]
 
 
-def test_parse_rate_limits() -> None:
-    assert parse_rate_limits(("aliyun=500/s", "20/s", "tencent=2.5")) == {
-        "aliyun": 500.0,
-        "*": 20.0,
-        "tencent": 2.5,
-    }
-    with pytest.raises(ConfigError, match="write it as 500/s"):
-        parse_rate_limits(("fast",))
-    with pytest.raises(ConfigError, match="greater than 0"):
-        parse_rate_limits(("x=0/s",))
-
-
 def test_the_limiter_spaces_requests_on_a_real_redis(redis_server: RedisServer, redis_url: str) -> None:
-    limiter = RateLimiter(redis_server.client(), "sms_queue", {"http": 20.0}, make_logger(fmt="json"))
+    queue = RedisQueue(redis_server.client(), "sms_queue", "sms_queue:dead")
+    limiter = RateLimiter(queue, {"http": 20.0}, make_logger(fmt="json"))
     waits: list[float] = []
 
     def sleep(seconds: float) -> None:

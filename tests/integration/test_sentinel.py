@@ -9,12 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import redis
 
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.processes import WorkerProcess
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.waiting import wait_until
+
+pytestmark = pytest.mark.slow
 
 
 def tasks(start: int, count: int) -> list[str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.support.commands import ROOT
 
 UNITS = ROOT / "systemd"
 INSTALLED_BINARY = "/opt/smsworker/.venv/bin/smsworker"
@@ -24,7 +24,11 @@ def install(tmp_path: Path, unit: str) -> Path:
     return target
 
 
-UNIT_FILES = [("smsworker.service", "smsworker.service"), ("smsworker@.service", "smsworker@orders.service")]
+UNIT_FILES = [
+    ("smsworker.service", "smsworker.service"),
+    ("smsworker@.service", "smsworker@orders.service"),
+    ("smsworker-receipts.service", "smsworker-receipts.service"),
+]
 
 
 @pytest.mark.parametrize(("unit", "instance"), UNIT_FILES)

@@ -11,8 +11,9 @@ import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.loopback import Answer, LoopbackServer, Request
 
 
 @dataclass
@@ -33,21 +34,18 @@ class FakeSmsApi:
         self.arrived = 0  # requests that got past validation, counted before the delay
         self.replies: dict[str, list[Reply]] = defaultdict(list)
         self.lock = threading.Lock()
-        self.server = _QuietServer(("127.0.0.1", 0), self._handler())
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+        self.server = LoopbackServer(self._answer)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/sms"
+        return f"{self.server.base_url}/sms"
 
     def __enter__(self) -> FakeSmsApi:
-        self.thread.start()
+        self.server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.stop()
 
     def script(self, mobile: str, *replies: Reply) -> None:
         with self.lock:
@@ -92,34 +90,10 @@ class FakeSmsApi:
                 self.delivered.extend(body.get("mobiles") or [body["mobile"]])
         return reply
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        api = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                return None
-
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                self._answer(api.handle(self.headers, raw))
-
-            def _answer(self, reply: Reply) -> None:
-                data = reply.body.encode()
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
-
-
-class _QuietServer(ThreadingHTTPServer):
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that gave up (the timeout tests) leaves a broken pipe; that is the point.
-        return None
+    def _answer(self, request: Request) -> Answer:
+        reply = self.handle(request.headers, request.body)  # looked up at each request: tests wrap it
+        headers = {**reply.headers, "Content-Type": "application/json"}
+        return Answer(reply.status, headers, reply.body.encode())
 
 
 def _problem(body: Any) -> str | None:

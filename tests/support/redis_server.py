@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import socket
 import subprocess
@@ -17,8 +18,30 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def free_cluster_port() -> int:
+    """A free port whose cluster bus port (+10,000) is free and valid too: an ephemeral port from
+    the kernel may be above 55,535, and its bus port then does not exist."""
+    rng = random.Random()
+    while True:
+        port = rng.randrange(20_000, 30_000)  # below the ephemeral range, so the bus port is too
+        try:
+            with socket.socket() as one, socket.socket() as bus:
+                one.bind(("127.0.0.1", port))
+                bus.bind(("127.0.0.1", port + 10_000))
+        except OSError:
+            continue
+        return port
+
+
 class RedisServer:
-    def __init__(self, workdir: Path, *, appendonly: bool = False, extra_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        appendonly: bool = False,
+        extra_args: tuple[str, ...] = (),
+        port: int | None = None,
+    ) -> None:
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed: run `make test`, which installs it")
@@ -26,7 +49,7 @@ class RedisServer:
         self.workdir = workdir
         self.appendonly = appendonly
         self.extra_args = extra_args
-        self.port = free_port()
+        self.port = port or free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
     @property

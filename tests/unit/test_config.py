@@ -1,10 +1,11 @@
 from __future__ import annotations
 
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
 
-from smsworker.config import Settings, load_settings
+from smsworker.config import SETTING_NAMES, Settings, load_settings
 from smsworker.errors import ConfigError
 
 
@@ -26,7 +27,7 @@ def test_flag_beats_env_beats_file_beats_default(tmp_path: Path) -> None:
     assert settings.queue == "from_flag"
     assert settings.concurrency == 5
     assert settings.max_attempts == 9
-    assert settings.http_headers == ("A: 1",)
+    assert settings.http_headers == (("A", "1"),)
     assert settings.backoff_base == 1.0
 
 
@@ -37,40 +38,71 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
     assert settings.provider == "http"
 
 
-def test_every_setting_has_an_environment_variable() -> None:
-    env = {
-        "SMSWORKER_REDIS_URL": "redis://h:1/2",
-        "SMSWORKER_QUEUE": "q",
-        "SMSWORKER_DEAD_LETTER_QUEUE": "d",
-        "SMSWORKER_PROVIDER": "http",
-        "SMSWORKER_HTTP_URL": "http://x/y",
-        "SMSWORKER_CONCURRENCY": "2",
-        "SMSWORKER_MAX_ATTEMPTS": "2",
-        "SMSWORKER_BACKOFF_BASE": "0.5",
-        "SMSWORKER_BACKOFF_MAX": "2",
-        "SMSWORKER_HEARTBEAT_TTL": "9",
-        "SMSWORKER_DEFAULT_REGION": "us",
-        "SMSWORKER_LOG_FORMAT": "json",
-        "SMSWORKER_HTTP_HEADERS": "X-A: 1\nX-B: 2",
-        "SMSWORKER_MASK_MOBILES": "false",
-    }
-    s = load_settings({}, env)
-    assert (s.redis_url, s.queue, s.dead_letter_key, s.provider, s.http_url) == (
-        "redis://h:1/2",
-        "q",
-        "d",
-        "http",
-        "http://x/y",
-    )
-    assert (s.concurrency, s.max_attempts, s.backoff_base, s.backoff_max, s.heartbeat_ttl) == (
-        2,
-        2,
-        0.5,
-        2.0,
-        9,
-    )
-    assert (s.default_region, s.log_format, s.mask_mobiles) == ("US", "json", False)
-    assert s.http_header_pairs() == [("X-A", "1"), ("X-B", "2")]
+# One value for every setting, as it is written in the environment, and what it parses to. A new
+# setting without a row here fails the first test below.
+FROM_ENVIRONMENT: dict[str, tuple[str, object]] = {
+    "redis_url": ("redis://h:1/2", "redis://h:1/2"),
+    "redis_username": ("app", "app"),
+    "redis_password_file": ("/dev/null", "/dev/null"),  # read at load: an empty password
+    "redis_tls_ca_file": ("/etc/ca.pem", "/etc/ca.pem"),
+    "redis_tls_cert_file": ("/etc/c.pem", "/etc/c.pem"),
+    "redis_tls_key_file": ("/etc/k.pem", "/etc/k.pem"),
+    "sentinels": ("s1:26379, s2:26380", (("s1", 26379), ("s2", 26380))),
+    "sentinel_master": ("main", "main"),
+    "queue": ("q", "q"),
+    "dead_letter_queue": ("d", "d"),
+    "provider": ("HTTP", "http"),
+    "http_url": ("http://x/y", "http://x/y"),
+    "http_headers": ("X-A: 1\nX-B: 2", (("X-A", "1"), ("X-B", "2"))),
+    "http_timeout": ("2.5", 2.5),
+    "http_batch_size": ("50", 50),
+    "concurrency": ("2", 2),
+    "processes": ("3", 3),
+    "rate_limits": ("aliyun=5/s, 20/s", {"aliyun": 5.0, "*": 20.0}),
+    "metrics_port": ("9108", 9108),
+    "metrics_address": ("0.0.0.0", "0.0.0.0"),
+    "max_attempts": ("2", 2),
+    "backoff_base": ("0.5", 0.5),
+    "backoff_max": ("2", 2.0),
+    "heartbeat_ttl": ("9", 9),
+    "shutdown_timeout": ("7", 7.0),
+    "default_region": ("us", "US"),
+    "max_payload_bytes": ("4096", 4096),
+    "max_recipients": ("10", 10),
+    "poison_after": ("5", 5),
+    "receipt_ttl": ("3600", 3600),
+    "receipts_address": ("0.0.0.0", "0.0.0.0"),
+    "receipts_port": ("9000", 9000),
+    "http_report_secret_file": ("/dev/null", "/dev/null"),  # read at load, like the Redis password
+    "receipts_path_token_file": ("/dev/null", "/dev/null"),
+    "receipts_metrics_port": ("9101", 9101),
+    "receipts_pull": ("Tencent, aliyun,tencent", ("tencent", "aliyun")),
+    "receipts_list": ("yes", True),
+    "dead_letter_undelivered": ("1", True),
+    "receipts_list_max": ("500", 500),
+    "receipts_pull_after": ("120", 120.0),
+    "receipts_pull_every": ("5", 5.0),
+    "receipts_allow": ("10.0.0.0/8, 192.0.2.1", (ip_network("10.0.0.0/8"), ip_network("192.0.2.1/32"))),
+    "log_format": ("json", "json"),
+    "log_level": ("debug", "debug"),
+    "mask_mobiles": ("false", False),
+}
+
+
+def test_every_setting_is_in_the_environment_table() -> None:
+    assert sorted(FROM_ENVIRONMENT) == sorted(SETTING_NAMES)
+
+
+@pytest.mark.parametrize("name", sorted(FROM_ENVIRONMENT))
+def test_every_setting_has_an_environment_variable(name: str) -> None:
+    text, expected = FROM_ENVIRONMENT[name]
+    environ = {f"SMSWORKER_{name.upper()}": text}
+    if name == "metrics_port":
+        environ["SMSWORKER_PROCESSES"] = "1"
+    settings = load_settings({}, environ)
+    assert getattr(settings, name) == expected
+    if text:  # the table must show a value that differs from the default, or it proves nothing
+        assert getattr(Settings(), name) != expected
 
 
 @pytest.mark.parametrize(
@@ -126,6 +158,7 @@ def test_provider_tables_from_file_and_environment(tmp_path: Path) -> None:
         '[aliyun]\naccess_key_id = "id"\nsign-name = "Shop"\n[aliyun.templates]\n123 = "SMS_1"\n'
     )
     settings = load_settings({}, {"SMSWORKER_ALIYUN_ACCESS_KEY_SECRET": "s3cret"}, str(config))
+    assert "s3cret" not in repr(settings)  # a settings object in a log line or a traceback shows no secret
     assert settings.provider_options == {
         "aliyun": {
             "access_key_id": "id",
@@ -134,22 +167,50 @@ def test_provider_tables_from_file_and_environment(tmp_path: Path) -> None:
             "access_key_secret": "s3cret",
         },
     }
-    assert "s3cret" not in settings.redacted_redis_url()
 
 
 def test_rate_limits_setting() -> None:
-    assert load_settings({}, {"SMSWORKER_RATE_LIMITS": "aliyun=500/s, 20/s"}).rate_limits == (
-        "aliyun=500/s",
-        "20/s",
-    )
+    assert load_settings({}, {"SMSWORKER_RATE_LIMITS": "aliyun=500/s, 20/s, tencent=2.5"}).rate_limits == {
+        "aliyun": 500.0,
+        "*": 20.0,
+        "tencent": 2.5,
+    }
     with pytest.raises(ConfigError, match=r"invalid rate_limits .* write it as 500/s"):
         load_settings({"rate_limits": ("quick",)}, {})
+    with pytest.raises(ConfigError, match=r"invalid rate_limits .* greater than 0"):
+        load_settings({"rate_limits": ("x=0/s",)}, {})
+
+
+def test_sentinels_and_the_database_are_parsed_once_into_settings() -> None:
+    s = load_settings({"sentinels": ("a.example:26379", "b:26380")}, {"SMSWORKER_REDIS_URL": "redis://h/4"})
+    assert s.sentinels == (("a.example", 26379), ("b", 26380))
+    assert s.redis_db == 4
+
+
+def test_the_redis_password_is_read_once_when_settings_load(tmp_path: Path) -> None:
+    secret = tmp_path / "pw"
+    secret.write_text("s3cret\n")
+    s = load_settings({"redis_password_file": str(secret)}, {})
+    secret.unlink()
+    assert s.redis_password == "s3cret"
+    assert "s3cret" not in repr(s)
+    secret.write_bytes(b"\xff\xfe")
+    with pytest.raises(ConfigError, match=r"cannot read redis_password_file .*: not UTF-8 text"):
+        load_settings({"redis_password_file": str(secret)}, {})
+    secret.write_text("report-secret-0123456789\n")
+    s = load_settings({"http_report_secret_file": str(secret)}, {})
+    secret.unlink()
+    assert s.http_report_secret == "report-secret-0123456789" and "report-secret" not in repr(s)
+    with pytest.raises(ConfigError, match=r"cannot read http_report_secret_file .*: No such file"):
+        load_settings({"http_report_secret_file": str(secret)}, {})
 
 
 def test_systemd_credentials_become_secret_files(tmp_path: Path) -> None:
     (tmp_path / "aliyun_access_key_secret").write_text("s3cret\n")
     (tmp_path / "unrelated").write_text("x")
+    (tmp_path / "receipts_path_token").write_text("path-token-0123456789\n")
     settings = load_settings({}, {"CREDENTIALS_DIRECTORY": str(tmp_path)})
     assert settings.provider_options == {
         "aliyun": {"access_key_secret_file": str(tmp_path / "aliyun_access_key_secret")}
     }
+    assert settings.receipts_path_token == "path-token-0123456789" and settings.http_report_secret is None

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smsworker.config import Settings, load_settings
+from smsworker.config import SETTING_NAMES, Settings, load_settings
 from smsworker.errors import ConfigError
 from smsworker.redact import redact_url
 
 NUMERIC = [
     name
     for name, value in Settings().__dict__.items()
-    if isinstance(value, (int, float)) and not isinstance(value, bool)
+    if name in SETTING_NAMES and isinstance(value, (int, float)) and not isinstance(value, bool)
 ]
 # Durations feed time.monotonic() + s, Event.wait(s) and socket timeouts: a day is the most any takes.
 SECONDS = {"http_timeout", "backoff_base", "backoff_max", "heartbeat_ttl", "shutdown_timeout"}

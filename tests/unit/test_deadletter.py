@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsworker.deadletter import Failure, build_envelope, original_payload, replayable_task
+from smsworker.deadletter import build_envelope, original_payload, replayable_task
+from smsworker.outcome import Failure
 from smsworker.task import SmsTask
 from tests.support.hostile import json_ish, text
 

@@ -8,10 +8,10 @@ import pytest
 from tenacity import RetryCallState, Retrying
 
 from smsworker.delivery import RetryPolicy, deliver
-from smsworker.errors import PermanentProviderError, ShutdownRequested, TransientProviderError
+from smsworker.errors import PermanentProviderError, ShutdownRequested, TakenOver, TransientProviderError
 from smsworker.providers.base import OutgoingMessage
 from smsworker.testing import FakeProvider
-from tests.conftest import LogCapture
+from tests.support.logs import LogCapture
 
 A, B, C = "+8613800138000", "+8613800138001", "+8613800138002"
 
@@ -138,6 +138,7 @@ def test_failover_moves_provider_faults_on_in_the_next_batch_size(logs: LogCaptu
         [first, second], message(A, B, C), RetryPolicy(max_attempts=2), sleep=Sleeps(), log=logs.logger
     )
     assert sorted(outcome.sent) == [A, B, C] and not outcome.failed
+    assert {m: a.provider for m, a in outcome.accepted.items()} == dict.fromkeys((A, B, C), "second")
     assert [r.mobiles for r in second.requests] == [(A, B), (C,)]
     assert logs.events("provider.failover")[0]["next_provider"] == "second"
 
@@ -161,3 +162,19 @@ def test_failover_keeps_recipient_faults_and_takes_the_last_answer(logs: LogCapt
     )
     assert outcome_a.failed[A].reason == "provider_rejected" and second.requests[0].mobiles == (B,)
     assert outcome_b.failed[B].provider_code == "x"  # the last provider's word is final
+
+
+def test_taken_over_during_backoff_ends_the_unit_and_sends_nothing_more(logs: LogCapture) -> None:
+    """Found in another worker's hands before a retry: no later batch, no failover, and the unit says
+    so, so that its task is not recorded by this worker (its recipients are the other's now)."""
+    first, second = FakeProvider(max_batch_size=1), FakeProvider()
+    first.fail_requests(TransientProviderError("503"))
+
+    def sleep(seconds: float) -> None:
+        raise TakenOver()
+
+    outcome = deliver(
+        [first, second], message(A, B), RetryPolicy(max_attempts=3), sleep=sleep, log=logs.logger
+    )
+    assert outcome.taken_over and not outcome.sent and not outcome.failed and not outcome.skipped
+    assert first.sent_to() == [A] and second.sent_to() == []

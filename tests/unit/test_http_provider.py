@@ -11,6 +11,7 @@ from smsworker.errors import PermanentProviderError, TransientProviderError
 from smsworker.providers.base import OutgoingMessage
 from smsworker.providers.http import HttpProvider, parse_retry_after
 from tests.support.fake_sms_api import FakeSmsApi, Reply
+from tests.support.loopback import Answer, serve
 
 A, B = "+8613800138000", "+8613800138001"
 
@@ -85,3 +86,29 @@ def test_proxy_settings_are_read_once_from_the_environment(monkeypatch: pytest.M
     provider = HttpProvider("https://sms.example.com/send")
     assert provider._session.proxies.get("https") == "http://proxy.internal:3128"
     assert provider._session.trust_env is False
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b'{"message_id": "m-1"}', {A: "m-1", B: "m-1"}),  # one id for the request
+        (b'{"message_ids": {"+8613800138000": "a", "+8613800138001": "b"}}', {A: "a", B: "b"}),
+        (b'{"message_ids": {"+8613800138000": "a", "+8613800138001": 7}}', {A: "a"}),  # not text: none
+        (b'{"message_id": ""}', {}),
+        (b'{"message_id": "' + b"x" * 129 + b'"}', {}),  # longer than a Redis key should hold
+        (b'{"message_id": "\\ud800"}', {}),  # a lone surrogate is not text
+        (b'{"ok": true}', {}),
+        (b"[1, 2]", {}),
+        (b"accepted", {}),  # not JSON at all: sent, with no ids
+    ],
+)
+def test_message_ids_from_a_2xx_answer_are_optional_and_never_an_error(
+    body: bytes, expected: dict[str, str]
+) -> None:
+    with serve(lambda request: Answer(200, {"Content-Type": "application/json"}, body)) as base_url:
+        provider = HttpProvider(base_url + "/sms", batch_size=10)
+        try:
+            result = provider.send(OutgoingMessage(1, "x", (A, B)))
+        finally:
+            provider.close()
+    assert result.failed == {} and result.message_ids == expected

@@ -11,9 +11,9 @@ import sys
 import time
 from pathlib import Path
 
-from smsworker.liveness import Liveness, ProcessIdentity, is_gone, process_start
 from smsworker.logs import make_logger
 from smsworker.queue import RedisQueue
+from smsworker.worker.liveness import Liveness, ProcessIdentity, is_gone, process_start
 
 
 def fake_proc(

@@ -18,16 +18,17 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from smsworker.deadletter import REASONS, original_payload
+from smsworker.deadletter import original_payload
 from smsworker.delivery import RetryPolicy
 from smsworker.errors import InvalidTask, PermanentProviderError, TransientProviderError
+from smsworker.outcome import REASONS
 from smsworker.providers.base import OutgoingMessage, SendResult
 from smsworker.queue import RedisQueue
 from smsworker.segments import count_segments
 from smsworker.task import TaskParser
 from smsworker.worker import Worker, WorkerOptions
-from tests.conftest import LogCapture
 from tests.support.hostile import elements, outcome_of
+from tests.support.logs import LogCapture
 
 
 class DigitProvider:
@@ -83,6 +84,7 @@ def expected_dead(parser: TaskParser, raw: bytes) -> list[str] | None:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(pushed=st.lists(elements, min_size=1, max_size=12), batch=st.sampled_from([1, 1, 3]))
 # Found by this test: a recipient written as "" was taken for the whole-element marker, and lost

@@ -6,16 +6,18 @@ from collections.abc import Callable
 
 import fakeredis
 
-from smsworker.delivery import Hooks, RetryPolicy
-from smsworker.inflight import TaskInFlight
-from smsworker.intake import Unit
-from smsworker.outages import OutageGuard
+from smsworker.delivery import RetryPolicy
+from smsworker.events import WorkerEvents
 from smsworker.progress import Progress, holder, reservation
 from smsworker.queue import RedisQueue
-from smsworker.sending import UnitSender
 from smsworker.task import SmsTask
 from smsworker.testing import FakeProvider
-from tests.conftest import LogCapture
+from smsworker.worker.flight import TaskInFlight
+from smsworker.worker.guarded import RedisGuard, WorkerRedis
+from smsworker.worker.intake import Unit
+from smsworker.worker.send_unit import UnitSender
+from smsworker.worker.stopping import Stopping
+from tests.support.logs import LogCapture
 
 KEY = "sms_queue:progress:id:order-1"
 A, B, C = "+8613800138000", "+8613800138001", "+8613800138002"
@@ -47,10 +49,12 @@ def make_sender(
     *,
     in_doubt: bool = False,
 ) -> UnitSender:
-    guard = OutageGuard(logs.logger, give_up=lambda action, s, permanent: False, wait=lambda s: None)
+    guard = RedisGuard(logs.logger, Stopping(5.0), wait=lambda s: None)
     policy = RetryPolicy(2, 0.001, 0.001)
-    return UnitSender(queue, guard, [provider], policy, worker_id="me:1:m", hooks=Hooks(), sleep=sleep,
-                      lease_lapsed=lambda since: in_doubt, log=logs.logger)  # fmt: skip
+    redis = WorkerRedis(queue, guard, "me:1:m")
+    return UnitSender(redis, [provider], policy, events=WorkerEvents(),
+                      pace=lambda provider: None, sleep=sleep, lease_lapsed=lambda since: in_doubt,
+                      settle=lambda flight: None, log=logs.logger)  # fmt: skip
 
 
 def flight(mobiles: tuple[str, ...]) -> TaskInFlight:
@@ -104,7 +108,8 @@ def test_units_check_their_reservations_again_only_while_the_heartbeat_is_in_dou
     assert doubtful.send(flight((A,)), Unit([A])).skipped == [A]
     assert provider.sent_to() == []
     fake_redis.delete("sms_queue:processing:me:1:m", KEY)  # taken over, sent, settled: nothing left
-    assert doubtful.send(flight((C,)), Unit([C])).skipped == [C]
+    taken = doubtful.send(flight((C,)), Unit([C]))
+    assert taken.taken_over and not taken.sent and not taken.skipped
     assert provider.sent_to() == [] and logs.events("task.taken_over")
     fake_redis.hset(KEY, B, reservation("w2:2:b", "f2"))
     sure = make_sender(queue, provider, logs, holder_sends)  # reserved at intake, heartbeat fresh

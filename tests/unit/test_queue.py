@@ -99,6 +99,10 @@ def test_settle_is_one_script(queue: RedisQueue, fake_redis: fakeredis.FakeRedis
         "dead_total": 1,
         "tasks_total": 1,
         "segments_total": 0,
+        "delivered_total": 0,
+        "undelivered_total": 0,
+        "unmatched_reports": 0,
+        "awaiting_receipt": 0,
     }
 
 

@@ -158,7 +158,7 @@ def test_escaped_text_that_only_looks_like_a_surrogate_is_fine(parser: TaskParse
 
 
 def test_nesting_up_to_the_limit_is_kept(parser: TaskParser) -> None:
-    from smsworker.task import MAX_DEPTH
+    from smsworker.strict_json import MAX_DEPTH
 
     deep = "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1)
     task = parse(parser, '{"template_id":1,"mobiles":["13800138000"],"content":"x","n":' + deep + "}")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smsworker.deadletter import REASONS
 from smsworker.errors import InvalidTask
+from smsworker.outcome import REASONS
 from smsworker.task import SmsTask, TaskParser, encode_task
 
 PARSER = TaskParser(default_region="CN", max_payload_bytes=4096, max_recipients=50)
@@ -87,6 +88,7 @@ def _full_parse(raw: str, region: str) -> str | None:
     return phonenumbers.format_number(number, 0) if phonenumbers.is_valid_number(number) else None
 
 
+@pytest.mark.slow
 @settings(max_examples=3000)
 @given(st.sampled_from(REGIONS), st.from_regex(r"[1-9][0-9]{3,13}", fullmatch=True), st.booleans())
 def test_the_plain_digits_fast_path_agrees_with_phonenumbers(region: str, digits: str, with_cc: bool) -> None:

@@ -73,7 +73,9 @@ def test_aliyun_sends_a_batch_signed(aliyun_fake: FakeAliyun, signature: str) ->
     result = aliyun(aliyun_fake, signature=signature).send(
         msg(A, B, HK, params={"code": 1234}, task_id="order-1")
     )
-    assert result.receipt == "900619746936498440^0"
+    [biz_id] = set(result.message_ids.values())  # one per request, for each of its numbers
+    assert result.message_ids == dict.fromkeys((A, B, HK), biz_id)
+    assert biz_id == aliyun_fake.message_ids[A] and biz_id.endswith("^0")
     assert aliyun_fake.rejections == []
     [request] = aliyun_fake.requests
     assert request["PhoneNumbers"] == "13800138000,13800138001,85291234567"
@@ -149,7 +151,8 @@ def test_tencent_whole_request_errors(tencent_fake: FakeTencent) -> None:
 
 
 def test_twilio_one_number_a_request(twilio_fake: FakeTwilio) -> None:
-    assert twilio(twilio_fake).send(msg(C)).receipt == "SM" + "0" * 32
+    sid = twilio(twilio_fake).send(msg(C)).message_ids[C]
+    assert sid.startswith("SM") and len(sid) == 34 and twilio_fake.message_ids == {C: sid}
     assert twilio_fake.requests == [{"To": C, "Body": "Test SMS", "From": "+15005550006"}]
     assert twilio_fake.delivered == [C]
 

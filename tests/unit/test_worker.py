@@ -18,7 +18,7 @@ from smsworker.stamps import stamp
 from smsworker.task import TaskParser
 from smsworker.testing import FakeProvider
 from smsworker.worker import Worker, WorkerOptions
-from tests.conftest import LogCapture
+from tests.support.logs import LogCapture
 from tests.support.waiting import wait_until
 
 MakeWorker = Callable[..., tuple[Worker, FakeProvider]]
@@ -205,19 +205,22 @@ def test_stop_during_backoff_requeues_instead_of_dead_lettering(
 
 
 def test_a_parser_bug_costs_one_task_not_the_worker(
-    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, monkeypatch: pytest.MonkeyPatch
+    make_worker: MakeWorker,
+    fake_redis: fakeredis.FakeRedis,
+    parser: TaskParser,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     push(fake_redis, template_id=1, mobiles=["13800138000"], content="boom")
     push(fake_redis, template_id=2, mobiles=["13800138001"], content="fine")
     worker, provider = make_worker(concurrency=1)
-    real_parse = worker.parser.parse
+    real_parse = parser.parse
 
     def parse(raw: bytes) -> Any:
         if b"boom" in raw:
             raise IndexError("a bug")
         return real_parse(raw)
 
-    monkeypatch.setattr(worker.parser, "parse", parse)
+    monkeypatch.setattr(parser, "parse", parse)
     worker.drain()
     assert provider.sent_to() == ["+8613800138001"]
     [envelope] = dead(fake_redis)
@@ -253,20 +256,23 @@ def test_segments_are_counted_per_sent_message(
 
 
 def test_a_task_workers_keep_dying_on_is_quarantined_unread(
-    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, logs: LogCapture
+    make_worker: MakeWorker,
+    fake_redis: fakeredis.FakeRedis,
+    parser: TaskParser,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     poison = json.dumps({"template_id": 1, "mobiles": ["13800138000"], "content": "kills"}).encode()
     fake_redis.lpush("sms_queue:processing:host:1:dead", stamp(poison, "0123456789abcdef", crashes=2))
     push(fake_redis, template_id=2, mobiles=["13800138001"], content="fine")
     worker, provider = make_worker()
     parsed: list[bytes] = []
-    real_parse = worker.parser.parse
+    real_parse = parser.parse
 
     def parse(raw: bytes) -> Any:
         parsed.append(raw)
         return real_parse(raw)
 
-    worker.parser.parse = parse  # type: ignore[method-assign]
+    monkeypatch.setattr(parser, "parse", parse)
     worker.drain()  # recovery counts the third death, then the element is set aside
     assert provider.sent_to() == ["+8613800138001"]
     assert poison not in parsed, "a poison pill must not even be parsed again"
@@ -328,7 +334,7 @@ def test_no_more_is_claimed_while_outcomes_cannot_be_recorded(
     logs: LogCapture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from smsworker import settle
+    from smsworker.worker import settle
 
     monkeypatch.setattr(settle, "MAX_BACKLOG", 5)
     fake_redis.set("sms_queue:dead", "not a list")  # every settle with a dead letter fails

@@ -17,9 +17,13 @@ final class SmsQueue
     private $redis;
     private string $queue;
     private bool $predis;
+    private int $statusTtl;
 
-    /** @param \Redis|\Predis\ClientInterface $redis */
-    public function __construct($redis, string $queue = 'sms_queue')
+    /**
+     * @param \Redis|\Predis\ClientInterface $redis
+     * @param int $statusTtl seconds a task's status is kept: smsworker's --receipt-ttl (72 h by default)
+     */
+    public function __construct($redis, string $queue = 'sms_queue', int $statusTtl = 259200)
     {
         if ($redis instanceof \Redis) {
             $this->predis = false;
@@ -34,8 +38,12 @@ final class SmsQueue
         if ($queue === '') {
             throw new \InvalidArgumentException('the queue name must not be empty');
         }
+        if ($statusTtl < 1) {
+            throw new \InvalidArgumentException('statusTtl must be at least 1 second');
+        }
         $this->redis = $redis;
         $this->queue = $queue;
+        $this->statusTtl = $statusTtl;
     }
 
     /**
@@ -49,6 +57,104 @@ final class SmsQueue
     public function push($templateId, array $mobiles, string $content, array $options = []): int
     {
         return $this->lpush([$this->encode($templateId, $mobiles, $content, $options)]);
+    }
+
+    /**
+     * Queue one task with an id (the one in $options['id'], or a fresh one) and return the id, to
+     * read what became of each recipient later with status(). In the same transaction each recipient
+     * is marked 'queued' in the task's status, under the number as pushed (a state already known for
+     * it, from the same id pushed before, stays).
+     *
+     * @param int|string $templateId
+     * @param array<int|string, int|string> $mobiles
+     * @param array{id?: string|int|bool, params?: array<string, mixed>|null} $options
+     */
+    public function pushWithId($templateId, array $mobiles, string $content, array $options = []): string
+    {
+        $given = $options['id'] ?? true;
+        $options['id'] = ($given === true || $given === false) ? self::newId() : (string) $given;
+        $payload = $this->encode($templateId, $mobiles, $content, $options);
+        $numbers = json_decode($payload, true)['mobiles']; // as pushed: trimmed strings
+        $key = "{$this->queue}:status:{$options['id']}";
+        $queued = json_encode(['state' => 'queued', 'at' => round(microtime(true), 3)]);
+        try {
+            if ($this->predis) {
+                $result = $this->redis->transaction(function ($tx) use ($payload, $numbers, $key, $queued): void {
+                    $tx->lpush($this->queue, [$payload]);
+                    foreach ($numbers as $number) {
+                        $tx->hsetnx($key, $number, $queued);
+                    }
+                    $tx->expire($key, $this->statusTtl);
+                });
+            } else {
+                $tx = $this->redis->multi();
+                $tx->lPush($this->queue, $payload);
+                foreach ($numbers as $number) {
+                    $tx->hSetNx($key, $number, $queued);
+                }
+                $tx->expire($key, $this->statusTtl);
+                $result = $tx->exec();
+            }
+        } catch (\Throwable $e) {
+            throw new SmsQueueException("cannot push to Redis list {$this->queue}: " . $e->getMessage(), 0, $e);
+        }
+        if (!is_array($result) || !is_int($result[0] ?? null)) {
+            $error = $this->predis ? '' : rtrim((string) $this->redis->getLastError(), "\0\r\n ");
+            throw new SmsQueueException("cannot push to Redis list {$this->queue}" . ($error ? ": $error" : ''));
+        }
+        return $options['id'];
+    }
+
+    /**
+     * The next status change, oldest first, when smsworker runs with --receipts-list: ['id' => the
+     * task's id, 'number' => E.164 (or as pushed, for an invalid one), 'state' => 'sent'|'dead'|
+     * 'delivered'|'undelivered', 'at' => unix time, ...the state's other fields]. Waits up to
+     * $timeout seconds (0: for ever); null when none came.
+     *
+     * @return array<string, mixed>|null
+     */
+    public function nextChange(int $timeout = 0): ?array
+    {
+        $key = "{$this->queue}:changes";
+        try {
+            $popped = $this->predis ? $this->redis->brpop([$key], $timeout) : $this->redis->brPop([$key], $timeout);
+        } catch (\Throwable $e) {
+            throw new SmsQueueException("cannot read Redis list {$key}: " . $e->getMessage(), 0, $e);
+        }
+        if (!is_array($popped) || count($popped) < 2) {
+            return null;
+        }
+        $change = json_decode((string) $popped[1], true);
+        return is_array($change) ? $change : ['state' => 'unreadable', 'raw' => (string) $popped[1]];
+    }
+
+    /**
+     * What became of each recipient of the task pushed with $id: number => ['state' => ..., 'at' =>
+     * unix time, ...]. 'queued' (under the number as pushed, from pushWithId) until the task settles;
+     * then under E.164: 'sent' ('provider', 'message_id') or 'dead' ('reason', 'error', 'code'),
+     * and from the vendor's delivery report 'delivered' or 'undelivered' ('code', 'text', 'history').
+     * An empty array for an unknown id, and after smsworker's --receipt-ttl (72 h by default).
+     *
+     * @return array<string, array<string, mixed>>
+     */
+    public function status(string $id): array
+    {
+        $key = "{$this->queue}:status:{$id}";
+        try {
+            $found = $this->predis ? $this->redis->hgetall($key) : $this->redis->hGetAll($key);
+        } catch (\Throwable $e) {
+            throw new SmsQueueException("cannot read Redis hash {$key}: " . $e->getMessage(), 0, $e);
+        }
+        if (!is_array($found)) {
+            throw new SmsQueueException("cannot read Redis hash {$key}");
+        }
+        $states = [];
+        foreach ($found as $number => $json) {
+            $state = json_decode((string) $json, true);
+            $states[(string) $number] = is_array($state) ? $state : ['state' => 'unreadable'];
+        }
+        ksort($states);
+        return $states;
     }
 
     /**

@@ -88,6 +88,22 @@ switch ($scenario) {
     case 'errors-predis':
         errors(new SmsQueue(predis($port)), 'predis', $port);
         break;
+    case 'status-phpredis':
+    case 'status-predis':
+        // Push with an id and print it; run again with the id as a third argument to print the status.
+        $queue = new SmsQueue($scenario === 'status-phpredis' ? phpredis($port) : predis($port));
+        if (isset($argv[3])) {
+            echo json_encode($queue->status($argv[3]), JSON_UNESCAPED_UNICODE), "\n";
+        } else {
+            echo $queue->pushWithId(5, ['13800138000', '12345'], 'status please'), "\n";
+        }
+        break;
+    case 'changes-phpredis':
+    case 'changes-predis':
+        // Print the next status change (smsworker --receipts-list), waiting up to 5 s.
+        $queue = new SmsQueue($scenario === 'changes-phpredis' ? phpredis($port) : predis($port));
+        echo json_encode($queue->nextChange(5), JSON_UNESCAPED_UNICODE), "\n";
+        break;
     case 'redis-down':
         // $port has no Redis. Predis connects lazily, so the failure surfaces in push().
         attempt('predis down', fn () => (new SmsQueue(predis($port)))->push(1, ['13800138000'], 'x'));

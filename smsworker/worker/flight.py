@@ -7,8 +7,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from smsworker.deadletter import Failure
-from smsworker.delivery import UnitOutcome
+from smsworker.outcome import Acceptance, Failure, UnitOutcome
 from smsworker.task import SmsTask
 
 
@@ -25,10 +24,13 @@ class TaskInFlight:
     segments_each: int = 1  # SMS parts one message of this task costs
     failed: dict[str, Failure] = field(default_factory=dict)
     sent: list[str] = field(default_factory=list)
+    accepted: dict[str, Acceptance] = field(default_factory=dict)  # who took each of ``sent``, and its id
     attempts: int = 0
     started: float = field(default_factory=time.monotonic)
     units_done: int = 0
     unsettled: bool = False
+    # Found in another worker's hands (see UnitOutcome.taken_over): settled without writing to Redis.
+    taken_over: bool = False
     # Set at shutdown once the task has been put back on the queue: it must not settle after that.
     abandoned: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -42,51 +44,34 @@ class TaskInFlight:
         """Add one unit's outcome; True when every unit is in and the task can be settled."""
         with self.lock:
             self.sent.extend(outcome.sent)
+            self.accepted.update(outcome.accepted)
             self.skipped += len(outcome.skipped)
             self.failed.update(outcome.failed)
             self.attempts = max(self.attempts, outcome.attempts)
             self.unsettled = self.unsettled or bool(outcome.unsettled)
+            self.taken_over = self.taken_over or outcome.taken_over
             self.units_done += 1
             return self.units_done == self.units_expected and not self.unsettled
 
 
 class FlightRegistry:
-    """The tasks in flight, so shutdown can wait for them and then fence them off."""
+    """The tasks in flight, so shutdown can fence them off once it stops waiting for them."""
 
     def __init__(self) -> None:
         self._flights: set[TaskInFlight] = set()
-        self._units = 0
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
 
     def add(self, flight: TaskInFlight) -> None:
-        with self._cond:
+        with self._lock:
             self._flights.add(flight)
 
     def remove(self, flight: TaskInFlight) -> None:
-        with self._cond:
+        with self._lock:
             self._flights.discard(flight)
-            self._cond.notify_all()
-
-    def unit_started(self) -> None:
-        with self._cond:
-            self._units += 1
-
-    def unit_finished(self) -> None:
-        with self._cond:
-            self._units -= 1
-            self._cond.notify_all()
-
-    def units_in_flight(self) -> int:
-        with self._cond:
-            return self._units
-
-    def wait_idle(self, timeout_s: float | None) -> bool:
-        """Wait until no unit is being sent; False on timeout."""
-        with self._cond:
-            return self._cond.wait_for(lambda: self._units == 0, timeout=timeout_s)
 
     def abandon_all(self) -> None:
-        with self._cond:
+        """Mark every task in flight as put back: none may settle after this."""
+        with self._lock:
             flights = list(self._flights)
         for flight in flights:
             with flight.lock:
@@ -98,7 +83,7 @@ class Holdings:
     identical elements may be claimed together.
 
     What sits in the worker's processing list and is not held here is an orphan: a claim Redis
-    executed but whose reply was lost. ``Worker`` compares the two from its fetch thread, the only
+    executed but whose reply was lost. ``Reconciler`` compares the two from the fetch thread, the only
     one that claims, so no claim is ever half-way through when it looks; it takes the snapshot
     before reading the list, because an element leaves the list before it leaves the holdings.
     """

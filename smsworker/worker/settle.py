@@ -4,23 +4,28 @@ One thread commits for the whole worker: whatever finished while the previous co
 goes in the next one, so a busy worker pays one Redis round trip for many tasks and an idle one
 pays no extra latency. Batches are numbered, so one retried after a lost reply is recognised in
 Redis and recorded once (``lua.SETTLE``). A task another worker took over meanwhile (this one was
-frozen past its heartbeat) is not recorded here: it is logged as ``task.settle_skipped``.
+frozen past its heartbeat) is not recorded here: it is logged as ``task.settle_skipped``, and when
+the worker found that out before settling, nothing about it is written to Redis at all.
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from smsworker.deadletter import Failure, build_envelope
-from smsworker.errors import InvalidTask
-from smsworker.inflight import TaskInFlight
-from smsworker.outages import OutageGuard, RedisGaveUp
-from smsworker.queue import RedisQueue, SettleOp
+from smsworker.deadletter import build_envelope
+from smsworker.keys import RECEIPT_TTL_S
+from smsworker.outcome import Failure
+from smsworker.queue import SettleOp
+from smsworker.receipts import change_json, queued_fields, receipt_records, recipient_states
 from smsworker.task import SmsTask
+from smsworker.worker.flight import FlightRegistry, Holdings, TaskInFlight
+from smsworker.worker.guarded import RedisGaveUp, WorkerRedis
+from smsworker.worker.intake import Rejected
+from smsworker.worker.tally import Tally
 
 # Bounds one transaction (and the envelopes it carries) under a flood of finished tasks.
 MAX_BATCH = 256
@@ -34,29 +39,57 @@ class _Pending:
     op: SettleOp
     log_event: str
     log_fields: dict[str, Any]
-    done: Callable[[], None]
+    flight: TaskInFlight | None = None  # None: an element dead-lettered whole
+    reason: str = ""  # why, for an element dead-lettered whole
 
 
 class Settler:
-    def __init__(self, queue: RedisQueue, worker_id: str, log: Any, guard: OutageGuard) -> None:
-        self.queue = queue
-        self.worker_id = worker_id
+    """Commits outcomes; once one is recorded, the task leaves ``holdings`` and ``flights`` and is
+    counted in ``tally``."""
+
+    def __init__(
+        self,
+        redis: WorkerRedis,
+        log: Any,
+        *,
+        holdings: Holdings,
+        flights: FlightRegistry,
+        tally: Tally,
+        receipt_ttl_s: int = RECEIPT_TTL_S,
+        changes_max: int = 0,
+        keep_payloads: bool = False,
+    ) -> None:
+        self._receipt_ttl_s = receipt_ttl_s
+        self._keep_payloads = keep_payloads
+        self._changes_max = changes_max
+        self._redis = redis
         self.log = log
-        self.guard = guard
+        self._holdings = holdings
+        self._flights = flights
+        self._tally = tally
         self._pending: list[_Pending] = []
         self._batches = 0
         self._committing = False
         self._closed = False
         self._cond = threading.Condition()
-        self._thread = threading.Thread(target=self._loop, name="smsworker-settle", daemon=True)
-        self._thread.start()
 
-    def settle(self, flight: TaskInFlight, done: Callable[[], None]) -> None:
-        """Queue a finished task for the next commit; ``done`` runs once it is recorded.
+    def start(self) -> None:
+        threading.Thread(target=self._loop, name="smsworker-settle", daemon=True).start()
+
+    def settle(self, flight: TaskInFlight) -> None:
+        """Queue a finished task for the next commit.
 
         A task abandoned at shutdown (already put back on the queue) is not settled.
         """
-        task = flight.task
+        task, now = flight.task, time.time()
+        # Each recipient's state is kept for a task with an id: the producer can ask for it by it.
+        status_key = self._redis.keys.status(task.task_id) if task.task_id is not None else None
+        statuses = recipient_states(flight.sent, flight.accepted, flight.failed, now) if status_key else ()
+        # Kept only when some recipient awaits a report that may dead-letter it.
+        awaiting = any(a.message_id for a in flight.accepted.values())
+        payload_key = (
+            self._redis.keys.payload(secrets.token_hex(8)) if self._keep_payloads and awaiting else ""
+        )
         op = SettleOp(
             element=flight.element,
             progress_key=flight.progress_key,
@@ -65,6 +98,14 @@ class Settler:
             sent=len(flight.sent),
             dead=len(flight.failed),
             segments=flight.segments,
+            status_key=status_key,
+            statuses=statuses,
+            status_drops=queued_fields(task) if status_key else (),
+            changes=tuple(change_json(task.task_id, n, state) for n, state in statuses)
+            if self._changes_max
+            else (),
+            receipts=receipt_records(self._redis.keys, task.task_id, flight.accepted, now, payload_key),
+            payload=(payload_key, flight.raw) if payload_key else None,
         )
         fields = {
             "task_id": task.task_id,
@@ -79,15 +120,24 @@ class Settler:
             "duration_ms": round((time.monotonic() - flight.started) * 1000, 1),
         }
         with flight.lock:  # shutdown takes this lock to abandon the task: one or the other wins
-            if not flight.abandoned:
-                self._add(_Pending(op, "task.settled", fields, done))
+            if flight.abandoned:
+                return
+        pending = _Pending(op, "task.settled", fields, flight=flight)
+        if flight.taken_over:
+            # Nothing to write: the task is another worker's. Not even the LREM that a settle
+            # skipped in Redis does: an equal element may be in our list again, claimed anew after
+            # the other worker put it back, and removing it would lose that claim.
+            self._report(pending, recorded=False)
+        else:
+            self._add(pending)
 
-    def settle_invalid(self, element: bytes, raw: bytes, exc: InvalidTask, done: Callable[[], None]) -> None:
-        """Dead-letter an element that is not a task at all."""
+    def reject(self, rejected: Rejected) -> None:
+        """Dead-letter an element that is not a sendable task, whole."""
+        exc, raw = rejected.problem, rejected.raw
         envelopes = self._envelopes(raw, None, {"": Failure(exc.reason, exc.error)})
-        op = SettleOp(element=element, envelopes=tuple(envelopes), dead=1)
+        op = SettleOp(element=rejected.element, envelopes=tuple(envelopes), dead=1)
         fields = {"reason": exc.reason, "error": exc.error, "payload_bytes": len(raw)}
-        self._add(_Pending(op, "task.dead_lettered", fields, done))
+        self._add(_Pending(op, "task.dead_lettered", fields, reason=exc.reason))
 
     def has_room(self, timeout_s: float) -> bool:
         """Wait up to ``timeout_s`` for the backlog to be under ``MAX_BACKLOG``."""
@@ -129,7 +179,9 @@ class Settler:
         number = self._batches
         ops = [p.op for p in batch]
         try:
-            applied = self.guard.call(lambda: self.queue.settle(self.worker_id, number, ops), "settle")
+            applied = self._redis.settle(
+                number, ops, receipt_ttl_s=self._receipt_ttl_s, changes_max=self._changes_max
+            )
         except RedisGaveUp:
             return  # stopping with Redis away: the tasks stay in the processing list, recovered later
         except Exception:
@@ -151,13 +203,17 @@ class Settler:
         else:
             self.log.warning(pending.log_event, **pending.log_fields)
         try:
-            pending.done()
-        except Exception:  # the caller's bookkeeping must not stop the thread that settles
-            self.log.exception("settle.callback_failed")
+            self._holdings.remove(pending.op.element)
+            if pending.flight is None:
+                self._tally.rejected(pending.reason)
+            else:
+                self._flights.remove(pending.flight)
+                self._tally.settled(pending.flight)
+        except Exception:  # bookkeeping must not stop the thread that settles
+            self.log.exception("settle.bookkeeping_failed")
 
     def _envelopes(self, raw: bytes, task: SmsTask | None, failed: dict[str, Failure]) -> list[bytes]:
         if not failed:
             return []
-        return build_envelope(
-            raw=raw, task=task, failed=failed, worker=self.worker_id, queue=self.queue.queue
-        )
+        return build_envelope(raw=raw, task=task, failed=failed, worker=self._redis.worker_id,
+                              queue=self._redis.keys.queue)  # fmt: skip

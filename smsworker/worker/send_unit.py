@@ -15,15 +15,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from smsworker.deadletter import Failure
-from smsworker.delivery import Hooks, RetryPolicy, UnitOutcome, deliver
+from smsworker.delivery import RetryPolicy, deliver
 from smsworker.errors import ShutdownRequested, TakenOver
-from smsworker.inflight import TaskInFlight
-from smsworker.intake import Unit
-from smsworker.outages import OutageGuard
-from smsworker.progress import Progress, Reserved, holder
+from smsworker.events import WorkerEvents
+from smsworker.outcome import Failure, UnitOutcome
+from smsworker.progress import Reserved, holder
 from smsworker.providers.base import OutgoingMessage, Provider
-from smsworker.queue import RedisQueue
+from smsworker.worker.flight import TaskInFlight
+from smsworker.worker.guarded import RedisGaveUp, WorkerRedis
+from smsworker.worker.intake import Unit
 
 # How long a claimant waits before asking again about recipients a live worker is sending.
 WAIT_FIRST_S = 0.2
@@ -33,39 +33,47 @@ WAIT_MAX_S = 2.0
 class UnitSender:
     def __init__(
         self,
-        queue: RedisQueue,
-        guard: OutageGuard,
+        redis: WorkerRedis,
         providers: Sequence[Provider],
         policy: RetryPolicy,
         *,
-        worker_id: str,
-        hooks: Hooks,
+        events: WorkerEvents,
+        pace: Callable[[str], None],
         sleep: Callable[[float], None],
         lease_lapsed: Callable[[float], bool],
+        settle: Callable[[TaskInFlight], None],
         log: Any,
     ) -> None:
-        self._queue = queue
-        self._worker_id = worker_id
-        self._progress = Progress(queue.client)
-        self._guard = guard
+        self._redis = redis
         self._providers = providers
         self._policy = policy
-        self._hooks = hooks
+        self._events = events
+        self._pace = pace  # before each request: the shared rate limit
+        self._settle = settle  # a task whose every unit is in
         self._sleep = sleep  # raises ShutdownRequested once the worker stops
         self._lease_lapsed = lease_lapsed  # since a moment: see Liveness.lapsed_since
         self._log = log
+
+    def run(self, flight: TaskInFlight, unit: Unit) -> None:
+        """Send one unit and record its outcome; settle the task if it was the last unit."""
+        try:
+            outcome = self.send(flight, unit)
+        except RedisGaveUp:
+            return  # Redis stayed away past the shutdown deadline; the task is recovered later
+        if flight.record(outcome):
+            self._settle(flight)
 
     def send(self, flight: TaskInFlight, unit: Unit) -> UnitOutcome:
         key = flight.progress_key
         lapsed = self._lease_lapsed(flight.started)
         if lapsed and self._taken_over(flight):
-            return UnitOutcome(skipped=list(unit.mobiles))
-        if key is None:
-            return self._deliver(flight, unit.mobiles)
-        if unit.contested or lapsed:
+            part = UnitOutcome(taken_over=True)
+        elif key is not None and (unit.contested or lapsed):
             return self._reserving(flight, key, unit.mobiles)
-        part = self._deliver(flight, unit.mobiles)
-        self._finish(key, flight.reservation, part)
+        else:
+            part = self._deliver(flight, unit.mobiles)
+        if key is not None:
+            self._finish(key, flight.reservation, part, unit.mobiles)
         return part
 
     def _reserving(self, flight: TaskInFlight, key: str, mobiles: list[str]) -> UnitOutcome:
@@ -77,8 +85,10 @@ class UnitSender:
             outcome.skipped.extend(found.sent)
             if found.mine:
                 part = self._deliver(flight, found.mine)
-                self._finish(key, flight.reservation, part)
+                self._finish(key, flight.reservation, part, found.mine)
                 outcome.merge(part)
+                if part.taken_over:  # what others hold is not ours to wait for any more
+                    return outcome
                 if part.unsettled:  # stopping: the rest waits for the task's next claimant
                     outcome.unsettled.extend(found.held)
                     return outcome
@@ -96,27 +106,30 @@ class UnitSender:
         """Whether another worker has the task now. Asked only after this worker's heartbeat lapsed:
         the other may have sent it, settled it and deleted its progress, so only the processing
         list still says whose it is."""
-        if self._guard.call(lambda: self._queue.holds(self._worker_id, flight.element), "reserve"):
+        if self._redis.holds(flight.element):
             return False
         note = "another worker took it over while this one's heartbeat had lapsed"
         self._log.warning("task.taken_over", task_id=flight.task.task_id, note=note)
         return True
 
-    def _finish(self, key: str, mine: str, part: UnitOutcome) -> None:
-        release = [*part.failed, *part.unsettled]
-        self._guard.call(lambda: self._progress.finish(key, mine, part.sent, release), "mark sent")
+    def _finish(self, key: str, mine: str, part: UnitOutcome, mobiles: list[str]) -> None:
+        """Mark what was sent; release our reservations on the rest (failed, left for later, or
+        another worker's since it took the task over), so that whoever sends them next need not
+        wait for this worker, which is alive and would hold them for good."""
+        sent = set(part.sent)
+        self._redis.finish(key, mine, part.sent, [m for m in mobiles if m not in sent])
 
     def _reserve(self, key: str, mine: str, mobiles: list[str]) -> Reserved:
-        return self._guard.call(lambda: self._progress.reserve(key, mine, mobiles), "reserve")
+        return self._redis.reserve(key, mine, mobiles)
 
     def _take_over_dead(self, key: str, mine: str, held: dict[str, str]) -> bool:
         """Take over what dead workers held; True if there was any (then ask again at once)."""
         holders = sorted({h for h in map(holder, held.values()) if h is not None})
-        beats = self._guard.call(lambda: self._queue.heartbeats(holders), "reserve") if holders else {}
+        beats = self._redis.heartbeats(holders) if holders else {}
         dead = {m: r for m, r in held.items() if holder(r) is None or beats.get(holder(r) or "") is None}
         if dead:
             self._log.warning("progress.taken_over", recipients=len(dead), holders=sorted(set(dead.values())))
-            self._guard.call(lambda: self._progress.steal(key, mine, dead), "reserve")
+            self._redis.steal(key, mine, dead)
         return bool(dead)
 
     def _deliver(self, flight: TaskInFlight, mobiles: list[str]) -> UnitOutcome:
@@ -130,7 +143,7 @@ class UnitSender:
 
         try:
             return deliver(self._providers, message, self._policy, sleep=sleep, log=self._log,
-                           hooks=self._hooks)  # fmt: skip
+                           events=self._events, pace=self._pace)  # fmt: skip
         except Exception as exc:  # containment: a bug costs this unit's recipients, not the task
             self._log.exception("worker.send_failed", task_id=task.task_id, recipients=len(mobiles))
             error = f"{type(exc).__name__} while sending: {exc}"[:500]

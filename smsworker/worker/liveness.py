@@ -14,7 +14,6 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import redis
 
 from smsworker.queue import RedisQueue
+from smsworker.worker.stopping import Stopping
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class Liveness:
         self.ttl_s = ttl_s
         self.log = log
         self.identity = ProcessIdentity.current()
-        self.stopped = threading.Event()
+        self._closed = threading.Event()
         self._beat_at = time.monotonic()
         self._lapsed_at = float("-inf")
 
@@ -132,19 +132,23 @@ class Liveness:
             total += moved
         return total
 
-    def start(self, *, recover_while: Callable[[], bool]) -> None:
-        """Beat every third of the TTL and, while ``recover_while()``, recover every TTL."""
-        thread = threading.Thread(target=self._loop, args=(recover_while,), name="smsworker-heartbeat")
+    def start(self, stopping: Stopping) -> None:
+        """Beat every third of the TTL until ``close``; until a stop is requested, recover every TTL."""
+        thread = threading.Thread(target=self._loop, args=(stopping,), name="smsworker-heartbeat")
         thread.daemon = True
         thread.start()
 
-    def _loop(self, recover_while: Callable[[], bool]) -> None:
+    def close(self) -> None:
+        """No more beats: the worker has put back or settled all it held."""
+        self._closed.set()
+
+    def _loop(self, stopping: Stopping) -> None:
         next_recovery = time.monotonic() + self.ttl_s
         # A beat at a third of the TTL survives two missed beats (a slow Redis, a GC pause).
-        while not self.stopped.wait(self.ttl_s / 3):
+        while not self._closed.wait(self.ttl_s / 3):
             try:
                 self.beat()
-                if time.monotonic() >= next_recovery and recover_while():
+                if time.monotonic() >= next_recovery and not stopping.requested:
                     next_recovery = time.monotonic() + self.ttl_s
                     self.recover_dead()
             except redis.RedisError as exc:

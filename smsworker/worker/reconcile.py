@@ -13,38 +13,26 @@ import time
 from collections import Counter
 from typing import Any
 
-from smsworker.inflight import Holdings
-from smsworker.outages import OutageGuard
-from smsworker.queue import RedisQueue
+from smsworker.worker.flight import Holdings
+from smsworker.worker.guarded import RedisGaveUp, WorkerRedis
 
 
 class Reconciler:
-    def __init__(
-        self,
-        queue: RedisQueue,
-        guard: OutageGuard,
-        holdings: Holdings,
-        worker_id: str,
-        *,
-        every_s: float,
-        log: Any,
-    ) -> None:
-        self._queue = queue
-        self._guard = guard
+    def __init__(self, redis: WorkerRedis, holdings: Holdings, *, every_s: float, log: Any) -> None:
+        self._redis = redis
         self._holdings = holdings
-        self._worker_id = worker_id
         self._every_s = every_s
         self._log = log
         self._recoveries_seen = 0
         self._next_at = time.monotonic() + every_s
 
     def run_if_due(self) -> None:
-        if self._guard.recoveries == self._recoveries_seen and time.monotonic() < self._next_at:
+        if self._redis.recoveries == self._recoveries_seen and time.monotonic() < self._next_at:
             return
-        self._recoveries_seen = self._guard.recoveries
+        self._recoveries_seen = self._redis.recoveries
         self._next_at = time.monotonic() + self._every_s
         held = self._holdings.snapshot()  # before the list: an element leaves the list first
-        listed = self._guard.call(lambda: self._queue.processing(self._worker_id), "reconcile")
+        listed = self._redis.processing()
         orphans = list((Counter(listed) - held).elements())
         if orphans:
             self.put_back(orphans, why="claimed by a call whose reply was lost")
@@ -56,7 +44,7 @@ class Reconciler:
         elements over meanwhile (a frozen process receives the claim's reply only on waking), and
         sending them now would send them twice.
         """
-        listed = Counter(self._guard.call(lambda: self._queue.processing(self._worker_id), "reconcile"))
+        listed = Counter(self._redis.processing())
         kept = []
         for element in elements:
             if listed[element] > 0:
@@ -69,7 +57,22 @@ class Reconciler:
 
     def put_back(self, elements: list[bytes], *, why: str) -> None:
         """Move ``elements`` from our processing list back to the front of the queue."""
-        moved = self._guard.call(lambda: self._queue.requeue_orphans(self._worker_id, elements), "reconcile")
+        moved = self._redis.requeue_orphans(elements)
         self._log.warning(
             "worker.requeued_unheld", tasks=moved, note=f"{why}; back at the front of the queue"
         )
+
+    def put_back_all(self, *, claimed: bool) -> int:
+        """At shutdown: requeue all this worker still holds and unregister it; how many were moved.
+
+        With nothing ever ``claimed`` it only unregisters, which is not worth waiting for Redis.
+        """
+        try:
+            moved = self._redis.requeue_mine() if claimed else self._redis.unregister()
+        except RedisGaveUp:
+            self._log.error(
+                "worker.requeue_failed", note="tasks stay in the processing list and are recovered"
+            )
+            return 0
+        self._holdings.clear()
+        return moved

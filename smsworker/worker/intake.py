@@ -11,15 +11,14 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from smsworker.deadletter import Failure
 from smsworker.errors import InvalidTask
-from smsworker.inflight import TaskInFlight
-from smsworker.outages import OutageGuard
-from smsworker.progress import Progress, reservation
-from smsworker.providers.base import Provider
-from smsworker.queue import RedisQueue
+from smsworker.outcome import Failure
+from smsworker.progress import reservation
+from smsworker.providers.base import Provider, batches
 from smsworker.stamps import PREFIX, new_token, stamp, unstamp
 from smsworker.task import TaskParser
+from smsworker.worker.flight import TaskInFlight
+from smsworker.worker.guarded import RedisGaveUp, WorkerRedis
 
 
 @dataclass(frozen=True)
@@ -49,25 +48,33 @@ class Accepted:
 class Intake:
     def __init__(
         self,
-        queue: RedisQueue,
-        guard: OutageGuard,
+        redis: WorkerRedis,
         parser: TaskParser,
         provider: Provider,
         *,
-        worker_id: str,
         poison_after: int,
         log: Any,
     ) -> None:
-        self._queue = queue
-        self._guard = guard
+        self._redis = redis
         self._parser = parser
         self._provider = provider  # the first of the chain sets the batch size and the segments
-        self._worker_id = worker_id
         self._poison_after = poison_after
         self._log = log
-        self._progress = Progress(queue.client)
 
     def take(self, element: bytes) -> Accepted | Rejected:
+        """Whatever the element holds ends here as a task in flight or a rejection: an exception
+        while reading it (a bug, a library choking on odd input) is contained as ``internal_error``.
+        Only ``RedisGaveUp`` passes: the element then stays in the processing list."""
+        try:
+            return self._read(element)
+        except RedisGaveUp:
+            raise
+        except Exception as exc:
+            self._log.exception("task.intake_failed")
+            error = f"{type(exc).__name__} while reading the task: {exc}"[:500]
+            return Rejected(element, unstamp(element).raw, InvalidTask("internal_error", error))
+
+    def _read(self, element: bytes) -> Accepted | Rejected:
         stamped = unstamp(element)
         if stamped.crashes >= self._poison_after:
             return Rejected(element, stamped.raw, poisoned(stamped.crashes))
@@ -77,17 +84,16 @@ class Intake:
             task = self._parser.parse(stamped.raw)
         except InvalidTask as exc:
             return Rejected(element, stamped.raw, exc)
-        progress_key = self._queue.progress_key(task.task_id, stamped.token)
-        mine = reservation(self._worker_id, secrets.token_hex(4))
+        progress_key = self._redis.keys.progress(task.task_id, stamped.token)
+        mine = reservation(self._redis.worker_id, secrets.token_hex(4))
         todo, held, skipped = list(task.mobiles), [], 0
         # Someone else may be on these recipients: a task pushed with the same id, or the previous
         # owner of a task that was put back. Reserve them all now, in one call.
         if progress_key is not None:
             key = progress_key
-            found = self._guard.call(lambda: self._progress.reserve(key, mine, todo), "reserve")
+            found = self._redis.reserve(key, mine, todo)
             todo, held, skipped = found.mine, list(found.held), len(found.sent)
-        size = self._provider.max_batch_size
-        units = [Unit(todo[i : i + size]) for i in range(0, len(todo), size)]
+        units = [Unit(chunk) for chunk in batches(todo, self._provider.max_batch_size)]
         if len(units) > 1 and progress_key is None:
             element, progress_key = self._stamp(element, stamped.raw)  # a fresh token: nobody else has it
         if held:
@@ -115,11 +121,11 @@ class Intake:
         token = new_token()
         stamped = stamp(raw, token)
         # The same token on a retry: a stamp whose reply was lost is recognised, not done twice.
-        done = self._guard.call(lambda: self._queue.stamp_claimed(self._worker_id, element, stamped), "stamp")
+        done = self._redis.stamp(element, stamped)
         if not done:
             self._log.warning("task.not_stamped", note="progress is not recorded for this task")
             return element, None
-        return stamped, self._queue.progress_key(None, token)
+        return stamped, self._redis.keys.progress(None, token)
 
 
 FORGED = InvalidTask(

@@ -1,0 +1,77 @@
+"""``smsworker receipts``: take the vendors' delivery reports (pushed, pulled, or both) until SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+import click
+
+from smsworker.app import build_logger
+from smsworker.cli.options import common_options, friendly_errors, receipts_options, settings_from
+from smsworker.errors import StartupError
+
+
+@click.command()
+@common_options
+@receipts_options
+def receipts(**flags: Any) -> None:
+    """Receive delivery reports and move each recipient's state (see 'smsworker status').
+
+    \b
+    POST /http              the http provider's reports, signed with --http-report-secret-file
+                            (the format is in the README, "Delivery reports")
+    POST /aliyun/<token>    Alibaba Cloud's SmsReport push  } the token from
+    POST /tencent/<token>   Tencent Cloud's status callback } --receipts-path-token-file
+    POST /twilio            Twilio's StatusCallback, signed with the auth token over
+                            [twilio] status_callback_url (also sent with each message)
+    --receipts-pull aliyun,tencent   ask the vendors' APIs instead, or as well
+    It listens on 127.0.0.1:8090 unless told otherwise: it is meant to sit behind a TLS proxy,
+    in a process (and systemd unit) of its own, apart from the workers.
+    """
+    # Imported here, not with the CLI: the workers never carry Flask or waitress (RSS, scenario (e)).
+    import waitress
+
+    from smsworker.receiver.app import MAX_BODY
+    from smsworker.receiver.setup import build_receiver, serve_metrics
+
+    settings = settings_from(flags)
+    with friendly_errors(settings):
+        log = build_logger(settings)
+        receiver = build_receiver(settings, log)
+        server = None
+        if receiver.app is not None:
+            try:
+                # waitress reads a whole request before the app sees it: a slow client holds a buffer,
+                # never one of the threads. Bodies over MAX_BODY are refused while being read.
+                server = waitress.create_server(
+                    receiver.app, host=settings.receipts_address, port=settings.receipts_port, threads=8,
+                    max_request_body_size=MAX_BODY, channel_timeout=30, ident="smsworker",
+                )  # fmt: skip
+            except OSError as exc:
+                raise StartupError.cannot_listen(
+                    "listen", settings.receipts_address, settings.receipts_port, exc, "receipts"
+                ) from None
+        if receiver.metrics is not None:
+            serve_metrics(receiver.metrics, settings)
+    if server is not None:
+        log.info("receipts.listening", address=settings.receipts_address, port=settings.receipts_port,
+                 sources=receiver.app.config["SMSWORKER_SOURCES"] if receiver.app else [])  # fmt: skip
+    puller = receiver.puller
+    if puller is None:
+        assert server is not None
+        server.run()
+        return
+    if server is not None:
+        threading.Thread(target=server.run, name="smsworker-receipts-http", daemon=True).start()
+
+    def stop(signum: int, frame: Any) -> None:
+        puller.stop()  # the round in progress ends at its next call; what was applied stays applied
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("receipts.pulling", vendors=puller.vendors, every_s=settings.receipts_pull_every,
+             after_s=settings.receipts_pull_after)  # fmt: skip
+    puller.run(settings.receipts_pull_every)
+    log.info("receipts.stopped")

@@ -1,0 +1,140 @@
+"""Every Redis key smsworker uses, named in one place (the commands are in ``queue.py``).
+
+Key layout (``Q`` is the queue name, ``sms_queue`` by default):
+
+- ``Q``                       list. Producers ``LPUSH`` tasks; workers take from the right (FIFO).
+- ``Q:dead``                  list. Dead-letter envelopes (JSON), newest on the left. The name is
+                              configurable (``dead_letter_queue``).
+- ``Q:processing:<worker>``   list. Tasks a worker has claimed and not yet settled. A task leaves it
+                              only once every recipient is sent or dead-lettered, in the same
+                              script that records the outcome.
+- ``Q:workers``               set. Worker ids (``host:pid:token``) that may own a processing list.
+- ``Q:heartbeat:<worker>``    string with a TTL (``heartbeat_ttl``), renewed every third of it. Its
+                              value says which process beats (host, pid, boot id, pid namespace,
+                              start time), so a worker on the same machine can tell a dead process
+                              at once without mistaking one in another container for it.
+- ``Q:settled:<worker>``      string with a TTL. The number of the worker's last settle batch, so a
+                              settle run again after a lost reply writes nothing twice.
+- ``Q:progress:<key>``        hash. E.164 number -> ``1`` once the provider confirmed it, or the
+                              reservation (``r <worker> <flight>``) of the request about to send it.
+                              A recovered task skips what is ``1``; a second claimant of the same
+                              recipient waits for the holder, or takes over when it is dead.
+                              ``<key>`` is ``id:<id>`` when the producer gave an idempotency ``id``
+                              (kept a day after the task), else ``d:<delivery>``, the token stamped
+                              on the claimed element (deleted with the task).
+- ``Q:status:<id>``            hash, TTL ``receipt_ttl``. For a task pushed with an ``id``: E.164 number ->
+                              JSON ``{"state", "at", ...}``; ``state`` is ``queued`` (written by the
+                              producer under the number as pushed: ``SmsQueue::pushWithId``, ``enqueue
+                              --id``), ``sent`` (accepted by the provider: ``provider``,
+                              ``message_id``), ``dead`` (``reason``, ``error``), then from reports
+                              ``delivered`` / ``undelivered`` (``code``, ``text``, ``history``).
+- ``Q:receipt:<provider>:<message id>:<number>``  string, TTL ``receipt_ttl``. JSON ``{"id", "number",
+                              "at"}``: the task and number a vendor's delivery report will name; once
+                              a report is applied also ``reported`` (its state) and ``reported_at``.
+- ``Q:awaiting``              sorted set, TTL ``receipt_ttl``. Receipt keys no report has come for
+                              yet, scored by acceptance time (unix s): what ``receipts --pull`` asks
+                              the vendors about, and ``stats``'s ``awaiting_receipt``. A key leaves
+                              when its report is applied, or once older than ``receipt_ttl``.
+- ``Q:payload:<token>``        string, TTL ``receipt_ttl``, only with ``--dead-letter-undelivered``.
+                              The producer's bytes of a settled task whose recipients await reports
+                              (its receipt records name the key), so an ``undelivered`` report can
+                              dead-letter the recipient in a task ``dlq replay`` can send again.
+- ``Q:changes``               list, only with ``--receipts-list``. Each state written to a status hash
+                              (sent, dead, delivered, undelivered) as JSON with ``id`` and ``number``,
+                              newest on the left, capped at ``--receipts-list-max`` (LTRIM): a PHP
+                              app ``brPop``s it to update its own records.
+- ``Q:ratelimit:<provider>``  string with a TTL. The GCRA state of ``--rate-limit``, shared by every
+                              worker on this Redis (see ``ratelimit.py``).
+- ``Q:stats``                 hash. Counters: ``sent`` and ``dead`` recipients, ``tasks`` settled,
+                              ``segments`` (SMS parts, as the first provider counts them); from
+                              delivery reports ``delivered``, ``undelivered`` and ``unmatched``.
+
+Elements in processing lists may carry a stamp (``stamps.py``): a delivery token, a crash count and
+a check. A task that takes more than one provider request is stamped when claimed; recovery from a
+dead worker stamps every element it moves, counting the crash.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# How long a progress hash outlives its last write, and one under an idempotency id its task.
+PROGRESS_TTL_S = 7 * 24 * 3600
+IDEMPOTENCY_TTL_S = 24 * 3600
+# How long a recipient's status and a receipt record are kept by default (--receipt-ttl).
+RECEIPT_TTL_S = 72 * 3600
+# How long a worker's last settle-batch number is kept (a settle retried after a lost reply).
+SETTLE_MARKER_TTL_S = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class Keys:
+    queue: str  # the list producers push to
+    dead: str  # the dead-letter list
+
+    @property
+    def workers(self) -> str:
+        return f"{self.queue}:workers"
+
+    @property
+    def stats(self) -> str:
+        return f"{self.queue}:stats"
+
+    def processing(self, worker_id: str) -> str:
+        return f"{self.queue}:processing:{worker_id}"
+
+    def heartbeat(self, worker_id: str) -> str:
+        return f"{self.queue}:heartbeat:{worker_id}"
+
+    def settle_marker(self, worker_id: str) -> str:
+        return f"{self.queue}:settled:{worker_id}"
+
+    def ratelimit(self, provider: str) -> str:
+        return f"{self.queue}:ratelimit:{provider}"
+
+    def status(self, task_id: str) -> str:
+        """What each recipient of the task with this ``id`` became: number -> state JSON."""
+        return f"{self.queue}:status:{task_id}"
+
+    @property
+    def awaiting(self) -> str:
+        """Receipt keys no report has come for yet, scored by when the provider accepted them (a
+        sorted set: the puller asks about the oldest; ``stats`` counts them). Entries leave when a
+        report lands or once older than the receipt TTL."""
+        return f"{self.queue}:awaiting"
+
+    def payload(self, token: str) -> str:
+        """With --dead-letter-undelivered: a settled task's bytes, which its receipt records name."""
+        return f"{self.queue}:payload:{token}"
+
+    @property
+    def changes(self) -> str:
+        """With --receipts-list: every change of a status hash, JSON, newest on the left, capped."""
+        return f"{self.queue}:changes"
+
+    def receipt(self, provider: str, message_id: str, number: str) -> str:
+        """Which task and number a vendor's message id belongs to. By number too: Alibaba's BizId
+        is one id for every number of a request."""
+        return f"{self.receipt_prefix}{provider}:{message_id}:{number}"
+
+    @property
+    def receipt_prefix(self) -> str:
+        return f"{self.queue}:receipt:"
+
+    def parse_receipt(self, key: str) -> tuple[str, str, str] | None:
+        """(provider, message id, number) of a ``receipt`` key; None for another key. Message ids
+        may hold colons (Tencent's ``2433:...``); provider names and E.164 numbers do not."""
+        prefix = self.receipt_prefix
+        if not key.startswith(prefix):
+            return None
+        provider, _, rest = key[len(prefix) :].partition(":")
+        message_id, _, number = rest.rpartition(":")
+        return (provider, message_id, number) if provider and message_id and number else None
+
+    def progress(self, task_id: str | None, token: str | None) -> str | None:
+        """The progress hash of a task: by its idempotency id, else by its delivery token."""
+        if task_id is not None:
+            return f"{self.queue}:progress:id:{task_id}"
+        if token is not None:
+            return f"{self.queue}:progress:d:{token}"
+        return None

@@ -1,0 +1,71 @@
+"""What became of a recipient: the reason vocabulary, one recipient's failure, one unit's outcome.
+
+Shared by the code that sends (``delivery.py``, ``worker/``) and the code that writes and reads
+dead letters (``deadletter.py``, ``dlq.py``), so neither has to import the other for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Every reason a dead letter can carry; docs/task-contract.md says when each is given.
+REASONS = (
+    "invalid_json",
+    "invalid_task",
+    "invalid_mobile",
+    "provider_rejected",
+    "retries_exhausted",
+    "too_large",
+    "unsendable",
+    "internal_error",
+    "poison",
+    "undelivered",  # the vendor's delivery report said so (--dead-letter-undelivered)
+)
+# Envelopes of these may carry no parsed task: a replay pushes the original element again.
+WHOLE_ELEMENT_REASONS = frozenset({"internal_error", "poison"})
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why one recipient could not be sent."""
+
+    reason: str
+    error: str
+    attempts: int = 0
+    provider_code: str | None = None
+    recipient_fault: bool = False  # the number's own problem: no other provider would take it
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """A recipient a provider accepted: which provider, and its id for the message ("" if none),
+    which its delivery report will name."""
+
+    provider: str
+    message_id: str = ""
+
+
+@dataclass
+class UnitOutcome:
+    """What became of the recipients of one unit (one provider batch) of a task."""
+
+    sent: list[str] = field(default_factory=list)
+    accepted: dict[str, Acceptance] = field(default_factory=dict)  # for each of ``sent``
+    failed: dict[str, Failure] = field(default_factory=dict)
+    # Left for another time: the worker is stopping. The task goes back to the queue.
+    unsettled: list[str] = field(default_factory=list)
+    # Already sent under the task's progress key (by an earlier run, or a concurrent duplicate).
+    skipped: list[str] = field(default_factory=list)
+    attempts: int = 0
+    # Another worker has the task now (this one's heartbeat lapsed and it was recovered): the rest
+    # of its recipients are that worker's, and this worker must not record the task at all.
+    taken_over: bool = False
+
+    def merge(self, other: UnitOutcome) -> None:
+        self.sent.extend(other.sent)
+        self.accepted.update(other.accepted)
+        self.failed.update(other.failed)
+        self.unsettled.extend(other.unsettled)
+        self.skipped.extend(other.skipped)
+        self.attempts += other.attempts
+        self.taken_over = self.taken_over or other.taken_over

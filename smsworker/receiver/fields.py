@@ -1,0 +1,78 @@
+"""Strict reading of report bodies, shared by every source: what a report may hold, and nothing more.
+
+Every body is hostile until proven otherwise: JSON without NaN or Infinity, arrays of a bounded
+length, text fields of bounded size that are valid Unicode, times that are real times. A body that
+breaks a rule is refused with ``BadReport``, whose message says which report and which field.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from smsworker.receipts import is_time
+from smsworker.strict_json import is_text
+
+MAX_REPORTS = 1000  # per request
+MAX_FIELD = 256  # characters in any one text field
+# The Chinese vendors write report times as "YYYY-MM-DD hh:mm:ss" in Beijing time.
+BEIJING = timezone(timedelta(hours=8))
+
+
+class BadReport(ValueError):
+    """The body is not a report this source sends; the message says what is wrong."""
+
+
+def json_array(body: bytes) -> list[Any]:
+    """The body as a JSON array of 1 to ``MAX_REPORTS`` items."""
+    try:
+        items = json.loads(body, parse_constant=_reject)
+    except (ValueError, RecursionError):
+        raise BadReport("the body is not JSON") from None
+    if not isinstance(items, list) or not 0 < len(items) <= MAX_REPORTS:
+        raise BadReport(f"the body must be a JSON array of 1 to {MAX_REPORTS} reports")
+    return items
+
+
+def report_object(item: Any, n: int) -> dict[str, Any]:
+    if not isinstance(item, dict):
+        raise BadReport(f"report {n} is not an object")
+    return item
+
+
+def text(item: dict[str, Any], name: str, n: int, *, required: bool = False) -> str:
+    """A text field; absent or null is "" unless ``required``."""
+    value = item.get(name, "")
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or not is_text(value) or len(value) > MAX_FIELD or (required and not value):
+        raise BadReport(f"report {n}: {name} must be {'non-empty ' if required else ''}text of at most "
+                        f"{MAX_FIELD} characters")  # fmt: skip
+    return value
+
+
+def digits(item: dict[str, Any], name: str, n: int) -> str:
+    """A required field of ASCII digits (a phone number or a country code, as the vendor writes it)."""
+    value = text(item, name, n, required=True)
+    if not (value.isascii() and value.isdigit()):
+        raise BadReport(f"report {n}: {name} must be digits")
+    return value
+
+
+def beijing_time(item: dict[str, Any], name: str, n: int) -> float | None:
+    """``"2017-01-01 00:00:00"`` in Beijing time as a unix time; None when absent or empty."""
+    value = text(item, name, n)
+    if not value:
+        return None
+    try:
+        at = datetime.strptime(value, "%Y-%m-%d %H:%M:%S").replace(tzinfo=BEIJING).timestamp()
+    except ValueError:
+        raise BadReport(f"report {n}: {name} must be a time like 2017-01-01 00:00:00") from None
+    if not is_time(at):
+        raise BadReport(f"report {n}: {name} is not a time from 1970 to 9999")
+    return at
+
+
+def _reject(name: str) -> Any:
+    raise ValueError(name)

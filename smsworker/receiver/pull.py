@@ -1,0 +1,164 @@
+"""Pulling delivery reports, for deployments that cannot take the vendors' pushes.
+
+- Tencent hands out each report once through PullSmsSendStatus (up to 100 a call, for every
+  message of the app): a round calls it until a page comes back short.
+- Alibaba answers QuerySendDetails per number, send date and BizId: a round asks about each
+  receipt still awaiting a report (``Q:awaiting``) once it has waited ``after_s``. One Alibaba
+  says is still on its way is asked about again ``retry_s`` later (its score is moved on); one whose
+  receipt record has expired leaves the set.
+
+Every call waits its turn under the shared rate limit (``ratelimit.py``), named ``<vendor>.pull``
+(``--rate-limit aliyun.pull=20/s``; ``DEFAULT_PER_S`` when not given), so the vendors' QPS limits
+hold however many receivers run. A failed call (the vendor, the network, Redis) is logged and the
+round ends; the next one tries again. A report pulled from Tencent is applied at once: Tencent will
+not hand it out twice.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from datetime import datetime
+from typing import Any, Protocol, cast
+
+import redis
+
+from smsworker.errors import ProviderError
+from smsworker.keys import Keys
+from smsworker.ratelimit import RateLimiter
+from smsworker.receipts import is_time, parse_record
+from smsworker.receiver import aliyun_reports, tencent_reports
+from smsworker.receiver.fields import BEIJING, BadReport
+from smsworker.receiver.recorder import Recorder
+
+PULLABLE = ("aliyun", "tencent")
+DEFAULT_PER_S = 10.0
+PAGE = 100  # Tencent's most per call
+MAX_PAGES = 50  # per round: a backlog is worked through over several rounds
+MAX_QUERIES = 500  # Alibaba queries per round
+MAX_SCAN = 5000  # awaiting receipts looked at per round
+
+
+class TencentPull(Protocol):
+    def pull_statuses(self, limit: int = PAGE) -> list[dict[str, Any]]: ...
+
+
+class AliyunQuery(Protocol):
+    def query_details(self, number: str, send_date: str, biz_id: str) -> list[dict[str, Any]]: ...
+
+
+class Stopped(Exception):
+    """The receiver is stopping: the round ends where it is."""
+
+
+class Puller:
+    def __init__(
+        self,
+        recorder: Recorder,
+        client: redis.Redis,
+        keys: Keys,
+        limiter: RateLimiter,
+        log: Any,
+        *,
+        tencent: TencentPull | None = None,
+        aliyun: AliyunQuery | None = None,
+        after_s: float = 60.0,
+        retry_s: float = 300.0,
+    ) -> None:
+        self._recorder = recorder
+        self._client = client
+        self._keys = keys
+        self._limiter = limiter
+        self._log = log
+        self._tencent = tencent
+        self._aliyun = aliyun
+        self._after_s = after_s
+        self._retry_s = retry_s
+        self._stop = threading.Event()
+
+    @property
+    def vendors(self) -> list[str]:
+        return [name for name, on in (("aliyun", self._aliyun), ("tencent", self._tencent)) if on]
+
+    def run(self, every_s: float) -> None:
+        """Pull every ``every_s`` until ``stop``."""
+        while not self._stop.is_set():
+            self.round()
+            self._stop.wait(every_s)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def round(self) -> Counter[str]:
+        """One pass over every vendor; what the reports did, and ``malformed`` ones skipped."""
+        outcomes: Counter[str] = Counter()
+        for vendor, step in (("tencent", self._pull_tencent), ("aliyun", self._query_aliyun)):
+            if vendor not in self.vendors:
+                continue
+            try:
+                step(outcomes)
+            except Stopped:
+                break
+            except (ProviderError, redis.RedisError) as exc:
+                self._log.warning("receipts.pull_failed", provider=vendor, error=str(exc))
+            except Exception:  # a vendor's odd answer or a bug: logged, and the next round tries again
+                self._log.exception("receipts.pull_crashed", provider=vendor)
+        return outcomes
+
+    def _pull_tencent(self, outcomes: Counter[str]) -> None:
+        assert self._tencent is not None
+        for _ in range(MAX_PAGES):
+            self._pace("tencent")
+            items = self._tencent.pull_statuses(PAGE)
+            for item in items:
+                try:
+                    report = tencent_reports.from_pull(item)
+                except BadReport as exc:
+                    self._log.warning("receipts.bad_report", source="tencent-pull", error=str(exc))
+                    outcomes["malformed"] += 1
+                    continue
+                outcomes.update(self._recorder.record("tencent-pull", [report]))
+            if len(items) < PAGE:
+                return
+
+    def _query_aliyun(self, outcomes: Counter[str]) -> None:
+        assert self._aliyun is not None
+        due = time.time() - self._after_s
+        found = self._client.zrangebyscore(self._keys.awaiting, "-inf", due, start=0, num=MAX_SCAN)
+        keys = cast(list[bytes], found)
+        queries = 0
+        for raw_key in keys:
+            key = raw_key.decode()
+            parsed = self._keys.parse_receipt(key)
+            if parsed is None or parsed[0] != "aliyun":
+                continue
+            if queries >= MAX_QUERIES:
+                return
+            _, biz_id, number = parsed
+            record = parse_record(self._client.get(key))
+            accepted = record.get("at") if record is not None else None
+            if not is_time(accepted):  # expired (or unreadable): nothing left to match a report to
+                self._client.zrem(self._keys.awaiting, key)
+                continue
+            self._pace("aliyun")
+            queries += 1
+            send_date = datetime.fromtimestamp(accepted, BEIJING).strftime("%Y%m%d")
+            try:
+                report = aliyun_reports.from_details(self._aliyun.query_details(number, send_date, biz_id),
+                                                     number, biz_id)  # fmt: skip
+            except BadReport as exc:
+                self._log.warning("receipts.bad_report", source="aliyun-pull", error=str(exc))
+                outcomes["malformed"] += 1
+                report = None
+            if report is None:  # still on its way: ask again later
+                self._client.zadd(self._keys.awaiting, {key: due + self._retry_s}, xx=True)
+                continue
+            outcomes.update(self._recorder.record("aliyun-pull", [report]))
+
+    def _pace(self, vendor: str) -> None:
+        self._limiter.wait_turn(f"{vendor}.pull", sleep=self._sleep)
+
+    def _sleep(self, seconds: float) -> None:
+        if self._stop.wait(seconds):
+            raise Stopped()

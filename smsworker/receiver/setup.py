@@ -1,0 +1,121 @@
+"""Assembling ``smsworker receipts`` from the settings: the web app for the pushes, the puller for
+the vendors' pull APIs, the metrics. Secrets are checked here, once, before anything listens."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import redis
+
+from smsworker.app import build_parser, build_queue, refuse_cluster
+from smsworker.config import Settings
+from smsworker.errors import ConfigError, StartupError
+from smsworker.providers.aliyun import AliyunProvider
+from smsworker.providers.options import Section
+from smsworker.providers.registry import FACTORIES
+from smsworker.providers.tencent import TencentProvider
+from smsworker.ratelimit import RateLimiter
+from smsworker.receipt_store import ReceiptStore
+from smsworker.receiver.pull import DEFAULT_PER_S, Puller
+from smsworker.receiver.recorder import Recorder
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from smsworker.receiver.app import Sources
+    from smsworker.receiver.metrics import ReceiptMetrics
+
+
+@dataclass
+class Receiver:
+    app: Flask | None  # None: nothing is pushed to it, it only pulls
+    puller: Puller | None
+    metrics: ReceiptMetrics | None
+
+
+def build_receiver(settings: Settings, log: Any) -> Receiver:
+    """``ConfigError`` when there is no report source, or a secret is weak."""
+    sources = push_sources(settings)
+    if not sources.names and not settings.receipts_pull:
+        raise ConfigError(
+            "smsworker receipts has no report source: set http_report_secret_file (the http provider), "
+            "receipts_path_token_file (Alibaba, Tencent pushes), twilio.status_callback_url (Twilio) "
+            "or receipts_pull (Alibaba, Tencent pull APIs)"
+        )
+    metrics = None
+    if settings.receipts_metrics_port:
+        from smsworker.receiver.metrics import ReceiptMetrics  # prometheus_client only when asked for
+
+        metrics = ReceiptMetrics()
+    queue = build_queue(settings)
+    # Redis away: the receiver answers 503 until it is back, and the vendors push again.
+    with contextlib.suppress(redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+        refuse_cluster(queue, settings)
+    changes_max = settings.receipts_list_max if settings.receipts_list else 0
+    parser = build_parser(settings) if settings.dead_letter_undelivered else None
+    store = ReceiptStore(queue.client, queue.keys, changes_max=changes_max, undelivered_parser=parser)
+    app = None
+    if sources.names:
+        from smsworker.receiver.app import make_app  # Flask only here: the workers do not carry it
+
+        app = make_app(store, sources, log=log, metrics=metrics)
+    puller = None
+    if settings.receipts_pull:
+        vendors = {name: FACTORIES[name](settings, log) for name in settings.receipts_pull}
+        limits = {f"{name}.pull": settings.rate_limits.get(f"{name}.pull", DEFAULT_PER_S) for name in vendors}
+        tencent, aliyun = vendors.get("tencent"), vendors.get("aliyun")
+        puller = Puller(
+            Recorder(store, log, metrics), queue.client, queue.keys, RateLimiter(queue, limits, log), log,
+            tencent=tencent if isinstance(tencent, TencentProvider) else None,
+            aliyun=aliyun if isinstance(aliyun, AliyunProvider) else None,
+            after_s=settings.receipts_pull_after,
+        )  # fmt: skip
+    return Receiver(app, puller, metrics)
+
+
+def push_sources(settings: Settings) -> Sources:
+    from smsworker.receiver.app import Sources
+
+    twilio = Section("twilio", settings.provider_options.get("twilio", {}))
+    twilio_url = twilio.url("status_callback_url")
+    return Sources(
+        http_secret=_strong(settings.http_report_secret, "http_report_secret_file"),
+        path_token=_path_token(settings.receipts_path_token),
+        allow=settings.receipts_allow,
+        twilio_auth_token=twilio.secret("auth_token") if twilio_url else None,
+        twilio_url=twilio_url or None,
+    )
+
+
+def serve_metrics(metrics: ReceiptMetrics, settings: Settings) -> None:
+    try:
+        metrics.serve(settings.receipts_metrics_port or 0, settings.metrics_address)
+    except OSError as exc:
+        raise StartupError.cannot_listen(
+            "serve metrics", settings.metrics_address, settings.receipts_metrics_port or 0, exc,
+            "receipts-metrics", "metrics",
+        ) from None  # fmt: skip
+
+
+def _strong(secret: str | None, setting: str) -> bytes | None:
+    """A secret read with the settings (None: not configured), refused when guessable."""
+    if secret is None:
+        return None
+    if len(secret) < 16:
+        raise ConfigError(
+            f"invalid {setting}: the secret must be at least 16 characters (e.g. `openssl rand -hex 32`)"
+        )
+    return secret.encode()
+
+
+def _path_token(token: str | None) -> str | None:
+    if _strong(token, "receipts_path_token_file") is None:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", token or ""):
+        raise ConfigError(
+            "invalid receipts_path_token_file: the token goes in a URL path, so only A-Z a-z 0-9 - _"
+        )
+    return token

@@ -1,0 +1,238 @@
+"""The loop: claim -> intake -> send -> settle (sent | dead-lettered) or put back; drain; shutdown.
+
+Threads (``docs/architecture.md`` draws them): the caller's thread runs the fetch loop here and is
+the only one that claims; the send pool's threads send units (``send_pool.py``, ``send_unit.py``);
+one thread commits outcomes (``settle.py``); one renews the heartbeat and recovers dead workers
+(``liveness.py``). Every Redis call goes through one ``RedisGuard`` (``guarded.py``), and what the
+worker has to say goes out through one ``WorkerEvents`` (``events.py``).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from smsworker.events import WorkerEvents
+from smsworker.providers.base import Provider
+from smsworker.queue import RedisQueue, new_worker_id
+from smsworker.ratelimit import RateLimiter
+from smsworker.stamps import unstamp
+from smsworker.task import TaskParser
+from smsworker.worker.flight import FlightRegistry, Holdings
+from smsworker.worker.guarded import RedisGaveUp, RedisGuard, WorkerRedis
+from smsworker.worker.intake import Intake, Rejected
+from smsworker.worker.liveness import Liveness
+from smsworker.worker.options import WorkerOptions
+from smsworker.worker.reconcile import Reconciler
+from smsworker.worker.send_pool import SendPool
+from smsworker.worker.send_unit import UnitSender
+from smsworker.worker.settle import Settler
+from smsworker.worker.stopping import Stopping
+from smsworker.worker.tally import Tally, Totals
+
+
+class Worker:
+    def __init__(
+        self,
+        queue: RedisQueue,
+        providers: Sequence[Provider],
+        parser: TaskParser,
+        options: WorkerOptions,
+        log: Any,
+        *,
+        worker_id: str | None = None,
+        events: WorkerEvents | None = None,
+    ) -> None:
+        self.queue = queue
+        self.providers = providers  # a failover chain; the first sets the batch size
+        self.options = options
+        self.id = worker_id or new_worker_id()
+        self.log = log.bind(worker=self.id)
+        self._events = events or WorkerEvents()
+        self._stopping = Stopping(options.shutdown_timeout_s)
+        self._guard = RedisGuard(
+            self.log, self._stopping, events=self._events, drain_patience_s=options.drain_patience_s
+        )
+        self._redis = WorkerRedis(queue, self._guard, self.id)
+        self._liveness = Liveness(queue, self.id, options.heartbeat_ttl_s, self.log)
+        self._pool = SendPool(options.concurrency, self._stopping, self.log)
+        self._flights = FlightRegistry()
+        self._holdings = Holdings()
+        self._tally = Tally(self._events)
+        self._reconciler = Reconciler(
+            self._redis, self._holdings, every_s=options.heartbeat_ttl_s, log=self.log
+        )
+        self._settler = Settler(
+            self._redis, self.log, holdings=self._holdings, flights=self._flights, tally=self._tally,
+            receipt_ttl_s=options.receipt_ttl_s, changes_max=options.changes_max,
+            keep_payloads=options.keep_payloads,
+        )  # fmt: skip
+        self._intake = Intake(
+            self._redis, parser, providers[0], poison_after=options.poison_after, log=self.log
+        )
+        self._sender = self._unit_sender(RateLimiter(queue, options.rate_limits, self.log))
+        self._claimed = False  # nothing claimed, nothing to put back at shutdown
+        self._claimed_at = time.monotonic()  # when the elements being started were claimed
+
+    def _unit_sender(self, limiter: RateLimiter) -> UnitSender:
+        return UnitSender(
+            self._redis, self.providers, self.options.retry, events=self._events,
+            pace=functools.partial(limiter.wait_turn, sleep=self._stopping.sleep),
+            sleep=self._stopping.sleep, lease_lapsed=self._liveness.lapsed_since,
+            settle=self._settler.settle, log=self.log,
+        )  # fmt: skip
+
+    @property
+    def totals(self) -> Totals:
+        return self._tally.totals
+
+    def units_in_flight(self) -> int:
+        return self._pool.units_in_flight()
+
+    def request_stop(self) -> None:
+        """Stop fetching and finish what is in flight. Safe to call from a signal handler."""
+        self._stopping.request()
+
+    def run(self) -> Totals:
+        """Process tasks until ``request_stop``."""
+        return self._serve(drain=False)
+
+    def drain(self) -> Totals:
+        """Recover dead workers' tasks, process until the queue and in-flight work are empty."""
+        return self._serve(drain=True)
+
+    def _serve(self, *, drain: bool) -> Totals:
+        self._guard.draining = drain
+        self._settler.start()
+        try:
+            self._guard.read(self._liveness.beat, "register")
+            self._liveness.start(self._stopping)
+            self.log.info("worker.started", mode="drain" if drain else "run", queue=self.queue.name,
+                          provider=",".join(p.name for p in self.providers),
+                          concurrency=self.options.concurrency)  # fmt: skip
+            self._guard.read(self._liveness.recover_dead, "recover")
+            self._events.started(f"fetching from {self.queue.name}")
+            self._fetch_loop(drain)
+        except RedisGaveUp:
+            pass
+        finally:
+            self._shutdown()
+        self.totals.gave_up = self._guard.gave_up
+        return self.totals
+
+    def _fetch_loop(self, drain: bool) -> None:
+        while self._acquire_slot():
+            free = 1 + self._pool.take_free()
+            self._pool.release(free)
+            self._reconciler.run_if_due()
+            if not self._settler.has_room(self.options.fetch_block_s):
+                continue  # outcomes are not being recorded: claim nothing more until they are
+            elements = self._claim(free, block=not drain)
+            self._events.fetch_returned()
+            if elements:
+                self._start_claimed(elements)
+            elif drain and self._drained():
+                return
+
+    def _claim(self, count: int, *, block: bool) -> list[bytes]:
+        """As many tasks as there are idle senders, in one round trip; with none queued and
+        ``block``, wait for one, so an idle worker still answers a push at once."""
+        self._claimed_at = time.monotonic()
+        elements = self._redis.claim_many(count)
+        if not elements and block:
+            element = self._redis.claim(self.options.fetch_block_s)
+            elements = [element] if element is not None else []
+        if elements:
+            self._claimed = True
+        for element in elements:  # held before any is started: see reconcile.py
+            self._holdings.add(element)
+        return elements
+
+    def _start_claimed(self, elements: list[bytes]) -> None:
+        """Start what was claimed; an element a worker already died holding is started alone.
+
+        Alone means nothing else held: the rest of the claim goes back to the front of the queue
+        and what is in flight finishes first. If it kills this worker too, it is the only element
+        whose crash count goes up, so tasks claimed beside a poison pill are not quarantined with it.
+        """
+        crashes = [unstamp(e).crashes for e in elements]
+        # At poison_after it is set aside unread, which cannot kill anything: no need to isolate it.
+        suspect = next((i for i, n in enumerate(crashes) if 0 < n < self.options.poison_after), None)
+        if suspect is None:
+            for element in elements:
+                self._start(element)
+            return
+        others = elements[:suspect] + elements[suspect + 1 :]
+        for element in others:
+            self._holdings.remove(element)
+        if others:
+            self._reconciler.put_back(others, why="claimed beside a task a worker died holding")
+        self._quiesce()
+        self._start(elements[suspect])
+        self._quiesce()
+
+    def _quiesce(self) -> None:
+        """Wait until no unit is being sent and every outcome is recorded."""
+        self._pool.wait_idle(None)
+        self._settler.flush(None)
+
+    def _start(self, element: bytes) -> None:
+        """Hand a claimed element's units to the senders, a free slot for each; or dead-letter it."""
+        try:
+            if self._liveness.lapsed_since(self._claimed_at) and not self._reconciler.still_listed([element]):
+                self._holdings.remove(element)
+                return  # claimed before this worker's heartbeat lapsed, and taken over since
+            taken = self._intake.take(element)
+        except RedisGaveUp:
+            return  # stopping with Redis away: the element stays in the processing list
+        if isinstance(taken, Rejected):
+            self._settler.reject(taken)
+            return
+        flight = taken.flight
+        if flight.element != element:
+            self._holdings.replace(element, flight.element)
+        self._flights.add(flight)
+        if not taken.units:
+            self._settler.settle(flight)
+        for unit in taken.units:
+            if not self._acquire_slot():
+                return  # stopping: the unsent rest keeps the task unsettled, and it is requeued
+            self._pool.submit(functools.partial(self._sender.run, flight, unit))
+
+    def _acquire_slot(self) -> bool:
+        return self._pool.acquire(tick_s=self.options.fetch_block_s, on_tick=self._reconciler.run_if_due)
+
+    def _drained(self) -> bool:
+        while not self._pool.wait_idle(self.options.fetch_block_s):
+            if self._stopping.requested:
+                return True
+            self._reconciler.run_if_due()
+        self._settler.flush(None)
+        recovered = self._guard.read(self._liveness.recover_dead, "recover")
+        empty = recovered == 0 and self._redis.length() == 0
+        self.totals.drained = empty and not self._stopping.requested
+        return empty or self._stopping.requested
+
+    def _shutdown(self) -> None:
+        self._stopping.request()
+        self.log.info("worker.stopping", timeout_s=self.options.shutdown_timeout_s)
+        self._events.stopping()
+        idle = self._pool.wait_idle(self._stopping.left_s())
+        if not idle:
+            self.log.warning("worker.shutdown_timeout", timeout_s=self.options.shutdown_timeout_s)
+        # Fence off what is unfinished, then commit what finished, then put the rest back: a
+        # settle queued before the fence commits before the requeue, none can be queued after it.
+        self._flights.abandon_all()
+        self._settler.flush(self._stopping.left_s())
+        self._settler.close()
+        self.totals.requeued = self._reconciler.put_back_all(claimed=self._claimed)
+        self.totals.abandoned_sends = not idle
+        self._pool.shutdown(wait=idle)
+        for provider in self.providers:
+            provider.close()
+        self._liveness.close()
+        self._guard.close()
+        t = self.totals
+        self.log.info("worker.stopped", tasks=t.tasks, sent=t.sent, dead=t.dead, requeued=t.requeued)

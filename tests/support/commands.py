@@ -1,0 +1,21 @@
+"""Running the ``smsworker`` command as a user would: this interpreter, a clean environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def cli_env(redis_url: str, **extra: str) -> dict[str, str]:
+    """The caller's environment without any SMSWORKER_* setting, pointed at ``redis_url``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMSWORKER_")}
+    env.update(SMSWORKER_REDIS_URL=redis_url, SMSWORKER_LOG_FORMAT="json", PYTHONUNBUFFERED="1")
+    env.update(extra)
+    return env
+
+
+def smsworker_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "smsworker", *args]
