@@ -23,6 +23,7 @@ from pathlib import Path
 
 from bench.harness import SIGTERM, Api, Proc, Rig, mobiles, php_task, rig, wait_for
 from smsworker import lua
+from tests.support.dead_letters import dead_lettered_mobiles
 from tests.support.redis_proxy import RedisProxy, script
 
 RECIPIENTS_PER_TASK = 5
@@ -58,10 +59,7 @@ def _fill(rig: Rig, tasks: int, start: int = 0, *, ids: bool = False) -> list[st
 
 
 def _dead_lettered(rig: Rig) -> set[str]:
-    dead: set[str] = set()
-    for raw in rig.redis.lrange("sms_queue:dead", 0, -1):
-        dead.update("+86" + m for m in json.loads(raw)["failed_mobiles"])
-    return dead
+    return {"+86" + m for m in dead_lettered_mobiles(rig.redis.lrange("sms_queue:dead", 0, -1))}
 
 
 def _settled(rig: Rig) -> bool:
