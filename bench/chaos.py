@@ -59,7 +59,7 @@ def _fill(rig: Rig, tasks: int, start: int = 0, *, ids: bool = False) -> list[st
 
 
 def _dead_lettered(rig: Rig) -> set[str]:
-    return {"+86" + m for m in dead_lettered_mobiles(rig.redis.lrange("sms_queue:dead", 0, -1))}
+    return {"+86" + m for m in dead_lettered_mobiles(rig.redis.lrange("{sms_queue}:dead", 0, -1))}
 
 
 def _settled(rig: Rig) -> bool:
@@ -67,7 +67,7 @@ def _settled(rig: Rig) -> bool:
     # queue between the two reads would be seen in neither, and the run would end without it.
     pipe = rig.redis.pipeline(transaction=True)
     pipe.llen("sms_queue")
-    pipe.keys("sms_queue:processing:*")
+    pipe.keys("{sms_queue}:processing:*")
     queued, processing = pipe.execute()
     return queued == 0 and not processing
 
@@ -273,7 +273,7 @@ def provider_outage(rig: Rig, scale: float, *, within_budget: bool) -> Outcome:
         wait_for(lambda: _settled(rig), timeout_s=300, what="the queue to drain")
         _stop(worker)
         name, note = f"provider 503 for {outage_s:.0f} s, within the retry budget", ""
-        if rig.redis.llen("sms_queue:dead"):
+        if rig.redis.llen("{sms_queue}:dead"):
             note = "dead-lettered inside the budget"
     else:
         wait_for(lambda: _settled(rig), timeout_s=300, what="everything to be dead-lettered")

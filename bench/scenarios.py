@@ -134,7 +134,7 @@ def memory(rig: Rig, *, checkpoints: list[int]) -> dict[str, Any]:
 
 
 def _reached(rig: Rig, mark: int) -> bool:
-    return int(rig.redis.hget("sms_queue:stats", "tasks") or 0) >= mark
+    return int(rig.redis.hget("{sms_queue}:stats", "tasks") or 0) >= mark
 
 
 def run_all(rig: Rig, scale: float) -> dict[str, Any]:

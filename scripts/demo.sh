@@ -40,7 +40,7 @@ step "smsworker run --provider log   (a dry run: each message it would send is l
 "$smsworker" run &
 worker_pid=$!
 for _ in $(seq 1 300); do
-    [ "$(rcli HGET sms_queue:stats tasks)" = "4" ] && break
+    [ "$(rcli HGET '{sms_queue}:stats' tasks)" = "4" ] && break
     sleep 0.1
 done
 kill -TERM "$worker_pid"
@@ -51,7 +51,7 @@ step "smsworker stats"
 "$smsworker" stats
 step "smsworker dlq list   (the invalid number, with the reason and the original payload)"
 "$smsworker" dlq list
-sent=$(rcli HGET sms_queue:stats sent)
+sent=$(rcli HGET '{sms_queue}:stats' sent)
 if [ "$sent" != "6" ]; then
     echo "demo failed: expected 6 messages sent, got ${sent:-none}" >&2
     exit 1

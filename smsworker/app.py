@@ -8,23 +8,31 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+
+import redis
+from redis.crc import key_slot
 
 from smsworker.config import Settings
 from smsworker.delivery import RetryPolicy
 from smsworker.errors import StartupError
 from smsworker.events import FanOut, WorkerEvents
+from smsworker.keys import default_dead_letter_key
 from smsworker.logs import make_logger
 from smsworker.notify import Notifier
 from smsworker.providers.registry import build_providers
 from smsworker.queue import RedisQueue
-from smsworker.redis_conn import connect, connect_sentinel
+from smsworker.redis_conn import connect, connect_cluster, connect_sentinel, is_cluster_node
 from smsworker.task import TaskParser
+from smsworker.upgrade import upgrade_layout
 from smsworker.worker import Totals, Worker, WorkerOptions
 
 if TYPE_CHECKING:
     from smsworker.prometheus import PrometheusMetrics
+T = TypeVar("T")
 # How long a fetch blocks on an empty queue: long enough to cost nothing when idle, short enough
 # that a stop is noticed within it. The socket timeout is sized from it (see redis_conn.py).
 FETCH_BLOCK_S = 1.0
@@ -34,35 +42,18 @@ def build_logger(settings: Settings) -> Any:
     return make_logger(fmt=settings.log_format, level=settings.log_level, mask_mobiles=settings.mask_mobiles)
 
 
-def open_queue(settings: Settings) -> RedisQueue:
-    """The queue for a command that uses Redis at once; ``StartupError`` for a cluster node."""
-    queue = build_queue(settings)
-    refuse_cluster(queue, settings)
+def open_queue(settings: Settings, log: Any | None = None) -> RedisQueue:
+    """The queue for a command that uses Redis at once, its keys in this version's layout."""
+    queue = build_queue(settings, log)
+    upgrade_layout(queue, log or build_logger(settings))
     return queue
 
 
-def refuse_cluster(queue: RedisQueue, settings: Settings) -> None:
-    """Stop, in one line, before anything is read or written, when Redis is a cluster node: the keys
-    of one queue would cross slots and MOVED replies are not followed (issue 12), so a worker would
-    fail on every call and ``drain`` report nothing drained."""
-    if queue.is_cluster_node():
-        raise StartupError(
-            f"Redis at {settings.redacted_redis_url()} is a node of a Redis Cluster (cluster_enabled:1), "
-            "which smsworker does not support yet: point --redis-url at a single server, or use "
-            "--sentinel. Nothing was read or written."
-        )
-
-
-def build_queue(settings: Settings) -> RedisQueue:
-    tls = {
-        name: path
-        for name, path in (
-            ("ssl_ca_certs", settings.redis_tls_ca_file),
-            ("ssl_certfile", settings.redis_tls_cert_file),
-            ("ssl_keyfile", settings.redis_tls_key_file),
-        )
-        if path
-    }
+def build_queue(settings: Settings, log: Any | None = None) -> RedisQueue:
+    """The queue on the Redis the settings name. A server that turns out to be a node of a Redis
+    Cluster is used as the cluster it belongs to (said in the log): a redis:// URL that names one
+    node is enough. Asks the server at once: a Redis that does not answer raises."""
+    tls = _tls(settings)
     if settings.sentinels:
         client = connect_sentinel(
             list(settings.sentinels),
@@ -73,6 +64,8 @@ def build_queue(settings: Settings) -> RedisQueue:
             password=settings.redis_password,
         )
         return RedisQueue(client, settings.queue, settings.dead_letter_key)
+    if settings.redis_cluster:
+        return _cluster_queue(settings, list(settings.redis_cluster), tls)
     client = connect(
         settings.redis_url,
         block_timeout_s=FETCH_BLOCK_S,
@@ -80,7 +73,59 @@ def build_queue(settings: Settings) -> RedisQueue:
         password=settings.redis_password,
         tls=tls,
     )
-    return RedisQueue(client, settings.queue, settings.dead_letter_key)
+    if not is_cluster_node(client):
+        return RedisQueue(client, settings.queue, settings.dead_letter_key)
+    node = client.connection_pool.connection_kwargs
+    client.close()
+    if settings.redis_db:
+        raise StartupError(
+            f"Redis at {settings.redacted_redis_url()} is a node of a Redis Cluster, which has only "
+            f"database 0: remove /{settings.redis_db} from --redis-url"
+        )
+    if log is not None:
+        log.info(
+            "redis.cluster_detected",
+            node=f"{node['host']}:{node['port']}",
+            note="the server is a node of a Redis Cluster (cluster_enabled:1): using the cluster",
+        )
+    return _cluster_queue(settings, [(str(node["host"]), int(node["port"]))], tls)
+
+
+def redis_mode(settings: Settings, queue: RedisQueue) -> str:
+    """How this Redis is used, as ``check`` and ``stats`` say it: cluster, sentinel or single."""
+    if queue.in_cluster:
+        return "cluster"
+    return "sentinel" if settings.sentinels else "single"
+
+
+def _tls(settings: Settings) -> dict[str, str]:
+    return {
+        name: path
+        for name, path in (
+            ("ssl_ca_certs", settings.redis_tls_ca_file),
+            ("ssl_certfile", settings.redis_tls_cert_file),
+            ("ssl_keyfile", settings.redis_tls_key_file),
+        )
+        if path
+    }
+
+
+def _cluster_queue(settings: Settings, nodes: list[tuple[str, int]], tls: dict[str, str]) -> RedisQueue:
+    dead, queue = settings.dead_letter_key, settings.queue
+    if key_slot(dead.encode()) != key_slot(queue.encode()):
+        raise StartupError(
+            f"invalid dead_letter_queue {dead!r} for a Redis Cluster: it must share the slot of the "
+            f"queue {queue!r}; leave it unset, or name it with the queue's hash tag, like "
+            f"{default_dead_letter_key(queue)}"
+        )
+    client = connect_cluster(
+        nodes,
+        block_timeout_s=FETCH_BLOCK_S,
+        username=settings.redis_username or None,
+        password=settings.redis_password,
+        tls=tls if settings.redis_url.startswith("rediss://") else None,
+    )
+    return RedisQueue(client, queue, dead)
 
 
 def build_parser(settings: Settings) -> TaskParser:
@@ -91,8 +136,8 @@ def build_parser(settings: Settings) -> TaskParser:
     )
 
 
-def build_worker(settings: Settings, log: Any, *, events: WorkerEvents | None = None) -> Worker:
-    options = WorkerOptions(
+def worker_options(settings: Settings) -> WorkerOptions:
+    return WorkerOptions(
         concurrency=settings.concurrency,
         heartbeat_ttl_s=settings.heartbeat_ttl,
         shutdown_timeout_s=settings.shutdown_timeout,
@@ -104,9 +149,6 @@ def build_worker(settings: Settings, log: Any, *, events: WorkerEvents | None = 
         changes_max=settings.receipts_list_max if settings.receipts_list else 0,
         keep_payloads=settings.dead_letter_undelivered,
     )
-    queue = build_queue(settings)
-    providers = build_providers(settings, log)
-    return Worker(queue, providers, build_parser(settings), options, log, events=events)
 
 
 def run_worker(
@@ -114,12 +156,23 @@ def run_worker(
 ) -> Totals:
     """Run one worker in this process until it stops: the first SIGTERM or SIGINT stops it cleanly
     (a second exits at once), systemd hears how it goes, and metrics are served if asked for."""
+    stop = StopOnSignal()
+    stop.install()  # first: a stop while Redis is not answering yet is a clean stop too
+    options = worker_options(settings)
     notifier = Notifier.from_environ(os.environ)
     metrics = build_metrics(settings)
     events = FanOut([notifier, *([metrics] if metrics else []), *observers], log)
-    worker = build_worker(settings, log, events=events)
-    StopOnSignal(worker.request_stop).install()
     try:
+        patience_s = options.drain_patience_s if drain else None
+        queue = wait_for_redis(
+            lambda: open_queue(settings, log), log, stop=stop.requested, patience_s=patience_s, events=events
+        )
+        if queue is None:
+            gave_up = "" if stop.requested.is_set() else f"Redis did not answer for {patience_s:.0f} s"
+            return Totals(gave_up=gave_up)
+        providers = build_providers(settings, log)
+        worker = Worker(queue, providers, build_parser(settings), options, log, events=events)
+        stop.then(worker.request_stop)
         if metrics is not None:
             metrics.watch(worker.queue, worker.units_in_flight)
             _serve_metrics(metrics, settings)
@@ -128,6 +181,35 @@ def run_worker(
         if metrics is not None:
             metrics.close()
         notifier.close()
+
+
+def wait_for_redis(
+    connect: Callable[[], T],
+    log: Any,
+    *,
+    stop: threading.Event,
+    patience_s: float | None = None,
+    events: WorkerEvents | None = None,
+) -> T | None:
+    """``connect()`` once Redis answers: a worker started before its Redis (or while a cluster fails
+    over) waits, as it would for an outage later. None when stopped meanwhile, or after
+    ``patience_s`` (a drain gives up, as it does on an outage). Refused credentials raise at once."""
+    delay_s = 0.5
+    deadline = None if patience_s is None else time.monotonic() + patience_s
+    while not stop.is_set():
+        try:
+            return connect()
+        except redis.AuthenticationError:
+            raise
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
+            log.warning("redis.unavailable", action="connect", error=str(exc), retry_in_s=delay_s)
+            if events is not None:
+                events.redis_waiting(str(exc))
+            stop.wait(delay_s)
+            delay_s = min(delay_s * 2, 10.0)
+    return None
 
 
 def build_metrics(settings: Settings) -> PrometheusMetrics | None:
@@ -151,19 +233,26 @@ class StopOnSignal:
     """SIGTERM/SIGINT: the first stops the worker cleanly; a second exits at once (the processing
     list keeps its tasks safe, and the next worker recovers them)."""
 
-    def __init__(self, stop: Callable[[], None]) -> None:
-        self._stop = stop
-        self._seen = False
+    def __init__(self) -> None:
+        self.requested = threading.Event()
+        self._stop: Callable[[], None] | None = None
 
     def install(self) -> None:
         signal.signal(signal.SIGTERM, self._handle)
         signal.signal(signal.SIGINT, self._handle)
 
+    def then(self, stop: Callable[[], None]) -> None:
+        """What a stop does from now on; at once if one was asked for already."""
+        self._stop = stop
+        if self.requested.is_set():
+            stop()
+
     def _handle(self, signum: int, _frame: Any) -> None:
-        if self._seen:
+        if self.requested.is_set():
             os._exit(128 + signum)
-        self._seen = True
-        self._stop()
+        self.requested.set()
+        if self._stop is not None:
+            self._stop()
 
 
 def end_process(totals: Totals, code: int) -> NoReturn:

@@ -15,6 +15,7 @@ from typing import Any
 
 from smsworker import config_values as values
 from smsworker.errors import ConfigError
+from smsworker.keys import default_dead_letter_key, hash_tag, key_prefix
 from smsworker.redact import redact_url
 
 ENV_PREFIX = "SMSWORKER_"
@@ -38,8 +39,10 @@ class Settings:
     # Redis Sentinel: (host, port) of each sentinel, and the name of the primary they watch.
     sentinels: tuple[tuple[str, int], ...] = ()
     sentinel_master: str = "mymaster"
+    # Redis Cluster: (host, port) of one or more seed nodes; the URL still gives scheme and user.
+    redis_cluster: tuple[tuple[str, int], ...] = ()
     queue: str = "sms_queue"
-    dead_letter_queue: str = ""  # empty: "<queue>:dead"
+    dead_letter_queue: str = ""  # empty: "{<queue>}:dead"
     provider: str = "log"
     http_url: str = ""
     http_headers: tuple[tuple[str, str], ...] = ()  # (name, value)
@@ -99,7 +102,7 @@ class Settings:
 
     @property
     def dead_letter_key(self) -> str:
-        return self.dead_letter_queue or f"{self.queue}:dead"
+        return self.dead_letter_queue or default_dead_letter_key(self.queue)
 
     def redacted_redis_url(self) -> str:
         """The Redis URL with any password replaced, for logs and messages."""
@@ -218,7 +221,8 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "redis_tls_ca_file": values.text,
     "redis_tls_cert_file": values.text,
     "redis_tls_key_file": values.text,
-    "sentinels": values.sentinels,
+    "sentinels": values.host_ports,
+    "redis_cluster": values.host_ports,
     "sentinel_master": values.nonempty,
     "queue": values.nonempty,
     "dead_letter_queue": values.text,
@@ -272,7 +276,12 @@ CREDENTIALS = {
     "receipts_path_token_file": "receipts_path_token",
 }
 # Flags whose name is not "--" + the setting's name (repeatable flags are singular).
-FLAG_NAMES = {"http_headers": "--http-header", "rate_limits": "--rate-limit", "sentinels": "--sentinel"}
+FLAG_NAMES = {
+    "http_headers": "--http-header",
+    "rate_limits": "--rate-limit",
+    "sentinels": "--sentinel",
+    "redis_cluster": "--redis-cluster",
+}
 
 
 def flag_name(setting: str) -> str:
@@ -292,6 +301,15 @@ def _check_relations(settings: Settings) -> None:
         raise ConfigError("invalid backoff_max: must not be smaller than backoff_base")
     if settings.dead_letter_key == settings.queue:
         raise ConfigError("invalid dead_letter_queue: must differ from queue")
+    if hash_tag(settings.queue) is None and hash_tag(key_prefix(settings.queue)) != settings.queue:
+        raise ConfigError(
+            f"invalid queue {settings.queue!r}: a '}}' outside a {{hash tag}} would put the queue's "
+            "other keys in another Redis Cluster slot; name the list without it"
+        )
+    if settings.redis_cluster and settings.sentinels:
+        raise ConfigError("invalid redis_cluster with sentinels: a Redis Cluster has no sentinels; give one")
+    if settings.redis_cluster and settings.redis_db:
+        raise ConfigError("invalid redis_url with redis_cluster: a Redis Cluster has only database 0")
     if settings.metrics_port and settings.processes > 1:
         raise ConfigError(
             "invalid metrics_port with processes > 1: the processes cannot share one port; "

@@ -216,7 +216,7 @@ def rate_limits(value: Any) -> dict[str, float]:
     return limits
 
 
-def sentinels(value: Any) -> tuple[tuple[str, int], ...]:
+def host_ports(value: Any) -> tuple[tuple[str, int], ...]:
     """``"h1:26379, h2:26379"`` (or a list) -> ``(("h1", 26379), ("h2", 26379))``."""
     found: list[tuple[str, int]] = []
     for item in _items(value):

@@ -1,53 +1,61 @@
 """Every Redis key smsworker uses, named in one place (the commands are in ``queue.py``).
 
-Key layout (``Q`` is the queue name, ``sms_queue`` by default):
+Key layout. ``Q`` is the queue name (``sms_queue`` by default), the list producers push to, unchanged.
+Every other key starts with ``{Q}``: braces make ``Q`` the key's *hash tag*, so in a Redis Cluster
+each of them lands in the slot of ``Q`` itself (a key without braces hashes whole), and every
+script and transaction stays in one slot. A queue name that already holds a hash tag (``{app}:sms``)
+is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`` and so on:
+``upgrade.py`` moves them once.
 
 - ``Q``                       list. Producers ``LPUSH`` tasks; workers take from the right (FIFO).
-- ``Q:dead``                  list. Dead-letter envelopes (JSON), newest on the left. The name is
-                              configurable (``dead_letter_queue``).
-- ``Q:processing:<worker>``   list. Tasks a worker has claimed and not yet settled. A task leaves it
+- ``{Q}:dead``                list. Dead-letter envelopes (JSON), newest on the left. The name is
+                              configurable (``dead_letter_queue``; in a cluster it must share the
+                              queue's slot).
+- ``{Q}:processing:<worker>`` list. Tasks a worker has claimed and not yet settled. A task leaves it
                               only once every recipient is sent or dead-lettered, in the same
                               script that records the outcome.
-- ``Q:workers``               set. Worker ids (``host:pid:token``) that may own a processing list.
-- ``Q:heartbeat:<worker>``    string with a TTL (``heartbeat_ttl``), renewed every third of it. Its
+- ``{Q}:workers``             set. Worker ids (``host:pid:token``) that may own a processing list.
+- ``{Q}:heartbeat:<worker>``  string with a TTL (``heartbeat_ttl``), renewed every third of it. Its
                               value says which process beats (host, pid, boot id, pid namespace,
                               start time), so a worker on the same machine can tell a dead process
                               at once without mistaking one in another container for it.
-- ``Q:settled:<worker>``      string with a TTL. The number of the worker's last settle batch, so a
+- ``{Q}:settled:<worker>``    string with a TTL. The number of the worker's last settle batch, so a
                               settle run again after a lost reply writes nothing twice.
-- ``Q:progress:<key>``        hash. E.164 number -> ``1`` once the provider confirmed it, or the
+- ``{Q}:progress:<key>``      hash. E.164 number -> ``1`` once the provider confirmed it, or the
                               reservation (``r <worker> <flight>``) of the request about to send it.
                               A recovered task skips what is ``1``; a second claimant of the same
                               recipient waits for the holder, or takes over when it is dead.
                               ``<key>`` is ``id:<id>`` when the producer gave an idempotency ``id``
                               (kept a day after the task), else ``d:<delivery>``, the token stamped
                               on the claimed element (deleted with the task).
-- ``Q:status:<id>``            hash, TTL ``receipt_ttl``. For a task pushed with an ``id``: E.164 number ->
+- ``{Q}:status:<id>``         hash, TTL ``receipt_ttl``. For a task pushed with an ``id``: E.164 number ->
                               JSON ``{"state", "at", ...}``; ``state`` is ``queued`` (written by the
                               producer under the number as pushed: ``SmsQueue::pushWithId``, ``enqueue
                               --id``), ``sent`` (accepted by the provider: ``provider``,
                               ``message_id``), ``dead`` (``reason``, ``error``), then from reports
                               ``delivered`` / ``undelivered`` (``code``, ``text``, ``history``).
-- ``Q:receipt:<provider>:<message id>:<number>``  string, TTL ``receipt_ttl``. JSON ``{"id", "number",
+- ``{Q}:receipt:<provider>:<message id>:<number>``  string, TTL ``receipt_ttl``. JSON ``{"id", "number",
                               "at"}``: the task and number a vendor's delivery report will name; once
                               a report is applied also ``reported`` (its state) and ``reported_at``.
-- ``Q:awaiting``              sorted set, TTL ``receipt_ttl``. Receipt keys no report has come for
+- ``{Q}:awaiting``            sorted set, TTL ``receipt_ttl``. Receipt keys no report has come for
                               yet, scored by acceptance time (unix s): what ``receipts --pull`` asks
                               the vendors about, and ``stats``'s ``awaiting_receipt``. A key leaves
                               when its report is applied, or once older than ``receipt_ttl``.
-- ``Q:payload:<token>``        string, TTL ``receipt_ttl``, only with ``--dead-letter-undelivered``.
+- ``{Q}:payload:<token>``     string, TTL ``receipt_ttl``, only with ``--dead-letter-undelivered``.
                               The producer's bytes of a settled task whose recipients await reports
                               (its receipt records name the key), so an ``undelivered`` report can
                               dead-letter the recipient in a task ``dlq replay`` can send again.
-- ``Q:changes``               list, only with ``--receipts-list``. Each state written to a status hash
+- ``{Q}:changes``             list, only with ``--receipts-list``. Each state written to a status hash
                               (sent, dead, delivered, undelivered) as JSON with ``id`` and ``number``,
                               newest on the left, capped at ``--receipts-list-max`` (LTRIM): a PHP
                               app ``brPop``s it to update its own records.
-- ``Q:ratelimit:<provider>``  string with a TTL. The GCRA state of ``--rate-limit``, shared by every
+- ``{Q}:ratelimit:<provider>`` string with a TTL. The GCRA state of ``--rate-limit``, shared by every
                               worker on this Redis (see ``ratelimit.py``).
-- ``Q:stats``                 hash. Counters: ``sent`` and ``dead`` recipients, ``tasks`` settled,
+- ``{Q}:stats``               hash. Counters: ``sent`` and ``dead`` recipients, ``tasks`` settled,
                               ``segments`` (SMS parts, as the first provider counts them); from
                               delivery reports ``delivered``, ``undelivered`` and ``unmatched``.
+- ``{Q}:layout``              string. Set once the keys of the old layout have been looked for and
+                              moved (``upgrade.py``), so later starts do not scan for them again.
 
 Elements in processing lists may carry a stamp (``stamps.py``): a delivery token, a crash count and
 a check. A task that takes more than one provider request is stamped when claimed; recovery from a
@@ -67,50 +75,77 @@ RECEIPT_TTL_S = 72 * 3600
 SETTLE_MARKER_TTL_S = 7 * 24 * 3600
 
 
+def hash_tag(key: str) -> str | None:
+    """The part of ``key`` Redis Cluster hashes, when the key names one: what is between the first
+    ``{`` and the first ``}`` after it, if not empty."""
+    start = key.find("{")
+    end = key.find("}", start + 1) if start >= 0 else -1
+    return key[start + 1 : end] if end > start + 1 else None
+
+
+def key_prefix(queue: str) -> str:
+    """What every key derived from ``queue`` starts with: ``{queue}``, whose hash tag is the queue's
+    whole name, so all of them share the queue's slot; the name itself if it already holds a tag."""
+    return queue if hash_tag(queue) is not None else "{" + queue + "}"
+
+
+def default_dead_letter_key(queue: str) -> str:
+    return f"{key_prefix(queue)}:dead"
+
+
 @dataclass(frozen=True)
 class Keys:
     queue: str  # the list producers push to
     dead: str  # the dead-letter list
 
     @property
+    def prefix(self) -> str:
+        return key_prefix(self.queue)
+
+    @property
+    def layout(self) -> str:
+        """Present once the old layout's keys were moved (``upgrade.py``)."""
+        return f"{self.prefix}:layout"
+
+    @property
     def workers(self) -> str:
-        return f"{self.queue}:workers"
+        return f"{self.prefix}:workers"
 
     @property
     def stats(self) -> str:
-        return f"{self.queue}:stats"
+        return f"{self.prefix}:stats"
 
     def processing(self, worker_id: str) -> str:
-        return f"{self.queue}:processing:{worker_id}"
+        return f"{self.prefix}:processing:{worker_id}"
 
     def heartbeat(self, worker_id: str) -> str:
-        return f"{self.queue}:heartbeat:{worker_id}"
+        return f"{self.prefix}:heartbeat:{worker_id}"
 
     def settle_marker(self, worker_id: str) -> str:
-        return f"{self.queue}:settled:{worker_id}"
+        return f"{self.prefix}:settled:{worker_id}"
 
     def ratelimit(self, provider: str) -> str:
-        return f"{self.queue}:ratelimit:{provider}"
+        return f"{self.prefix}:ratelimit:{provider}"
 
     def status(self, task_id: str) -> str:
         """What each recipient of the task with this ``id`` became: number -> state JSON."""
-        return f"{self.queue}:status:{task_id}"
+        return f"{self.prefix}:status:{task_id}"
 
     @property
     def awaiting(self) -> str:
         """Receipt keys no report has come for yet, scored by when the provider accepted them (a
         sorted set: the puller asks about the oldest; ``stats`` counts them). Entries leave when a
         report lands or once older than the receipt TTL."""
-        return f"{self.queue}:awaiting"
+        return f"{self.prefix}:awaiting"
 
     def payload(self, token: str) -> str:
         """With --dead-letter-undelivered: a settled task's bytes, which its receipt records name."""
-        return f"{self.queue}:payload:{token}"
+        return f"{self.prefix}:payload:{token}"
 
     @property
     def changes(self) -> str:
         """With --receipts-list: every change of a status hash, JSON, newest on the left, capped."""
-        return f"{self.queue}:changes"
+        return f"{self.prefix}:changes"
 
     def receipt(self, provider: str, message_id: str, number: str) -> str:
         """Which task and number a vendor's message id belongs to. By number too: Alibaba's BizId
@@ -119,7 +154,7 @@ class Keys:
 
     @property
     def receipt_prefix(self) -> str:
-        return f"{self.queue}:receipt:"
+        return f"{self.prefix}:receipt:"
 
     def parse_receipt(self, key: str) -> tuple[str, str, str] | None:
         """(provider, message id, number) of a ``receipt`` key; None for another key. Message ids
@@ -134,7 +169,7 @@ class Keys:
     def progress(self, task_id: str | None, token: str | None) -> str | None:
         """The progress hash of a task: by its idempotency id, else by its delivery token."""
         if task_id is not None:
-            return f"{self.queue}:progress:id:{task_id}"
+            return f"{self.prefix}:progress:id:{task_id}"
         if token is not None:
-            return f"{self.queue}:progress:d:{token}"
+            return f"{self.prefix}:progress:d:{token}"
         return None

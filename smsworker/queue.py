@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
+from redis.cluster import RedisCluster
 
 from smsworker import lua
 from smsworker.keys import IDEMPOTENCY_TTL_S, RECEIPT_TTL_S, SETTLE_MARKER_TTL_S, Keys
@@ -92,6 +93,7 @@ class RedisQueue:
         self._replay = client.register_script(lua.REPLAY)
         self._rate_limit = client.register_script(lua.RATE_LIMIT)
         self._use_blmove = use_blmove
+        self.in_cluster = isinstance(client, RedisCluster)
 
     def take_turn(self, provider: str, interval_ms: float) -> float:
         """One request's turn under ``--rate-limit``: 0 if it may go now, else how many ms to wait."""
@@ -99,14 +101,8 @@ class RedisQueue:
 
     # -- fetching ---------------------------------------------------------------------------
 
-    def is_cluster_node(self) -> bool:
-        """Whether this Redis is a node of a Redis Cluster (``cluster_enabled:1``). A server that will
-        not say (INFO refused by an ACL) is taken for a single one."""
-        try:
-            info = self._r.info("cluster")
-        except redis.ResponseError:
-            return False
-        return bool(info.get("cluster_enabled"))
+    def cluster_primaries(self) -> int:
+        return len(self._r.get_primaries()) if self.in_cluster else 0
 
     def supports_blmove(self) -> bool:
         if self._use_blmove is None:

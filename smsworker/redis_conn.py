@@ -1,4 +1,5 @@
-"""Connecting to Redis, directly or through Sentinel, with the same client options either way."""
+"""Connecting to Redis: directly, through Sentinel or to a Redis Cluster, with the same client options
+every way."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
+from redis.cluster import ClusterNode, RedisCluster
+from redis.exceptions import CrossSlotTransactionError, RedisClusterException
 from redis.retry import Retry
 from redis.sentinel import Sentinel
 
@@ -42,6 +45,16 @@ def connect(
     return redis.Redis.from_url(url, **extra, **_client_options(block_timeout_s, username, password))
 
 
+def is_cluster_node(client: redis.Redis) -> bool:
+    """Whether this server is a node of a Redis Cluster (``cluster_enabled:1``). A server that will
+    not say (INFO refused by an ACL) is taken for a single one."""
+    try:
+        info: Any = client.info("cluster")
+    except redis.ResponseError:
+        return False
+    return bool(info.get("cluster_enabled"))
+
+
 def connect_sentinel(
     sentinels: list[tuple[str, int]],
     master: str,
@@ -58,3 +71,60 @@ def connect_sentinel(
         master, db=db, **_client_options(block_timeout_s, username, password)
     )
     return client
+
+
+def connect_cluster(
+    nodes: list[tuple[str, int]],
+    *,
+    block_timeout_s: float,
+    username: str | None = None,
+    password: str | None = None,
+    tls: Mapping[str, str] | None = None,
+) -> redis.Redis:
+    """A client for the Redis Cluster these seed nodes belong to. It follows MOVED and ASK itself;
+    anything else (a node down, a failover in progress) surfaces at once as a ``redis`` error, as
+    a single server's would, and the caller's outage handling waits. ``tls`` None: no TLS.
+
+    Typed as ``redis.Redis``: it answers the same commands on keys of one slot, and that is all the
+    queue sends (``keys.py``)."""
+    extra: dict[str, Any] = {"ssl": True, **tls} if tls is not None else {}
+    try:
+        client = _Cluster(
+            startup_nodes=[ClusterNode(host, port) for host, port in nodes],  # type: ignore[no-untyped-call]
+            **extra,
+            **_client_options(block_timeout_s, username, password),
+        )
+    except RedisClusterException as exc:
+        raise _as_redis_error(exc) from exc
+    return client  # type: ignore[return-value]
+
+
+class _Cluster(RedisCluster):
+    """redis-py raises ``RedisClusterException``, which is not a ``RedisError``, when no node answers
+    or a slot has no node (a failover under way): turned into a ``redis.ConnectionError`` here, so
+    the one outage path that handles a single server's handles them too."""
+
+    def execute_command(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().execute_command(*args, **kwargs)  # type: ignore[no-untyped-call]
+        except RedisClusterException as exc:
+            raise _as_redis_error(exc) from exc
+
+    def pipeline(self, transaction: Any = None, shard_hint: Any = None) -> Any:
+        pipe = super().pipeline(transaction=transaction, shard_hint=shard_hint)  # type: ignore[no-untyped-call]
+        execute = pipe.execute
+
+        def translated(raise_on_error: bool = True) -> Any:
+            try:
+                return execute(raise_on_error)
+            except RedisClusterException as exc:
+                raise _as_redis_error(exc) from exc
+
+        pipe.execute = translated
+        return pipe
+
+
+def _as_redis_error(exc: RedisClusterException) -> redis.RedisError:
+    if isinstance(exc, CrossSlotTransactionError):  # our keys share a slot: this is a bug, not an outage
+        return redis.ResponseError(f"CROSSSLOT {exc}")
+    return redis.ConnectionError(f"Redis Cluster: {exc}")

@@ -27,7 +27,7 @@ def fake_redis() -> fakeredis.FakeRedis:
 
 @pytest.fixture
 def queue(fake_redis: fakeredis.FakeRedis) -> RedisQueue:
-    return RedisQueue(fake_redis, "sms_queue", "sms_queue:dead", use_blmove=True)
+    return RedisQueue(fake_redis, "sms_queue", "{sms_queue}:dead", use_blmove=True)
 
 
 @pytest.fixture

@@ -118,6 +118,12 @@ def common_options(func: F) -> F:
         help="A Redis Sentinel as host:port; repeatable. The primary is then found through them. "
         "[env: SMSWORKER_SENTINELS, comma-separated]",
     )(func)  # fmt: skip
+    func = click.option(
+        "--redis-cluster", "redis_cluster", multiple=True,
+        help="A seed node of a Redis Cluster as host:port; repeatable. Scheme, user and password come "
+        "from --redis-url. Not needed to point at one node: a cluster is detected. "
+        "[env: SMSWORKER_REDIS_CLUSTER, comma-separated]",
+    )(func)  # fmt: skip
     return click.option(
         "--config", type=click.Path(dir_okay=False), help="TOML file of settings. [env: SMSWORKER_CONFIG]"
     )(func)

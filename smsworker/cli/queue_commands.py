@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from smsworker.app import build_parser, open_queue
+from smsworker.app import build_parser, open_queue, redis_mode
 from smsworker.cli.options import SettingError, common_options, friendly_errors, plural, settings_from
 from smsworker.cli.progress import progress
 from smsworker.dlq import list_dead, replay
@@ -100,7 +100,7 @@ def stats(as_json: bool, watch: bool, interval: float, **flags: Any) -> None:
         if watch:
             _watch(queue, interval)
             return
-        figures = queue.stats().as_dict()
+        figures: dict[str, object] = {"redis": redis_mode(settings, queue), **queue.stats().as_dict()}
     if as_json:
         click.echo(json.dumps(figures))
         return

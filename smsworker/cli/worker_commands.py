@@ -10,13 +10,14 @@ from typing import Any
 import click
 import redis
 
-from smsworker.app import build_logger, build_queue, end_process, refuse_cluster, run_worker
-from smsworker.cli.options import common_options, friendly_errors, settings_from, worker_options
+from smsworker.app import build_logger, build_queue, end_process, redis_mode, run_worker
+from smsworker.cli.options import common_options, friendly_errors, plural, settings_from, worker_options
 from smsworker.cli.progress import progress
 from smsworker.config import Settings
 from smsworker.events import WorkerEvents
 from smsworker.providers.registry import build_providers
 from smsworker.supervisor import supervise
+from smsworker.upgrade import pending_renames
 from smsworker.worker import Totals
 
 
@@ -46,17 +47,18 @@ def _prepare(flags: dict[str, Any]) -> tuple[Settings, Any]:
 
 def _probe_redis(settings: Settings) -> None:
     """Fail now, in one line, on what waiting cannot fix (credentials, database number, ACL, a
-    cluster node); a Redis that is down or loading is waited for by the worker itself."""
-    queue = build_queue(settings)
+    dead-letter list outside a cluster's queue slot); a Redis that is down or loading is waited
+    for by the worker itself."""
     try:
-        queue.client.ping()
-        refuse_cluster(queue, settings)
+        queue = build_queue(settings)
+        try:
+            queue.client.ping()
+        finally:
+            queue.client.close()
     except redis.AuthenticationError:
         raise
     except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
         return
-    finally:
-        queue.client.close()
 
 
 @click.command()
@@ -94,7 +96,7 @@ def drain(**flags: Any) -> None:
             settings.processes, lambda: _work(settings, log, drain=True), log, restart=False
         )
     else:
-        with friendly_errors(settings):  # _prepare's probe has already refused a cluster node
+        with friendly_errors(settings):
             total = build_queue(settings).length()
         with progress(total, "draining") as step:
             totals = _work(settings, log, drain=True, observers=[_ProgressBar(step)])
@@ -120,8 +122,18 @@ def check(**flags: Any) -> None:
             provider.close()
         queue = build_queue(settings)
         queue.client.ping()
-        refuse_cluster(queue, settings)
         version = queue.client.info("server").get("redis_version")
+        mode = {
+            "cluster": f"Redis Cluster, {queue.cluster_primaries()} primaries",
+            "sentinel": f"the primary Sentinel calls {settings.sentinel_master}",
+            "single": "single server",
+        }[redis_mode(settings, queue)]
+        fetch = "BLMOVE" if queue.supports_blmove() else "BRPOPLPUSH (Redis < 6.2)"
+        old = len(pending_renames(queue))
     click.echo(f"config ok: provider {settings.provider}, queue {settings.queue}")
-    fetch = "BLMOVE" if queue.supports_blmove() else "BRPOPLPUSH (Redis < 6.2)"
-    click.echo(f"redis ok: {settings.redacted_redis_url()} (Redis {version}, fetch with {fetch})")
+    click.echo(f"redis ok: {settings.redacted_redis_url()} ({mode}, Redis {version}, fetch with {fetch})")
+    if old:
+        click.echo(
+            f"note: {plural(old, 'key')} of the layout before 0.2 ({settings.queue}:dead, ...): the next "
+            f"run, drain or other command moves them to {queue.keys.prefix}:... (see README, Upgrading)"
+        )

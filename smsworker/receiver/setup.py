@@ -3,14 +3,12 @@ the vendors' pull APIs, the metrics. Secrets are checked here, once, before anyt
 
 from __future__ import annotations
 
-import contextlib
 import re
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import redis
-
-from smsworker.app import build_parser, build_queue, refuse_cluster
+from smsworker.app import build_parser, open_queue, wait_for_redis
 from smsworker.config import Settings
 from smsworker.errors import ConfigError, StartupError
 from smsworker.providers.aliyun import AliyunProvider
@@ -50,10 +48,11 @@ def build_receiver(settings: Settings, log: Any) -> Receiver:
         from smsworker.receiver.metrics import ReceiptMetrics  # prometheus_client only when asked for
 
         metrics = ReceiptMetrics()
-    queue = build_queue(settings)
-    # Redis away: the receiver answers 503 until it is back, and the vendors push again.
-    with contextlib.suppress(redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
-        refuse_cluster(queue, settings)
+    # Redis away at start: nothing listens until it answers (the vendors push again); away later,
+    # the receiver answers 503 until it is back.
+    queue = wait_for_redis(lambda: open_queue(settings, log), log, stop=threading.Event())
+    if queue is None:  # not reached: nothing sets the event, and no patience was given
+        raise StartupError("Redis did not answer")
     changes_max = settings.receipts_list_max if settings.receipts_list else 0
     parser = build_parser(settings) if settings.dead_letter_undelivered else None
     store = ReceiptStore(queue.client, queue.keys, changes_max=changes_max, undelivered_parser=parser)

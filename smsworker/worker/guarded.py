@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import redis
+from redis.exceptions import ClusterDownError, TryAgainError
 
 from smsworker.events import WorkerEvents
 from smsworker.progress import Progress, Reserved
@@ -32,7 +33,8 @@ from smsworker.worker.stopping import Stopping
 T = TypeVar("T")
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 10.0
-_OUTAGES = (redis.ConnectionError, redis.TimeoutError)
+# A cluster failing over answers CLUSTERDOWN or TRYAGAIN for a moment: an outage like any other.
+_OUTAGES = (redis.ConnectionError, redis.TimeoutError, ClusterDownError, TryAgainError)
 # Answers no amount of waiting changes: a key of the wrong type, a missing ACL permission, a
 # cluster node that does not hold the key. (READONLY, OOM and LOADING do pass.) Searched, not
 # matched at the start: a pipeline wraps them ("Command # 1 (SADD ...) of pipeline caused error: ...").

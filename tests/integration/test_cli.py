@@ -88,7 +88,7 @@ def test_dead_letters_can_be_listed_replayed_and_purged(
     assert "provider_rejected  1 recipient: 13800138001" in listed.stdout
     assert 'error: HTTP 400: {"error":"blocked"}' in listed.stdout
     as_json = [json.loads(line) for line in cli("dlq", "list", "--json", "--limit", "1").stdout.splitlines()]
-    assert as_json == [json.loads(r.lindex("sms_queue:dead", 0) or b"")]  # newest first
+    assert as_json == [json.loads(r.lindex("{sms_queue}:dead", 0) or b"")]  # newest first
 
     replayed = cli("dlq", "replay", "--reason", "provider_rejected")
     assert "replayed 1 tasks (1 recipients)" in replayed.stdout
@@ -99,10 +99,10 @@ def test_dead_letters_can_be_listed_replayed_and_purged(
     left = cli("dlq", "replay")
     assert "replayed 0 tasks" in left.stdout and "left 1 entries that have no task to replay" in left.stdout
     refused = cli("dlq", "purge", input="n\n")
-    assert refused.returncode == 1 and r.llen("sms_queue:dead") == 1
+    assert refused.returncode == 1 and r.llen("{sms_queue}:dead") == 1
     purged = cli("dlq", "purge", "--yes")
-    assert purged.stdout == "purged 1 entries from sms_queue:dead\n"
-    assert cli("dlq", "list").stdout == "sms_queue:dead is empty\n"
+    assert purged.stdout == "purged 1 entries from {sms_queue}:dead\n"
+    assert cli("dlq", "list").stdout == "{sms_queue}:dead is empty\n"
 
 
 def test_stats(cli: Cli, redis_server: RedisServer) -> None:
@@ -174,7 +174,7 @@ def test_help_teaches(cli: Cli) -> None:
 def test_brpoplpush_fallback_on_a_real_server(redis_server: RedisServer, redis_url: str) -> None:
     from smsworker.queue import RedisQueue
 
-    q = RedisQueue(redis.Redis.from_url(redis_url), "sms_queue", "sms_queue:dead", use_blmove=False)
+    q = RedisQueue(redis.Redis.from_url(redis_url), "sms_queue", "{sms_queue}:dead", use_blmove=False)
     redis_server.client().lpush("sms_queue", b"a", b"b")
     assert q.claim("w", 1) == b"a"
     assert q.claim("w", 1) == b"b"
@@ -254,7 +254,7 @@ def test_status_shows_what_became_of_each_recipient(
     assert as_json["+8613800138001"]["code"] == "400"
     # A state written by hand (another tool, an older version) is shown as it is, never a traceback.
     redis_server.client().hset(
-        "sms_queue:status:order-42", "+8613800138009", '{"state": "sent", "at": 1e308}'
+        "{sms_queue}:status:order-42", "+8613800138009", '{"state": "sent", "at": 1e308}'
     )
     odd = cli("status", "--id", "order-42")
     assert odd.returncode == 0 and "at=1e+308" in odd.stdout and "Traceback" not in odd.stderr

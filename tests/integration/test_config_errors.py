@@ -143,7 +143,7 @@ def test_a_drain_that_could_not_drain_says_why_and_fails(cli: Cli, redis_server:
     assert_one_line_error(cli("drain"), 1, "WRONGTYPE", "--queue")
     r.delete("sms_queue")
     r.lpush("sms_queue", b'{"template_id":1,"mobiles":["13800138000"],"content":"x"}')
-    r.set("sms_queue:workers", "not a set")  # the worker's first write fails for good
+    r.set("{sms_queue}:workers", "not a set")  # the worker's first write fails for good
     result = cli("drain", SMSWORKER_LOG_LEVEL="error")
     assert result.returncode == 1
     assert result.stdout.startswith("drained 0 tasks")

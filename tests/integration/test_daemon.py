@@ -50,7 +50,7 @@ def test_idle_worker_picks_up_a_task_at_once_and_stops_on_sigterm(
     worker.send(signal.SIGTERM)
     assert worker.wait(timeout_s=10) == 0
     assert worker.events("worker.stopped")[0]["sent"] == 1
-    assert redis_server.client().smembers("sms_queue:workers") == set()
+    assert redis_server.client().smembers("{sms_queue}:workers") == set()
 
 
 def test_sigterm_under_load_loses_nothing_and_duplicates_nothing(
@@ -64,11 +64,11 @@ def test_sigterm_under_load_loses_nothing_and_duplicates_nothing(
     worker.send(signal.SIGTERM)
     assert worker.wait(timeout_s=15) == 0
     assert worker.events("worker.stopped")[0]["requeued"] >= 1
-    assert r.keys("sms_queue:processing:*") == []
+    assert r.keys("{sms_queue}:processing:*") == []
     drained = start_worker(*http(slow_api, "--concurrency", "8"), command="drain")
     assert drained.wait(timeout_s=60) == 0
     assert sorted(slow_api.delivered) == sorted(e164(mobiles))  # every one, exactly once
-    assert r.llen("sms_queue:dead") == 0
+    assert r.llen("{sms_queue}:dead") == 0
 
 
 def test_a_second_signal_exits_at_once_and_the_task_is_recovered(
@@ -84,7 +84,7 @@ def test_a_second_signal_exits_at_once_and_the_task_is_recovered(
         worker.send(signal.SIGTERM)
         # 128+SIGTERM, not 0: it did not wait for the provider call (2 s) or the 60 s timeout.
         assert worker.wait(timeout_s=5) == 128 + signal.SIGTERM
-        assert len(r.keys("sms_queue:processing:*")) == 1  # safe, not lost
+        assert len(r.keys("{sms_queue}:processing:*")) == 1  # safe, not lost
     with FakeSmsApi() as api:
         drained = start_worker(*http(api), command="drain")
         assert drained.wait(timeout_s=30) == 0
@@ -102,7 +102,7 @@ def test_sigkill_mid_batch_loses_nothing_and_resends_no_confirmed_recipient(
     wait_until(lambda: len(slow_api.delivered) >= 60, what="60 sends")
     worker.send(signal.SIGKILL)
     worker.wait()
-    [progress_key] = r.keys("sms_queue:progress:d:*")
+    [progress_key] = r.keys("{sms_queue}:progress:d:*")
     # Confirmed are the "1"s; the rest are reservations of the sends in flight at the kill.
     progress = r.hgetall(progress_key)
     confirmed = {m.decode() for m, state in progress.items() if state == b"1"}  # type: ignore[union-attr]
@@ -115,7 +115,7 @@ def test_sigkill_mid_batch_loses_nothing_and_resends_no_confirmed_recipient(
         assert slow_api.count(number) == 1, f"{number} was confirmed before the kill and sent again"
     duplicates = len(slow_api.delivered) - len(mobiles)
     assert duplicates <= 4  # at most the calls in flight (concurrency) at the kill
-    assert r.keys("sms_queue:progress:*") == [] and r.keys("sms_queue:processing:*") == []
+    assert r.keys("{sms_queue}:progress:*") == [] and r.keys("{sms_queue}:processing:*") == []
 
 
 def test_the_worker_rides_out_a_redis_restart(
@@ -144,23 +144,23 @@ def test_a_worker_on_another_host_is_recovered_when_its_heartbeat_expires(
 ) -> None:
     r = redis_server.client()
     other = "otherhost:4242:abcdef"
-    r.lpush(f"sms_queue:processing:{other}", task(["13800138000"]))
-    r.sadd("sms_queue:workers", other)
-    r.set(f"sms_queue:heartbeat:{other}", "{}", px=2500)
+    r.lpush(f"{{sms_queue}}:processing:{other}", task(["13800138000"]))
+    r.sadd("{sms_queue}:workers", other)
+    r.set(f"{{sms_queue}}:heartbeat:{other}", "{}", px=2500)
     worker = start_worker(*http(fake_api), "--heartbeat-ttl", "3")
     worker.wait_for_event("worker.started")
-    assert r.llen(f"sms_queue:processing:{other}") == 1  # alive: left alone
+    assert r.llen(f"{{sms_queue}}:processing:{other}") == 1  # alive: left alone
     recovered = worker.wait_for_event("worker.recovered", timeout_s=15)
     assert recovered["dead_worker"] == other
     wait_until(lambda: fake_api.delivered == ["+8613800138000"], what="the recovered task to be sent")
-    assert not r.exists(f"sms_queue:heartbeat:{other}")
+    assert not r.exists(f"{{sms_queue}}:heartbeat:{other}")
 
 
 def test_the_worker_keeps_its_heartbeat_alive(start_worker: Start, redis_server: RedisServer) -> None:
     r = redis_server.client()
     worker = start_worker("--heartbeat-ttl", "3")
     worker_id = worker.wait_for_event("worker.started")["worker"]
-    key = f"sms_queue:heartbeat:{worker_id}"
+    key = f"{{sms_queue}}:heartbeat:{worker_id}"
     wait_until(lambda: r.exists(key), what="a heartbeat")
     assert 0 < r.pttl(key) <= 3000
     readings = [r.pttl(key)]
@@ -172,7 +172,7 @@ def test_the_worker_keeps_its_heartbeat_alive(start_worker: Start, redis_server:
 
     wait_until(renewed, timeout_s=5, what="the heartbeat to be renewed")
     assert min(readings) > 0  # it never expired in between
-    assert worker_id.encode() in r.smembers("sms_queue:workers")
+    assert worker_id.encode() in r.smembers("{sms_queue}:workers")
 
 
 def test_sigint_is_a_graceful_stop_too(start_worker: Start, redis_server: RedisServer) -> None:

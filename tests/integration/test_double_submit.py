@@ -48,4 +48,4 @@ def test_the_same_id_pushed_twice_to_two_workers_is_sent_once(
     settled = [e for w in workers for e in w.events("task.settled")]
     assert sum(e["sent"] for e in settled) == 90 and sum(e.get("skipped", 0) for e in settled) == 90
     assert all(w.events("task.settled") for w in workers)  # both workers took part
-    assert r.llen("sms_queue:dead") == 0
+    assert r.llen("{sms_queue}:dead") == 0

@@ -69,19 +69,19 @@ def test_one_worker_process_takes_every_hostile_batch(start_worker: Start, redis
         @given(batch=st.lists(elements, min_size=1, max_size=10))
         def one_batch(batch: list[bytes]) -> None:
             nonlocal pushed_so_far
-            r.delete("sms_queue:dead")
+            r.delete("{sms_queue}:dead")
             r.lpush("sms_queue", *batch)
             pushed_so_far += len(batch)
 
             def settled() -> bool:
-                done = int(r.hget("sms_queue:stats", "tasks") or 0)
-                return done >= pushed_so_far and not r.keys("sms_queue:processing:*")
+                done = int(r.hget("{sms_queue}:stats", "tasks") or 0)
+                return done >= pushed_so_far and not r.keys("{sms_queue}:processing:*")
 
             wait_until(settled, timeout_s=20, what="the batch settled")
             assert worker.process.poll() is None, worker.log_text()[-2000:]
             dead: dict[bytes, list[str]] = {}
             whole: Counter[bytes] = Counter()
-            for envelope in map(strict, r.lrange("sms_queue:dead", 0, -1)):  # type: ignore[arg-type]
+            for envelope in map(strict, r.lrange("{sms_queue}:dead", 0, -1)):  # type: ignore[arg-type]
                 assert envelope["reason"] in REASONS
                 payload = original_payload(envelope)
                 assert payload in batch

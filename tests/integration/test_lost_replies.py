@@ -134,17 +134,17 @@ def run_under_fault(
     assert armed.fired.wait(timeout=20), f"the worker never made a {fault} call"
 
     def settled() -> bool:
-        idle = r.llen("sms_queue") == 0 and not r.keys("sms_queue:processing:*")
+        idle = r.llen("sms_queue") == 0 and not r.keys("{sms_queue}:processing:*")
         return idle and len(api.delivered) >= len(load.deliveries)
 
     wait_until(
         settled, timeout_s=STRANDED_BOUND_S + freeze_s + 5, what="every task settled, nothing stranded"
     )
-    wait_until(lambda: r.llen("sms_queue:dead") >= load.dead_letters, timeout_s=5, what="the dead letters")
+    wait_until(lambda: r.llen("{sms_queue}:dead") >= load.dead_letters, timeout_s=5, what="the dead letters")
     assert worker.process.poll() is None, "the worker must ride out the fault"
     assert sorted(api.delivered) == sorted(load.deliveries), "lost, or sent twice"
-    assert r.llen("sms_queue:dead") == load.dead_letters, "a dead letter was written twice"
-    stats = {k.decode(): int(v) for k, v in r.hgetall("sms_queue:stats").items()}  # type: ignore[union-attr]
+    assert r.llen("{sms_queue}:dead") == load.dead_letters, "a dead letter was written twice"
+    stats = {k.decode(): int(v) for k, v in r.hgetall("{sms_queue}:stats").items()}  # type: ignore[union-attr]
     assert (stats["sent"], stats["dead"], stats["tasks"]) == (len(load.deliveries), 6, len(load.elements))
     worker.send(signal.SIGTERM)
     assert worker.wait() == 0

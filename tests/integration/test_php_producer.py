@@ -54,7 +54,7 @@ def test_what_php_pushes_matches_the_contract_and_is_delivered(
     drained = cli("drain", "--provider", "http", "--http-url", fake_api.url)
     assert drained.returncode == 0, drained.stderr
     assert sorted(fake_api.delivered) == EXPECTED[scenario]
-    assert redis_server.client().llen("sms_queue:dead") == 0
+    assert redis_server.client().llen("{sms_queue}:dead") == 0
     if scenario.startswith("library"):
         by_template = {str(t["template_id"]): t for t in tasks}
         expected = {"template_id": "456", "mobiles": ["13800138002"], "content": "with an id",
@@ -83,8 +83,8 @@ def test_the_library_refuses_with_clear_exceptions(
         "bad template: InvalidArgumentException: template_id must be an integer or a non-empty string",
         "bad utf-8: SmsWorker\\Producer\\SmsQueueException: cannot encode the task as JSON: Malformed UTF-8 "
         "characters, possibly incorrectly encoded",
-        "not a client: InvalidArgumentException: SmsQueue needs a phpredis \\Redis or a Predis client, "
-        "got stdClass",
+        "not a client: InvalidArgumentException: SmsQueue needs a phpredis \\Redis or \\RedisCluster, "
+        "or a Predis client, got stdClass",
         "wrong type: SmsWorker\\Producer\\SmsQueueException: cannot push to Redis list wrong_type: WRONGTYPE "
         "Operation against a key holding the wrong kind of value",
     ]

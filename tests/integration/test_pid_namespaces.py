@@ -80,7 +80,7 @@ def test_workers_in_other_pid_namespaces_are_not_recovered_while_alive(
         # Past several recovery rounds of both (every heartbeat TTL, 3 s) and until all is sent.
         wait_until(lambda: len(set(api.delivered)) == len(numbers), timeout_s=60, what="every number sent")
         wait_until(
-            lambda: not r.keys("sms_queue:processing:*") or host.events("worker.recovered"), timeout_s=10
+            lambda: not r.keys("{sms_queue}:processing:*") or host.events("worker.recovered"), timeout_s=10
         )
         host.send(signal.SIGTERM)
         # unshare ignores SIGTERM while it waits: signal the worker it forked, pid 1 of the box.

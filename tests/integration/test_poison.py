@@ -53,13 +53,13 @@ def test_a_task_that_kills_every_worker_is_quarantined_and_the_rest_is_sent(
             if life < 4:
                 assert current[-1].wait(timeout_s=30) == -signal.SIGKILL
         worker = current[-1]
-        wait_until(lambda: r.llen("sms_queue:dead") == 1 and r.llen("sms_queue") == 0, timeout_s=30)
-        wait_until(lambda: not r.keys("sms_queue:processing:*"), timeout_s=10, what="nothing held")
+        wait_until(lambda: r.llen("{sms_queue}:dead") == 1 and r.llen("sms_queue") == 0, timeout_s=30)
+        wait_until(lambda: not r.keys("{sms_queue}:processing:*"), timeout_s=10, what="nothing held")
         assert worker.process.poll() is None, "the fourth worker must keep serving"
         worker.send(signal.SIGTERM)
         assert worker.wait() == 0
     assert requests.count(POISON) == 3
     assert {"+86" + m for m in good} <= set(requests)
-    [envelope] = [json.loads(e) for e in r.lrange("sms_queue:dead", 0, -1)]
+    [envelope] = [json.loads(e) for e in r.lrange("{sms_queue}:dead", 0, -1)]
     assert envelope["reason"] == "poison" and envelope["payload"] == poison.decode()
     assert worker.events("task.dead_lettered")[0]["reason"] == "poison"

@@ -22,7 +22,7 @@ def tasks(count: int) -> list[str]:
 
 def live_workers(server: RedisServer) -> set[bytes]:
     r: Any = server.client()  # redis-py's stubs do not know replies are bytes
-    return {w for w in r.smembers("sms_queue:workers") if r.exists(b"sms_queue:heartbeat:" + w)}
+    return {w for w in r.smembers("{sms_queue}:workers") if r.exists(b"{sms_queue}:heartbeat:" + w)}
 
 
 def test_run_with_processes_spreads_work_and_stops_cleanly(
@@ -37,7 +37,7 @@ def test_run_with_processes_spreads_work_and_stops_cleanly(
     supervisor.send(signal.SIGTERM)
     assert supervisor.wait(timeout_s=20) == 0
     assert supervisor.events("supervisor.stopped")
-    assert redis_server.client().smembers("sms_queue:workers") == set()
+    assert redis_server.client().smembers("{sms_queue}:workers") == set()
     assert sorted(set(fake_api.delivered)) == sorted(fake_api.delivered)
 
 
@@ -51,7 +51,7 @@ def test_a_child_that_dies_is_restarted_and_its_task_recovered(
         wait_until(lambda: len(live_workers(redis_server)) == 2, what="two worker processes")
         r.lpush("sms_queue", *tasks(1))
         wait_until(lambda: api.arrived, what="the send to be in flight")
-        owner = next(k for k in r.keys("sms_queue:processing:*") if r.llen(k))
+        owner = next(k for k in r.keys("{sms_queue}:processing:*") if r.llen(k))
         victim = int(owner.decode().rsplit(":", 2)[1])
         assert victim in pids
         os.kill(victim, signal.SIGKILL)

@@ -149,7 +149,7 @@ def test_a_burst_of_reports_is_held_without_loss(
     """500 reports at once, from 25 clients, to a real receiver, all for one task (so every one
     contends for its status hash and may have to retry): every one applied, none lost."""
     client = redis.Redis.from_url(redis_url)
-    keys = Keys("sms_queue", "sms_queue:dead")
+    keys = Keys("sms_queue", "{sms_queue}:dead")
     numbers = [f"+86139{n:08d}" for n in range(500)]
     for n, number in enumerate(numbers):
         record = json.dumps({"id": "burst", "number": number, "at": 1.0})

@@ -29,8 +29,8 @@ def test_a_provider_answering_every_redirect_sends_nothing(cli: Cli, redis_serve
         result = cli("drain", "--provider", "http", "--http-url", base_url + "/sms", "--max-attempts", "3")
     assert result.returncode == 0, result.stderr
     assert seen == ["POST"] * 5  # once each: a redirect is permanent, and never followed
-    envelopes = [json.loads(e) for e in r.lrange("sms_queue:dead", 0, -1)]
+    envelopes = [json.loads(e) for e in r.lrange("{sms_queue}:dead", 0, -1)]
     assert sorted(e["provider_code"] for e in envelopes) == ["301", "302", "303", "307", "308"]
     assert {e["reason"] for e in envelopes} == {"provider_rejected"}
     assert all("redirects to /elsewhere" in e["error"] for e in envelopes)
-    assert r.hget("sms_queue:stats", "sent") == b"0"
+    assert r.hget("{sms_queue}:stats", "sent") == b"0"

@@ -55,7 +55,7 @@ def tls_redis(certificates: Path, tmp_path: Path) -> Iterator[tuple[RedisServer,
 @pytest.fixture
 def acl_redis(tmp_path: Path) -> Iterator[RedisServer]:
     server = RedisServer(tmp_path / "acl", extra_args=(
-        "--user", "smsworker", "on", f">{PASSWORD}", "~sms_queue", "~sms_queue:*", "&*",
+        "--user", "smsworker", "on", f">{PASSWORD}", "~sms_queue", "~{sms_queue}:*", "&*",
         "+@all", "-@dangerous", "+info",
     ))  # fmt: skip
     server.start()

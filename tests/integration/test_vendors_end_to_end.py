@@ -97,7 +97,7 @@ def test_recipient_faults_do_not_fail_over(cli: Cli, redis_server: RedisServer, 
         result = cli("drain", "--provider", "aliyun,tencent", **env)
         assert result.returncode == 0, result.stderr
     assert tencent.requests == []
-    dead = redis_server.client().lrange("sms_queue:dead", 0, -1)
+    dead = redis_server.client().lrange("{sms_queue}:dead", 0, -1)
     assert [json.loads(e)["provider_code"] for e in dead] == ["isv.MOBILE_NUMBER_ILLEGAL"]
 
 

@@ -32,6 +32,7 @@ class FakeSmsApi:
         self.headers: list[dict[str, str]] = []
         self.delivered: list[str] = []  # recipients answered 2xx, in order
         self.arrived = 0  # requests that got past validation, counted before the delay
+        self.arrival_times: list[float] = []  # time.monotonic() of every request, as it came
         self.replies: dict[str, list[Reply]] = defaultdict(list)
         self.lock = threading.Lock()
         self.server = LoopbackServer(self._answer)
@@ -63,8 +64,16 @@ class FakeSmsApi:
                     return self.replies[mobile].pop(0)
         return Reply()
 
+    def busiest_second(self) -> int:
+        """The most requests that came within any one second."""
+        with self.lock:
+            times = sorted(self.arrival_times)
+        return max((sum(1 for t in times if start <= t < start + 1.0) for start in times), default=0)
+
     def handle(self, headers: Any, raw: bytes) -> Reply:
         """Check the request as a real webhook would, then answer as scripted."""
+        with self.lock:
+            self.arrival_times.append(time.monotonic())
         if self.token is not None and headers.get("Authorization") != f"Bearer {self.token}":
             return Reply(401, body='{"error": "bad token"}')
         if not headers.get("Content-Type", "").startswith("application/json"):

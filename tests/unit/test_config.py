@@ -14,7 +14,7 @@ def test_defaults() -> None:
     assert settings == Settings()
     assert settings.redis_url == "redis://127.0.0.1:6379/0"
     assert settings.queue == "sms_queue"
-    assert settings.dead_letter_key == "sms_queue:dead"
+    assert settings.dead_letter_key == "{sms_queue}:dead"
     assert settings.default_region == "CN"
     assert settings.provider == "log"
 
@@ -48,6 +48,7 @@ FROM_ENVIRONMENT: dict[str, tuple[str, object]] = {
     "redis_tls_cert_file": ("/etc/c.pem", "/etc/c.pem"),
     "redis_tls_key_file": ("/etc/k.pem", "/etc/k.pem"),
     "sentinels": ("s1:26379, s2:26380", (("s1", 26379), ("s2", 26380))),
+    "redis_cluster": ("n1:7000, n2:7001", (("n1", 7000), ("n2", 7001))),
     "sentinel_master": ("main", "main"),
     "queue": ("q", "q"),
     "dead_letter_queue": ("d", "d"),

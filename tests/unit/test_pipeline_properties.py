@@ -92,7 +92,7 @@ def expected_dead(parser: TaskParser, raw: bytes) -> list[str] | None:
 @example(pushed=[b'{"template_id":1,"mobiles":["","13800138000"],"content":"x"}'], batch=1)
 def test_every_element_ends_sent_or_dead_lettered_with_its_bytes(pushed: list[bytes], batch: int) -> None:
     r = fakeredis.FakeRedis()
-    queue = RedisQueue(r, "sms_queue", "sms_queue:dead", use_blmove=True)
+    queue = RedisQueue(r, "sms_queue", "{sms_queue}:dead", use_blmove=True)
     parser = TaskParser(default_region="CN", max_payload_bytes=4096, max_recipients=5)
     provider = DigitProvider(batch)
     logs = LogCapture()
@@ -101,7 +101,7 @@ def test_every_element_ends_sent_or_dead_lettered_with_its_bytes(pushed: list[by
     totals = Worker(queue, [provider], parser, options, logs.logger).drain()
 
     assert totals.drained and totals.tasks == len(pushed)
-    assert r.llen("sms_queue") == 0 and not r.keys("sms_queue:processing:*")
+    assert r.llen("sms_queue") == 0 and not r.keys("{sms_queue}:processing:*")
     envelopes = [strict(raw) for raw in queue.dead_letters()]
     dead_by_element: dict[bytes, list[str]] = {}
     whole: Counter[bytes] = Counter()

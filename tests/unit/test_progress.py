@@ -19,7 +19,7 @@ from smsworker.worker.send_unit import UnitSender
 from smsworker.worker.stopping import Stopping
 from tests.support.logs import LogCapture
 
-KEY = "sms_queue:progress:id:order-1"
+KEY = "{sms_queue}:progress:id:order-1"
 A, B, C = "+8613800138000", "+8613800138001", "+8613800138002"
 
 
@@ -103,11 +103,11 @@ def test_units_check_their_reservations_again_only_while_the_heartbeat_is_in_dou
         fake_redis.hset(KEY, A, "1")
 
     provider = FakeProvider()
-    fake_redis.lpush("sms_queue:processing:me:1:m", b"t")  # still ours, but its recipient is not
+    fake_redis.lpush("{sms_queue}:processing:me:1:m", b"t")  # still ours, but its recipient is not
     doubtful = make_sender(queue, provider, logs, holder_sends, in_doubt=True)
     assert doubtful.send(flight((A,)), Unit([A])).skipped == [A]
     assert provider.sent_to() == []
-    fake_redis.delete("sms_queue:processing:me:1:m", KEY)  # taken over, sent, settled: nothing left
+    fake_redis.delete("{sms_queue}:processing:me:1:m", KEY)  # taken over, sent, settled: nothing left
     taken = doubtful.send(flight((C,)), Unit([C]))
     assert taken.taken_over and not taken.sent and not taken.skipped
     assert provider.sent_to() == [] and logs.events("task.taken_over")

@@ -99,7 +99,7 @@ def test_tencent_is_pulled_until_a_page_comes_back_short(
     assert state(queue, A)["state"] == "delivered" and state(queue, A)["at"] == 1_795_194_009
     assert state(queue, B)["state"] == "undelivered"
     assert queue.stats().awaiting_receipt == 0
-    assert fake_redis.exists("sms_queue:ratelimit:tencent.pull")  # paced under its own name
+    assert fake_redis.exists("{sms_queue}:ratelimit:tencent.pull")  # paced under its own name
 
 
 def test_alibaba_is_asked_about_each_receipt_that_has_waited_long_enough(

@@ -36,7 +36,7 @@ def sent_task(
     r.lpush("sms_queue", json.dumps(task))
     make_worker(concurrency=1)[0].drain()
     ids: dict[str, str] = {}
-    keys: list[bytes] = r.keys("sms_queue:receipt:fake:*")  # type: ignore[assignment]
+    keys: list[bytes] = r.keys("{sms_queue}:receipt:fake:*")  # type: ignore[assignment]
     for key in keys:
         _, _, _, message_id, number = key.decode().split(":", 4)
         ids[number] = message_id
@@ -60,7 +60,7 @@ def test_a_report_moves_the_recipients_state_and_keeps_the_way_there(
     assert (states[B]["state"], states[B]["code"], states[B]["text"]) == ("undelivered", "MK:0001", "blocked")
     figures = queue.stats()
     assert (figures.delivered_total, figures.undelivered_total, figures.unmatched_reports) == (1, 1, 0)
-    assert fake_redis.ttl("sms_queue:status:order-1") > 0  # a report never makes a key outlive its TTL
+    assert fake_redis.ttl("{sms_queue}:status:order-1") > 0  # a report never makes a key outlive its TTL
 
 
 def test_repeats_change_nothing_and_strangers_are_counted(
@@ -90,7 +90,7 @@ def test_a_task_without_an_id_is_counted_but_has_no_status(
         ReceiptStore(fake_redis, queue.keys).apply(Report("fake", ids[A], A, delivered=True)).outcome
         == "delivered"
     )
-    assert fake_redis.keys("sms_queue:status:*") == [] and queue.stats().delivered_total == 1
+    assert fake_redis.keys("{sms_queue}:status:*") == [] and queue.stats().delivered_total == 1
 
 
 def test_concurrent_reports_for_one_task_all_land(
@@ -112,7 +112,7 @@ def test_concurrent_reports_for_one_task_all_land(
 @given(code=st.text(), text=st.text(), at=st.one_of(st.none(), st.floats()))
 def test_any_report_text_leaves_strict_json(code: str, text: str, at: float | None) -> None:
     r = fakeredis.FakeRedis()
-    queue = RedisQueue(r, "sms_queue", "sms_queue:dead", use_blmove=True)
+    queue = RedisQueue(r, "sms_queue", "{sms_queue}:dead", use_blmove=True)
     r.set(queue.keys.receipt("fake", "m1", A), json.dumps({"id": "t", "number": A, "at": 1.0}), ex=60)
     r.hset(queue.keys.status("t"), A, b'{"state":"sent","at":1.0,"provider":"fake"}')
     assert (
@@ -153,7 +153,7 @@ def test_an_undelivered_recipient_can_be_dead_lettered_and_replayed_under_its_id
     fake_redis.lpush("sms_queue", json.dumps(task))
     worker, provider = make_worker(keep_payloads=True)
     worker.drain()
-    [payload_key] = [k.decode() for k in fake_redis.keys("sms_queue:payload:*")]  # type: ignore[union-attr]
+    [payload_key] = [k.decode() for k in fake_redis.keys("{sms_queue}:payload:*")]  # type: ignore[union-attr]
     assert 0 < fake_redis.ttl(payload_key) <= RECEIPT_TTL_S
     store = ReceiptStore(fake_redis, queue.keys, undelivered_parser=parser)
     message_id = parse_state(StatusBook(queue).statuses("order-1")[B])["message_id"]
@@ -175,7 +175,7 @@ def test_without_the_option_an_undelivered_report_only_moves_the_state(
     make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, queue: RedisQueue, parser: TaskParser
 ) -> None:
     ids = sent_task(make_worker, fake_redis)
-    assert fake_redis.keys("sms_queue:payload:*") == []  # nothing kept either
+    assert fake_redis.keys("{sms_queue}:payload:*") == []  # nothing kept either
     store = ReceiptStore(
         fake_redis, queue.keys, undelivered_parser=parser
     )  # the receiver has it, workers not

@@ -50,15 +50,15 @@ def test_a_task_with_an_id_gets_each_recipients_state_and_receipts(
         "isv.BLACK_KEY_CONTROL_LIMIT",
     )
     assert (found["12345"]["state"], found["12345"]["reason"]) == ("dead", "invalid_mobile")
-    assert 0 < fake_redis.ttl("sms_queue:status:order-1") <= RECEIPT_TTL_S
-    receipt_key = f"sms_queue:receipt:fake:{found[A]['message_id']}:{A}"
+    assert 0 < fake_redis.ttl("{sms_queue}:status:order-1") <= RECEIPT_TTL_S
+    receipt_key = f"{{sms_queue}}:receipt:fake:{found[A]['message_id']}:{A}"
     assert json.loads(fake_redis.get(receipt_key) or b"null") | {"at": 0} == {
         "id": "order-1",
         "number": A,
         "at": 0,
     }
     assert 0 < fake_redis.ttl(receipt_key) <= RECEIPT_TTL_S
-    assert fake_redis.keys("sms_queue:receipt:*") == [receipt_key.encode()]  # none for the dead ones
+    assert fake_redis.keys("{sms_queue}:receipt:*") == [receipt_key.encode()]  # none for the dead ones
 
 
 def test_without_an_id_there_is_no_status_but_reports_can_still_be_matched(
@@ -66,8 +66,8 @@ def test_without_an_id_there_is_no_status_but_reports_can_still_be_matched(
 ) -> None:
     push(fake_redis, template_id=1, mobiles=["13800138000"], content="x")
     make_worker()[0].drain()
-    assert fake_redis.keys("sms_queue:status:*") == []
-    [key] = fake_redis.keys("sms_queue:receipt:*")
+    assert fake_redis.keys("{sms_queue}:status:*") == []
+    [key] = fake_redis.keys("{sms_queue}:receipt:*")
     assert json.loads(fake_redis.get(key) or b"{}")["id"] is None
 
 
@@ -77,26 +77,26 @@ def test_a_task_taken_over_by_another_worker_writes_no_state(
     op = SettleOp(
         b"not ours any more",
         sent=1,
-        status_key="sms_queue:status:k",
+        status_key="{sms_queue}:status:k",
         statuses=((A, state_json("sent", 1.0, provider="fake")),),
-        receipts=(("sms_queue:receipt:fake:m:" + A, b"{}"),),
+        receipts=(("{sms_queue}:receipt:fake:m:" + A, b"{}"),),
     )
     assert queue.settle("w1", 1, [op]) == [False]
-    assert fake_redis.keys("sms_queue:status:*") == [] and fake_redis.keys("sms_queue:receipt:*") == []
+    assert fake_redis.keys("{sms_queue}:status:*") == [] and fake_redis.keys("{sms_queue}:receipt:*") == []
 
 
 def test_states_of_several_tasks_in_one_batch_go_to_their_own_keys(
     queue: RedisQueue, fake_redis: fakeredis.FakeRedis
 ) -> None:
-    fake_redis.lpush("sms_queue:processing:w1", b"one", b"two")
+    fake_redis.lpush("{sms_queue}:processing:w1", b"one", b"two")
     ops = [
-        SettleOp(element, sent=1, status_key=f"sms_queue:status:{element.decode()}",
+        SettleOp(element, sent=1, status_key=f"{{sms_queue}}:status:{element.decode()}",
                  statuses=((A, state_json("sent", 1.0, provider=element.decode())),))
         for element in (b"one", b"two")
     ]  # fmt: skip
     assert queue.settle("w1", 1, ops, receipt_ttl_s=600) == [True, True]
     assert states(queue, "one")[A]["provider"] == "one" and states(queue, "two")[A]["provider"] == "two"
-    assert 0 < fake_redis.ttl("sms_queue:status:two") <= 600
+    assert 0 < fake_redis.ttl("{sms_queue}:status:two") <= 600
 
 
 @given(error=st.text(), code=st.one_of(st.none(), st.text()), message_id=st.text())
@@ -120,7 +120,7 @@ def test_every_state_of_one_number_is_found_with_or_without_an_id(
     push(fake_redis, template_id=1, mobiles=["13800138000"], content="y")  # no id
     push(fake_redis, template_id=1, mobiles=["13800138002"], content="z", id="order-3")  # another number
     make_worker()[0].drain()
-    keys: list[bytes] = fake_redis.keys("sms_queue:receipt:*")  # type: ignore[assignment]
+    keys: list[bytes] = fake_redis.keys("{sms_queue}:receipt:*")  # type: ignore[assignment]
     records = {k.decode(): json.loads(fake_redis.get(k) or b"{}") for k in keys}
     [no_id_key] = [k for k, record in records.items() if record["number"] == A and record["id"] is None]
     parsed = queue.keys.parse_receipt(no_id_key)
@@ -163,7 +163,7 @@ def test_with_the_changes_list_every_state_written_is_pushed_too_and_capped(
         ("order-1", A, "sent"),
         ("order-1", "12345", "dead"),
     ]
-    receipt_keys: list[bytes] = fake_redis.keys("sms_queue:receipt:*")  # type: ignore[assignment]
+    receipt_keys: list[bytes] = fake_redis.keys("{sms_queue}:receipt:*")  # type: ignore[assignment]
     [key] = [k.decode() for k in receipt_keys if A.encode() in k]
     parsed = queue.keys.parse_receipt(key)
     assert parsed is not None

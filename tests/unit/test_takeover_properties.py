@@ -160,7 +160,7 @@ def test_no_interleaving_of_takeover_and_reclaim_loses_a_recipient(
     batch: int,
     data: st.DataObject,
 ) -> None:
-    queue = RedisQueue(fakeredis.FakeRedis(), "sms_queue", "sms_queue:dead", use_blmove=True)
+    queue = RedisQueue(fakeredis.FakeRedis(), "sms_queue", "{sms_queue}:dead", use_blmove=True)
     provider = FakeProvider(max_batch_size=batch)
     everyone = fill(queue, sizes, with_id)
     refused_numbers = {number(t, r) for t, r in refused}

@@ -31,7 +31,7 @@ def push(r: fakeredis.FakeRedis, **task: Any) -> bytes:
 
 
 def dead(r: fakeredis.FakeRedis) -> list[dict[str, Any]]:
-    return [json.loads(e) for e in r.lrange("sms_queue:dead", 0, -1)]
+    return [json.loads(e) for e in r.lrange("{sms_queue}:dead", 0, -1)]
 
 
 def numbers(start: int, count: int) -> list[str]:
@@ -46,8 +46,8 @@ def test_drain_sends_in_order_and_settles(make_worker: MakeWorker, fake_redis: f
     assert [r.template_id for r in provider.requests] == [0, 1, 2, 3, 4]
     assert (totals.tasks, totals.sent, totals.dead) == (5, 5, 0)
     assert fake_redis.llen("sms_queue") == 0
-    assert not fake_redis.keys("sms_queue:processing:*")
-    assert not fake_redis.keys("sms_queue:progress:*")
+    assert not fake_redis.keys("{sms_queue}:processing:*")
+    assert not fake_redis.keys("{sms_queue}:progress:*")
 
 
 def test_partly_failed_task_dead_letters_only_the_failed(
@@ -106,16 +106,18 @@ def test_recovered_task_does_not_resend_confirmed_recipients(
     mobiles = numbers(0, 6)
     raw = json.dumps({"template_id": 1, "mobiles": mobiles, "content": "x"}).encode()
     token = "0123456789abcdef"
-    fake_redis.lpush("sms_queue:processing:otherhost:1:abc", stamp(raw, token))
-    fake_redis.sadd("sms_queue:workers", "otherhost:1:abc")  # no heartbeat: expired
+    fake_redis.lpush("{sms_queue}:processing:otherhost:1:abc", stamp(raw, token))
+    fake_redis.sadd("{sms_queue}:workers", "otherhost:1:abc")  # no heartbeat: expired
     fake_redis.hset(
-        f"sms_queue:progress:d:{token}", mapping=dict.fromkeys(["+86" + m for m in mobiles[:4]], 1)
+        f"{{sms_queue}}:progress:d:{token}", mapping=dict.fromkeys(["+86" + m for m in mobiles[:4]], 1)
     )
     worker, provider = make_worker()
     totals = worker.drain()
     assert sorted(provider.sent_to()) == ["+86" + m for m in mobiles[4:]]
     assert totals.sent == 2
-    assert not fake_redis.exists("sms_queue:processing:otherhost:1:abc", f"sms_queue:progress:d:{token}")
+    assert not fake_redis.exists(
+        "{sms_queue}:processing:otherhost:1:abc", f"{{sms_queue}}:progress:d:{token}"
+    )
 
 
 def test_identical_tasks_pushed_on_purpose_are_both_delivered(
@@ -262,7 +264,7 @@ def test_a_task_workers_keep_dying_on_is_quarantined_unread(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     poison = json.dumps({"template_id": 1, "mobiles": ["13800138000"], "content": "kills"}).encode()
-    fake_redis.lpush("sms_queue:processing:host:1:dead", stamp(poison, "0123456789abcdef", crashes=2))
+    fake_redis.lpush("{sms_queue}:processing:host:1:dead", stamp(poison, "0123456789abcdef", crashes=2))
     push(fake_redis, template_id=2, mobiles=["13800138001"], content="fine")
     worker, provider = make_worker()
     parsed: list[bytes] = []
@@ -320,7 +322,7 @@ def test_a_task_a_worker_died_holding_is_handled_alone(
 def test_a_drain_gives_up_on_a_redis_that_stays_away(parser: TaskParser, logs: LogCapture) -> None:
     server = fakeredis.FakeServer()
     server.connected = False  # every command: ConnectionError
-    queue = RedisQueue(fakeredis.FakeRedis(server=server), "sms_queue", "sms_queue:dead", use_blmove=True)
+    queue = RedisQueue(fakeredis.FakeRedis(server=server), "sms_queue", "{sms_queue}:dead", use_blmove=True)
     options = WorkerOptions(drain_patience_s=0.4, shutdown_timeout_s=0.5)
     totals = Worker(queue, [FakeProvider()], parser, options, logs.logger).drain()
     assert not totals.drained
@@ -337,7 +339,7 @@ def test_no_more_is_claimed_while_outcomes_cannot_be_recorded(
     from smsworker.worker import settle
 
     monkeypatch.setattr(settle, "MAX_BACKLOG", 5)
-    fake_redis.set("sms_queue:dead", "not a list")  # every settle with a dead letter fails
+    fake_redis.set("{sms_queue}:dead", "not a list")  # every settle with a dead letter fails
     for n in range(30):
         push(fake_redis, template_id=n, mobiles=["12345"], content="x")  # each one dead letter
     worker, _ = make_worker(concurrency=2)
@@ -346,10 +348,10 @@ def test_no_more_is_claimed_while_outcomes_cannot_be_recorded(
     # Three failed settles take 1.5 s of backoff: long enough to have claimed everything, unchecked.
     wait_until(lambda: len(logs.events("redis.command_failed")) >= 3, what="settles failing")
     # Held: the batch being retried and a backlog of 5, plus what the senders have, at most.
-    assert fake_redis.llen("sms_queue:processing:" + worker.id) <= 5 + 5 + 2 * 2
+    assert fake_redis.llen("{sms_queue}:processing:" + worker.id) <= 5 + 5 + 2 * 2
     assert fake_redis.llen("sms_queue") >= 30 - 14
-    fake_redis.delete("sms_queue:dead")
-    wait_until(lambda: fake_redis.llen("sms_queue:dead") == 30, timeout_s=30, what="all recorded")
+    fake_redis.delete("{sms_queue}:dead")
+    wait_until(lambda: fake_redis.llen("{sms_queue}:dead") == 30, timeout_s=30, what="all recorded")
     worker.request_stop()
     running.join(timeout=10)
     assert fake_redis.llen("sms_queue") == 0

@@ -8,30 +8,44 @@ namespace SmsWorker\Producer;
  * Pushes SMS tasks onto the Redis list smsworker consumes, in exactly the format of
  * docs/task-contract.md (the seed's `$redis->lPush('sms_queue', json_encode([...]))`, done right).
  *
- *     $queue = new SmsQueue($redis);                 // a phpredis \Redis or a Predis client
+ *     $queue = new SmsQueue($redis);                 // phpredis \Redis or \RedisCluster, or Predis
  *     $queue->push(123, ['13800138000'], 'Your code is 1234');
+ *
+ * The tasks go to the list named $queue, unchanged; smsworker's other keys of that queue are named
+ * {$queue}:... (the braces are a Redis Cluster hash tag: they share the queue's slot), e.g. the
+ * dead-letter list {sms_queue}:dead and a task's status {sms_queue}:status:<id>.
  */
 final class SmsQueue
 {
-    /** @var \Redis|\Predis\ClientInterface */
+    // LPUSH the task and mark each recipient queued (HSETNX) in one step: a script, because a
+    // Predis cluster client cannot run MULTI. Both keys share the queue's slot.
+    private const PUSH_WITH_ID = <<<'LUA'
+local length = redis.call('LPUSH', KEYS[1], ARGV[1])
+for i = 4, #ARGV do redis.call('HSETNX', KEYS[2], ARGV[i], ARGV[3]) end
+redis.call('EXPIRE', KEYS[2], ARGV[2])
+return length
+LUA;
+
+    /** @var \Redis|\RedisCluster|\Predis\ClientInterface */
     private $redis;
     private string $queue;
+    private string $prefix;
     private bool $predis;
     private int $statusTtl;
 
     /**
-     * @param \Redis|\Predis\ClientInterface $redis
+     * @param \Redis|\RedisCluster|\Predis\ClientInterface $redis
      * @param int $statusTtl seconds a task's status is kept: smsworker's --receipt-ttl (72 h by default)
      */
     public function __construct($redis, string $queue = 'sms_queue', int $statusTtl = 259200)
     {
-        if ($redis instanceof \Redis) {
+        if ($redis instanceof \Redis || (class_exists('RedisCluster') && $redis instanceof \RedisCluster)) {
             $this->predis = false;
         } elseif (interface_exists('Predis\ClientInterface') && $redis instanceof \Predis\ClientInterface) {
             $this->predis = true;
         } else {
             throw new \InvalidArgumentException(
-                'SmsQueue needs a phpredis \Redis or a Predis client, got '
+                'SmsQueue needs a phpredis \Redis or \RedisCluster, or a Predis client, got '
                 . (is_object($redis) ? get_class($redis) : gettype($redis))
             );
         }
@@ -43,7 +57,19 @@ final class SmsQueue
         }
         $this->redis = $redis;
         $this->queue = $queue;
+        $this->prefix = self::keyPrefix($queue);
         $this->statusTtl = $statusTtl;
+    }
+
+    /**
+     * What smsworker's keys of $queue start with: '{' . $queue . '}', or $queue itself when it holds
+     * a hash tag of its own ('{app}:sms'). smsworker's keys.py says the same.
+     */
+    public static function keyPrefix(string $queue): string
+    {
+        $start = strpos($queue, '{');
+        $end = $start === false ? false : strpos($queue, '}', $start + 1);
+        return ($end !== false && $end > $start + 1) ? $queue : '{' . $queue . '}';
     }
 
     /**
@@ -75,30 +101,17 @@ final class SmsQueue
         $options['id'] = ($given === true || $given === false) ? self::newId() : (string) $given;
         $payload = $this->encode($templateId, $mobiles, $content, $options);
         $numbers = json_decode($payload, true)['mobiles']; // as pushed: trimmed strings
-        $key = "{$this->queue}:status:{$options['id']}";
+        $key = "{$this->prefix}:status:{$options['id']}";
         $queued = json_encode(['state' => 'queued', 'at' => round(microtime(true), 3)]);
+        $args = [$payload, (string) $this->statusTtl, $queued, ...$numbers];
         try {
-            if ($this->predis) {
-                $result = $this->redis->transaction(function ($tx) use ($payload, $numbers, $key, $queued): void {
-                    $tx->lpush($this->queue, [$payload]);
-                    foreach ($numbers as $number) {
-                        $tx->hsetnx($key, $number, $queued);
-                    }
-                    $tx->expire($key, $this->statusTtl);
-                });
-            } else {
-                $tx = $this->redis->multi();
-                $tx->lPush($this->queue, $payload);
-                foreach ($numbers as $number) {
-                    $tx->hSetNx($key, $number, $queued);
-                }
-                $tx->expire($key, $this->statusTtl);
-                $result = $tx->exec();
-            }
+            $result = $this->predis
+                ? $this->redis->eval(self::PUSH_WITH_ID, 2, $this->queue, $key, ...$args)
+                : $this->redis->eval(self::PUSH_WITH_ID, [$this->queue, $key, ...$args], 2);
         } catch (\Throwable $e) {
             throw new SmsQueueException("cannot push to Redis list {$this->queue}: " . $e->getMessage(), 0, $e);
         }
-        if (!is_array($result) || !is_int($result[0] ?? null)) {
+        if (!is_int($result)) {
             $error = $this->predis ? '' : rtrim((string) $this->redis->getLastError(), "\0\r\n ");
             throw new SmsQueueException("cannot push to Redis list {$this->queue}" . ($error ? ": $error" : ''));
         }
@@ -115,7 +128,7 @@ final class SmsQueue
      */
     public function nextChange(int $timeout = 0): ?array
     {
-        $key = "{$this->queue}:changes";
+        $key = "{$this->prefix}:changes";
         try {
             $popped = $this->predis ? $this->redis->brpop([$key], $timeout) : $this->redis->brPop([$key], $timeout);
         } catch (\Throwable $e) {
@@ -139,7 +152,7 @@ final class SmsQueue
      */
     public function status(string $id): array
     {
-        $key = "{$this->queue}:status:{$id}";
+        $key = "{$this->prefix}:status:{$id}";
         try {
             $found = $this->predis ? $this->redis->hgetall($key) : $this->redis->hGetAll($key);
         } catch (\Throwable $e) {
