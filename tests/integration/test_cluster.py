@@ -219,3 +219,30 @@ def test_php_apps_push_with_their_cluster_clients_unchanged(
     assert drained.returncode == 0, drained.stderr
     assert sorted(api.delivered) == ["+8613800138008", "+8613800138009"]
     assert json.loads(client.hget("{sms_queue}:status:order-9", "+8613800138009") or b"{}")["state"] == "sent"
+
+
+def test_an_acl_user_with_a_password_file_works_on_every_node(
+    tmp_path_factory: pytest.TempPathFactory, cli: Callable[..., subprocess.CompletedProcess[str]],
+    api: FakeSmsApi, tmp_path: Path,
+) -> None:  # fmt: skip
+    password = "s3cret-cluster-pass"
+    acl = ("--user", "smsworker", "on", f">{password}", "~sms_queue", "~{sms_queue}:*", "&*",
+           "+@all", "-@dangerous", "+info")  # fmt: skip
+    fenced = LocalCluster(tmp_path_factory.mktemp("acl-cluster"), primaries=3, replicas=0, extra_args=acl)
+    fenced.start()
+    try:
+        admin = fenced.client()
+        admin.lpush("sms_queue", task(["13800138000"]))
+        admin.close()
+        password_file = tmp_path / "redis-password"
+        password_file.write_text(password + "\n")
+        auth = ("--redis-username", "smsworker", "--redis-password-file", str(password_file))
+        for node in fenced.nodes:  # through any node
+            checked = cli("check", *auth, SMSWORKER_REDIS_URL=f"redis://127.0.0.1:{node.port}")
+            assert checked.returncode == 0 and "Redis Cluster" in checked.stdout, checked.stderr
+        seeds = ",".join(f"127.0.0.1:{node.port}" for node in fenced.nodes[:2])
+        drained = cli("drain", *auth, *webhook(api), SMSWORKER_REDIS_CLUSTER=seeds)
+        assert drained.returncode == 0, drained.stderr
+        assert api.delivered == ["+8613800138000"] and password not in drained.stdout + drained.stderr
+    finally:
+        fenced.stop()

@@ -20,8 +20,11 @@ NODE_TIMEOUT_MS = 1000
 
 
 class LocalCluster:
-    def __init__(self, workdir: Path, *, primaries: int = 3, replicas: int = 1) -> None:
+    def __init__(
+        self, workdir: Path, *, primaries: int = 3, replicas: int = 1, extra_args: tuple[str, ...] = ()
+    ) -> None:
         self.workdir = workdir
+        self.extra_args = extra_args
         self.primaries = primaries
         self.replicas = replicas
         ports: set[int] = set()
@@ -33,6 +36,7 @@ class LocalCluster:
         args = (
             "--cluster-enabled", "yes", "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
             "--repl-diskless-sync-delay", "0",  # a replica in sync at once, not after 5 s
+            *self.extra_args,
         )  # fmt: skip
         return RedisServer(self.workdir / f"node-{port}", appendonly=True, extra_args=args, port=port)
 

@@ -9,8 +9,9 @@ from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from redis.crc import key_slot
 
+from smsworker.app import build_queue
 from smsworker.config import load_settings
-from smsworker.errors import ConfigError
+from smsworker.errors import ConfigError, StartupError
 from smsworker.keys import Keys, default_dead_letter_key, hash_tag, key_prefix
 
 names = st.text(alphabet=st.sampled_from("ab{}:é短信_"), min_size=1, max_size=12) | st.text(
@@ -75,3 +76,11 @@ def test_cluster_settings_that_cannot_work_are_one_line(
     with pytest.raises(ConfigError, match=message) as info:
         load_settings(flags, env)
     assert "\n" not in str(info.value)
+
+
+def test_a_dead_letter_list_outside_the_queue_slot_is_refused_on_a_cluster_before_connecting() -> None:
+    settings = load_settings({"redis_cluster": ("127.0.0.1:1",), "dead_letter_queue": "sms_dead"}, {})
+    with pytest.raises(
+        StartupError, match=r"must share the slot of the queue 'sms_queue'.*\{sms_queue\}:dead"
+    ):
+        build_queue(settings)
