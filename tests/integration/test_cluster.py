@@ -20,6 +20,12 @@ import redis
 from redis.cluster import RedisCluster
 from redis.exceptions import RedisClusterException
 
+from tests.integration.test_receipts_receiver import (
+    test_a_webhook_report_moves_the_status_shown_by_the_cli as test_delivery_reports_on_a_cluster,
+)
+from tests.integration.test_receipts_receiver import (
+    test_an_undelivered_recipient_is_dead_lettered_and_replayed as test_undelivered_on_a_cluster,
+)
 from tests.support.dead_letters import dead_lettered_mobiles
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.processes import WorkerProcess
@@ -27,6 +33,9 @@ from tests.support.redis_cluster import LocalCluster
 from tests.support.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
+# The receiver's end-to-end tests, run again here with ``redis_url`` (below) naming a cluster node:
+# the receiver's WATCH transactions and the status reads work on a cluster as on one server.
+__all__ = ["test_delivery_reports_on_a_cluster", "test_undelivered_on_a_cluster"]
 Start = Callable[..., WorkerProcess]
 
 
