@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,6 +28,7 @@ from smsworker.notify import Notifier
 from smsworker.providers.registry import build_providers
 from smsworker.queue import RedisQueue
 from smsworker.redis_conn import connect, connect_cluster, connect_sentinel, is_cluster_node
+from smsworker.supervisor import supervise
 from smsworker.task import TaskParser
 from smsworker.upgrade import upgrade_layout
 from smsworker.worker import Totals, Worker, WorkerOptions
@@ -151,11 +154,55 @@ def worker_options(settings: Settings) -> WorkerOptions:
     )
 
 
+def run_processes(settings: Settings, log: Any, *, drain: bool) -> tuple[int, Totals]:
+    """``--processes N``: N workers under this process (``supervisor.py``); with ``--metrics-port``
+    this process serves all of theirs on the one port (prometheus_client's multiprocess mode)."""
+
+    def child() -> Totals:
+        return run_worker(settings, log, drain=drain, serve_metrics=False)
+
+    if not settings.metrics_port:
+        return supervise(settings.processes, child, log, restart=not drain)
+    _check_port_free(settings)  # a busy port is one line now, not a thread failing later
+    with tempfile.TemporaryDirectory(prefix="smsworker-metrics-") as directory:
+        # Before prometheus_client is first imported, here or in a child: it picks its value store then.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        from smsworker.prometheus import ChildrenMetrics
+
+        served = ChildrenMetrics(lambda: build_queue(settings), directory)
+
+        def serve() -> None:  # after the first fork: no server thread is copied into the children
+            served.serve(settings.metrics_port, settings.metrics_address)
+
+        try:
+            return supervise(
+                settings.processes, child, log, restart=not drain, spawned=serve, exited=served.child_exited
+            )
+        finally:
+            served.close()
+
+
+def _check_port_free(settings: Settings) -> None:
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in settings.metrics_address else socket.AF_INET) as probe:
+            probe.bind((settings.metrics_address, settings.metrics_port))
+    except OSError as exc:
+        raise StartupError.cannot_listen(
+            "serve metrics", settings.metrics_address, settings.metrics_port, exc, "metrics"
+        ) from None
+
+
 def run_worker(
-    settings: Settings, log: Any, *, drain: bool, observers: Sequence[WorkerEvents] = ()
+    settings: Settings,
+    log: Any,
+    *,
+    drain: bool,
+    observers: Sequence[WorkerEvents] = (),
+    serve_metrics: bool = True,
 ) -> Totals:
     """Run one worker in this process until it stops: the first SIGTERM or SIGINT stops it cleanly
-    (a second exits at once), systemd hears how it goes, and metrics are served if asked for."""
+    (a second exits at once), systemd hears how it goes, and metrics are served if asked for (by
+    the parent instead, for a child of --processes: ``serve_metrics`` False)."""
     stop = StopOnSignal()
     stop.install()  # first: a stop while Redis is not answering yet is a clean stop too
     options = worker_options(settings)
@@ -175,7 +222,8 @@ def run_worker(
         stop.then(worker.request_stop)
         if metrics is not None:
             metrics.watch(worker.queue, worker.units_in_flight)
-            _serve_metrics(metrics, settings)
+            if serve_metrics:
+                _serve_metrics(metrics, settings)
         return worker.drain() if drain else worker.run()
     finally:
         if metrics is not None:

@@ -310,8 +310,3 @@ def _check_relations(settings: Settings) -> None:
         raise ConfigError("invalid redis_cluster with sentinels: a Redis Cluster has no sentinels; give one")
     if settings.redis_cluster and settings.redis_db:
         raise ConfigError("invalid redis_url with redis_cluster: a Redis Cluster has only database 0")
-    if settings.metrics_port and settings.processes > 1:
-        raise ConfigError(
-            "invalid metrics_port with processes > 1: the processes cannot share one port; "
-            "run one smsworker@ instance per port instead"
-        )

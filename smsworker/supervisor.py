@@ -26,10 +26,20 @@ RESTART_BACKOFF_MAX_S = 30.0
 HEALTHY_RUN_S = 60.0
 
 
-def supervise(count: int, child: Callable[[], Totals], log: Any, *, restart: bool) -> tuple[int, Totals]:
+def supervise(
+    count: int,
+    child: Callable[[], Totals],
+    log: Any,
+    *,
+    restart: bool,
+    spawned: Callable[[], None] | None = None,
+    exited: Callable[[int], None] | None = None,
+) -> tuple[int, Totals]:
     """Run ``child`` in ``count`` forked processes; (exit code, the children's totals added up).
 
-    Fork before anything opens a connection or starts a thread: each child builds its own.
+    Fork before anything opens a connection or starts a thread: each child builds its own. What the
+    parent itself serves starts in ``spawned``, once the first children are forked; ``exited(pid)``
+    hears of each child that ended.
     """
     stopping = threading.Event()
     children: dict[int, tuple[int, int]] = {}  # pid -> (slot, read end of its report pipe)
@@ -47,11 +57,15 @@ def supervise(count: int, child: Callable[[], Totals], log: Any, *, restart: boo
     for slot in range(count):
         started_at[_spawn(slot, child, children)] = time.monotonic()
     log.info("supervisor.started", processes=count, pids=sorted(children))
+    if spawned is not None:
+        spawned()
     backoff_s = 1.0
     while children:
         pid, status = os.wait()
         slot, reader = children.pop(pid)
         _add(totals, _read_report(reader))
+        if exited is not None:
+            exited(pid)
         code = os.waitstatus_to_exitcode(status)
         if restart and not stopping.is_set():
             if time.monotonic() - started_at.pop(pid, 0.0) > HEALTHY_RUN_S:

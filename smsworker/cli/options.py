@@ -57,7 +57,12 @@ _WORKER = [
         "reports will name.",
         "259200",
     ),
-    ("--metrics-port", "Serve Prometheus metrics on this port; 0 is off.", "0"),
+    (
+        "--metrics-port",
+        "Serve Prometheus metrics on this port; 0 is off. With --processes, the parent "
+        "serves every process's on it.",
+        "0",
+    ),
     ("--metrics-address", "Address the metrics endpoint listens on.", "127.0.0.1"),
 ]
 

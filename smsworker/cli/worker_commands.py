@@ -10,13 +10,12 @@ from typing import Any
 import click
 import redis
 
-from smsworker.app import build_logger, build_queue, end_process, redis_mode, run_worker
+from smsworker.app import build_logger, build_queue, end_process, redis_mode, run_processes, run_worker
 from smsworker.cli.options import common_options, friendly_errors, plural, settings_from, worker_options
 from smsworker.cli.progress import progress
 from smsworker.config import Settings
 from smsworker.events import WorkerEvents
 from smsworker.providers.registry import build_providers
-from smsworker.supervisor import supervise
 from smsworker.upgrade import pending_renames
 from smsworker.worker import Totals
 
@@ -74,7 +73,8 @@ def run(**flags: Any) -> None:
     """
     settings, log = _prepare(flags)
     if settings.processes > 1:
-        code, _ = supervise(settings.processes, lambda: _work(settings, log, drain=False), log, restart=True)
+        with friendly_errors(settings):
+            code, _ = run_processes(settings, log, drain=False)
         sys.exit(code)
     end_process(_work(settings, log, drain=False), 0)
 
@@ -92,9 +92,8 @@ def drain(**flags: Any) -> None:
     started = time.monotonic()
     code = 0
     if settings.processes > 1:
-        code, totals = supervise(
-            settings.processes, lambda: _work(settings, log, drain=True), log, restart=False
-        )
+        with friendly_errors(settings):
+            code, totals = run_processes(settings, log, drain=True)
     else:
         with friendly_errors(settings):
             total = build_queue(settings).length()

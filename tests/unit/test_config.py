@@ -123,7 +123,6 @@ def test_every_setting_has_an_environment_variable(name: str) -> None:
         ({"heartbeat_ttl": "2"}, {}, "heartbeat_ttl"),
         ({"dead_letter_queue": "sms_queue"}, {}, "must differ from queue"),
         ({"http_url": "ftp://x"}, {}, "http_url"),
-        ({"metrics_port": "9100", "processes": "2"}, {}, "the processes cannot share one port"),
         ({"metrics_port": "70000"}, {}, "must be a port number between 0 and 65535"),
     ],
 )
