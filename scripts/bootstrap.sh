@@ -2,7 +2,8 @@
 # Install what the demo and the tests need, and only what is missing:
 #   Debian packages: redis-server (with redis-cli), python3-venv, and for the PHP producer's tests
 #   php-cli with php-redis (phpredis) and php-nrk-predis (Predis); chromium and chromium-driver for
-#   the browser test of the PHP example; systemd for systemd-analyze (the unit tests)
+#   the browser test of the PHP example; systemd for systemd-analyze (the unit tests); prometheus
+#   for promtool (the alert rules' check; nothing is started)
 #   a virtualenv (.venv) with smsworker and its test and lint tools
 # Safe to run again: it does nothing when everything is there.
 set -euo pipefail
@@ -46,6 +47,7 @@ if [ "$PURPOSE" = "test" ]; then
     command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+    command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"

@@ -54,6 +54,9 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
 - ``{Q}:stats``               hash. Counters: ``sent`` and ``dead`` recipients, ``tasks`` settled,
                               ``segments`` (SMS parts, as the first provider counts them); from
                               delivery reports ``delivered``, ``undelivered`` and ``unmatched``.
+- ``{Q}:head``                hash with a TTL. A digest of the element at the head of the queue and
+                              when a reader first saw it there: the oldest queued task's age, at
+                              least (``stats``, the metrics, the dashboard).
 - ``{Q}:layout``              string. Set once the keys of the old layout have been looked for and
                               moved (``upgrade.py``), so later starts do not scan for them again.
 
@@ -101,6 +104,11 @@ class Keys:
     @property
     def prefix(self) -> str:
         return key_prefix(self.queue)
+
+    @property
+    def head(self) -> str:
+        """When the element now at the head of the queue was first seen there."""
+        return f"{self.prefix}:head"
 
     @property
     def layout(self) -> str:

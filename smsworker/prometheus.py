@@ -37,11 +37,20 @@ class _QueueLengths(Collector):
             if not isinstance(self._queue, RedisQueue):
                 self._queue = self._queue()
             stats = self._queue.stats()
+            oldest = self._queue.oldest_age_s()
         except Exception:  # Redis away: report nothing rather than fail the scrape
             return
         for name, value in (("queue", stats.queue), ("processing", stats.processing), ("dead", stats.dead)):
             family.add_metric([name], value)
         yield family
+        yield GaugeMetricFamily(
+            "smsworker_workers_alive", "Workers whose heartbeat is current", value=stats.workers
+        )
+        yield GaugeMetricFamily(
+            "smsworker_oldest_task_age_seconds",
+            "How long the next task to be taken has waited, at least (0 when the queue is empty)",
+            value=oldest or 0.0,
+        )
 
 
 def multiprocess_mode() -> bool:
@@ -64,6 +73,9 @@ class PrometheusMetrics(WorkerEvents):
         self.segments = Counter("smsworker_segments", "SMS segments sent", registry=r)
         self.latency = Histogram(
             "smsworker_provider_request_seconds", "Provider request latency", ["provider"], registry=r
+        )
+        self.starts = Counter(
+            "smsworker_worker_starts", "Worker processes started (restarts show as increases)", registry=r
         )
         self.in_flight = Gauge(
             "smsworker_sends_in_flight",
@@ -101,6 +113,9 @@ class PrometheusMetrics(WorkerEvents):
             self.recipients.labels("dead_lettered", reason).inc()
         self.segments.inc(segments)
         self._sample()
+
+    def started(self, status: str) -> None:
+        self.starts.inc()
 
     def request_done(self, provider: str, seconds: float) -> None:
         self.latency.labels(provider).observe(seconds)

@@ -92,6 +92,7 @@ class RedisQueue:
         self._settle = client.register_script(lua.SETTLE)
         self._replay = client.register_script(lua.REPLAY)
         self._rate_limit = client.register_script(lua.RATE_LIMIT)
+        self._head_age = client.register_script(lua.HEAD_AGE)
         self._use_blmove = use_blmove
         self.in_cluster = isinstance(client, RedisCluster)
 
@@ -275,6 +276,12 @@ class RedisQueue:
             unmatched_reports=count.get("unmatched", 0),
             awaiting_receipt=awaiting,
         )
+
+    def oldest_age_s(self, now: float | None = None) -> float | None:
+        """How long the next task to be taken has waited, at least (``lua.HEAD_AGE``); None: empty."""
+        at = time.time() if now is None else now
+        age = float(self._head_age(keys=[self.keys.queue, self.keys.head], args=[at, 7 * 24 * 3600]))
+        return None if age < 0 else age
 
     def length(self) -> int:
         return int(self._r.llen(self.keys.queue))

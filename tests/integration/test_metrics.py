@@ -5,21 +5,11 @@ from __future__ import annotations
 import signal
 from collections.abc import Callable
 
-import requests
-from prometheus_client.parser import text_string_to_metric_families
-
 from tests.support.fake_sms_api import FakeSmsApi, Reply
 from tests.support.processes import WorkerProcess
 from tests.support.redis_server import RedisServer, free_port
+from tests.support.scrape import scrape
 from tests.support.waiting import wait_until
-
-
-def scrape(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    samples = {}
-    for family in text_string_to_metric_families(requests.get(url, timeout=5).text):
-        for sample in family.samples:
-            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
-    return samples
 
 
 def test_metrics_endpoint(
@@ -51,5 +41,7 @@ def test_metrics_endpoint(
     assert m[("smsworker_list_length", (("list", "dead"),))] == 2
     assert m[("smsworker_list_length", (("list", "queue"),))] == 0
     assert ("smsworker_sends_in_flight", ()) in m
+    assert m[("smsworker_workers_alive", ())] == 1 and m[("smsworker_worker_starts_total", ())] == 1
+    assert m[("smsworker_oldest_task_age_seconds", ())] == 0  # the queue is empty
     worker.send(signal.SIGTERM)
     assert worker.wait(timeout_s=15) == 0

@@ -8,11 +8,10 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
-import requests
-
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.processes import WorkerProcess
 from tests.support.redis_server import RedisServer
+from tests.support.scrape import scrape
 from tests.support.waiting import wait_until
 
 Start = Callable[..., WorkerProcess]
@@ -75,8 +74,6 @@ def test_drain_with_processes_adds_up_the_summary(start_worker: Start, redis_ser
 def test_metrics_of_every_process_on_the_one_port_of_the_parent(
     start_worker: Start, redis_server: RedisServer, fake_api: FakeSmsApi
 ) -> None:
-    from prometheus_client.parser import text_string_to_metric_families
-
     from tests.support.redis_server import free_port
 
     port = free_port()
@@ -87,20 +84,13 @@ def test_metrics_of_every_process_on_the_one_port_of_the_parent(
     redis_server.client().lpush("sms_queue", *tasks(100))
     wait_until(lambda: len(fake_api.delivered) == 100, what="100 sends")
 
-    def scrape() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
-        return {
-            (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(text)
-            for sample in family.samples
-        }
-
+    url = f"http://127.0.0.1:{port}/metrics"
     senders = {e["worker"] for e in supervisor.events("task.settled")}
     assert len(senders) == 2  # both processes sent, and the one port counts both
     wait_until(
-        lambda: scrape().get(("smsworker_tasks_total", (("outcome", "settled"),))) == 100, what="100 tasks"
+        lambda: scrape(url).get(("smsworker_tasks_total", (("outcome", "settled"),))) == 100, what="100 tasks"
     )
-    samples = scrape()
+    samples = scrape(url)
     assert samples[("smsworker_recipients_total", (("outcome", "sent"), ("reason", "")))] == 100
     assert samples[("smsworker_list_length", (("list", "queue"),))] == 0
     assert samples[("smsworker_provider_request_seconds_count", (("provider", "http"),))] == 100

@@ -220,3 +220,20 @@ def test_a_key_of_the_wrong_type_moves_nothing(queue: RedisQueue, fake_redis: fa
         fake_redis.set("sms_queue", "oops")
         queue.replay(b"env2", b"task")
     assert fake_redis.lrange("{sms_queue}:dead", 0, -1) == [b"env2", b"env"]
+
+
+def test_the_oldest_task_age_counts_from_when_the_head_was_first_seen(queue: RedisQueue) -> None:
+    assert queue.oldest_age_s(now=1000) is None
+    queue.push(b"first", b"second")
+    assert queue.oldest_age_s(now=1000) == 0
+    assert queue.oldest_age_s(now=1030) == 30
+    queue.claim_many("w1", 1)  # "first" is taken: "second" is the head now, seen from now on
+    assert queue.oldest_age_s(now=1040) == 0
+    assert queue.oldest_age_s(now=1045) == 5
+    long_a, long_b = b"a" * 300 + b"1" + b"z" * 300, b"a" * 300 + b"2" + b"z" * 300
+    queue.client.delete("sms_queue")
+    queue.push(long_a)
+    assert queue.oldest_age_s(now=2000) == 0 and queue.oldest_age_s(now=2010) == 10
+    queue.client.delete("sms_queue")
+    queue.push(long_b)  # a different task with the same length and ends: taken for the same one
+    assert queue.oldest_age_s(now=2020) == 20
