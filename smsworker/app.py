@@ -151,6 +151,7 @@ def worker_options(settings: Settings) -> WorkerOptions:
         receipt_ttl_s=settings.receipt_ttl,
         changes_max=settings.receipts_list_max if settings.receipts_list else 0,
         keep_payloads=settings.dead_letter_undelivered,
+        processes=settings.processes,
     )
 
 

@@ -54,6 +54,8 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
 - ``{Q}:stats``               hash. Counters: ``sent`` and ``dead`` recipients, ``tasks`` settled,
                               ``segments`` (SMS parts, as the first provider counts them); from
                               delivery reports ``delivered``, ``undelivered`` and ``unmatched``.
+- ``{Q}:minute:<n>``          hash, TTL 2 h. ``sent`` and ``dead`` recipients settled in minute ``n``
+                              (unix time // 60), written by the settle script: the dashboard's chart.
 - ``{Q}:head``                hash with a TTL. A digest of the element at the head of the queue and
                               when a reader first saw it there: the oldest queued task's age, at
                               least (``stats``, the metrics, the dashboard).
@@ -104,6 +106,10 @@ class Keys:
     @property
     def prefix(self) -> str:
         return key_prefix(self.queue)
+
+    def minute(self, n: int) -> str:
+        """Recipients sent and dead-lettered in minute ``n`` (unix time // 60)."""
+        return f"{self.prefix}:minute:{n}"
 
     @property
     def head(self) -> str:

@@ -111,19 +111,21 @@ return 0
 # A status hash loses the fields a producer wrote as ``queued`` under the number as it was pushed
 # (the states are kept under E.164), and with ``--receipts-list`` every state written is also
 # pushed to the changes list, capped.
-# KEYS: processing list, dead-letter list, stats, settle marker, awaiting set, changes list, then
-# hashes (progress and status keys), then strings (receipt keys). ARGV: batch number, marker TTL,
-# id-progress TTL, index of the first string key in KEYS, receipt TTL, now (unix s), changes cap
-# (0: off), then per task: element, index of its progress key in KEYS (0: none), keep progress
-# (1/0), sent, dead, segments, envelope count, the envelopes, index of its status key (0: none),
-# status count, (number, JSON) pairs, drop count, the fields to drop, change count, the changes,
-# receipt count, (key index, JSON) pairs, index of its payload key (0: none) and, if one, the payload
-# (kept with the receipts, for --dead-letter-undelivered).
+# The recipients sent and dead-lettered are also counted per minute (kept two hours), for the
+# dashboard's send-rate chart.
+# KEYS: processing list, dead-letter list, stats, settle marker, awaiting set, changes list, this
+# minute's counters, then hashes (progress and status keys), then strings (receipt keys).
+# ARGV: batch number, marker TTL, id-progress TTL, index of the first string key in KEYS, receipt
+# TTL, now (unix s), changes cap (0: off), then per task: element, index of its progress key in
+# KEYS (0: none), keep progress (1/0), sent, dead, segments, envelope count, the envelopes, index
+# of its status key (0: none), status count, (number, JSON) pairs, drop count, the fields to drop,
+# change count, the changes, receipt count, (key index, JSON) pairs, index of its payload key (0:
+# none) and, if one, the payload (kept with the receipts, for --dead-letter-undelivered).
 SETTLE = (
     _CHECK_TYPES
     + """
-local kinds = {'list', 'list', 'hash', 'string', 'zset', 'list'}
-for i = 7, #KEYS do kinds[i] = (i < tonumber(ARGV[4])) and 'hash' or 'string' end
+local kinds = {'list', 'list', 'hash', 'string', 'zset', 'list', 'hash'}
+for i = 8, #KEYS do kinds[i] = (i < tonumber(ARGV[4])) and 'hash' or 'string' end
 local bad = wrong_type(KEYS, kinds)
 if bad then return bad end
 local marker = redis.call('GET', KEYS[4])
@@ -184,6 +186,11 @@ redis.call('HINCRBY', KEYS[3], 'sent', sent)
 redis.call('HINCRBY', KEYS[3], 'dead', dead)
 redis.call('HINCRBY', KEYS[3], 'tasks', tasks)
 redis.call('HINCRBY', KEYS[3], 'segments', segments)
+if sent + dead > 0 then
+  redis.call('HINCRBY', KEYS[7], 'sent', sent)
+  redis.call('HINCRBY', KEYS[7], 'dead', dead)
+  redis.call('EXPIRE', KEYS[7], 7200)
+end
 if awaiting > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. (tonumber(ARGV[6]) - tonumber(ARGV[5])))
   redis.call('EXPIRE', KEYS[5], ARGV[5])

@@ -176,6 +176,7 @@ class RedisQueue:
             self.keys.settle_marker(worker_id),
             self.keys.awaiting,
             self.keys.changes,
+            self.keys.minute(int(time.time() // 60)),
         ]
         hashes = [k for op in ops for k in (op.progress_key, op.status_key) if k is not None]
         strings = [key for op in ops for key, _ in op.receipts]
@@ -186,7 +187,7 @@ class RedisQueue:
             batch,
             SETTLE_MARKER_TTL_S,
             IDEMPOTENCY_TTL_S,
-            7 + len(hashes),  # the first string key: after the 6 fixed keys and the hashes
+            8 + len(hashes),  # the first string key: after the 7 fixed keys and the hashes
             receipt_ttl_s,
             time.time(),
             changes_max,
@@ -282,6 +283,18 @@ class RedisQueue:
         at = time.time() if now is None else now
         age = float(self._head_age(keys=[self.keys.queue, self.keys.head], args=[at, 7 * 24 * 3600]))
         return None if age < 0 else age
+
+    def per_minute(self, minutes: int, now: float | None = None) -> list[tuple[int, int, int]]:
+        """(minute start, sent, dead) for each of the last ``minutes`` minutes, oldest first."""
+        last = int((time.time() if now is None else now) // 60)
+        wanted = list(range(last - minutes + 1, last + 1))
+        pipe = self._r.pipeline(transaction=False)
+        for minute in wanted:
+            pipe.hmget(self.keys.minute(minute), "sent", "dead")
+        return [
+            (minute * 60, int(sent or 0), int(dead or 0))
+            for minute, (sent, dead) in zip(wanted, pipe.execute(), strict=True)
+        ]
 
     def length(self) -> int:
         return int(self._r.llen(self.keys.queue))

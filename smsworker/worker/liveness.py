@@ -14,6 +14,7 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -53,8 +54,10 @@ class ProcessIdentity:
             and (self.host, self.boot, self.pid_ns) == (other.host, other.boot, other.pid_ns)
         )  # fmt: skip
 
-    def to_json(self) -> str:
-        return json.dumps({"at": time.time(), **asdict(self)})
+    def to_json(self, details: Mapping[str, object] | None = None) -> str:
+        """The heartbeat's value; ``details`` (version, concurrency, in flight...) are for people
+        (the dashboard's Workers page): liveness reads only the identity."""
+        return json.dumps({**(details or {}), "at": time.time(), **asdict(self)})
 
     @classmethod
     def from_json(cls, value: bytes) -> ProcessIdentity | None:
@@ -92,8 +95,17 @@ def is_gone(heartbeat: bytes | None, me: ProcessIdentity, proc: Path = Path("/pr
 
 
 class Liveness:
-    def __init__(self, queue: RedisQueue, worker_id: str, ttl_s: int, log: Any) -> None:
+    def __init__(
+        self,
+        queue: RedisQueue,
+        worker_id: str,
+        ttl_s: int,
+        log: Any,
+        *,
+        describe: Callable[[], Mapping[str, object]] | None = None,
+    ) -> None:
         self.queue = queue
+        self._describe = describe
         self.worker_id = worker_id
         self.ttl_s = ttl_s
         self.log = log
@@ -103,7 +115,8 @@ class Liveness:
         self._lapsed_at = float("-inf")
 
     def beat(self) -> None:
-        self.queue.heartbeat(self.worker_id, self.ttl_s, self.identity.to_json())
+        details = self._describe() if self._describe is not None else None
+        self.queue.heartbeat(self.worker_id, self.ttl_s, self.identity.to_json(details))
         now = time.monotonic()
         if self._lapsed(now):
             self._lapsed_at = now

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from smsworker import __version__
 from smsworker.events import WorkerEvents
 from smsworker.providers.base import Provider
 from smsworker.queue import RedisQueue, new_worker_id
@@ -56,8 +57,15 @@ class Worker:
             self.log, self._stopping, events=self._events, drain_patience_s=options.drain_patience_s
         )
         self._redis = WorkerRedis(queue, self._guard, self.id)
-        self._liveness = Liveness(queue, self.id, options.heartbeat_ttl_s, self.log)
         self._pool = SendPool(options.concurrency, self._stopping, self.log)
+        started_at = time.time()
+        self._liveness = Liveness(
+            queue, self.id, options.heartbeat_ttl_s, self.log,
+            describe=lambda: {
+                "version": __version__, "concurrency": options.concurrency, "processes": options.processes,
+                "started_at": started_at, "in_flight": self._pool.units_in_flight(),
+            },
+        )  # fmt: skip
         self._flights = FlightRegistry()
         self._holdings = Holdings()
         self._tally = Tally(self._events)

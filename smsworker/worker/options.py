@@ -28,3 +28,5 @@ class WorkerOptions:
     changes_max: int = 0
     # With --dead-letter-undelivered: keep each task's bytes with its receipts (Q:payload:<token>).
     keep_payloads: bool = False
+    # Shown on the dashboard's Workers page: how many processes this worker's parent runs.
+    processes: int = 1

@@ -237,3 +237,15 @@ def test_the_oldest_task_age_counts_from_when_the_head_was_first_seen(queue: Red
     queue.client.delete("sms_queue")
     queue.push(long_b)  # a different task with the same length and ends: taken for the same one
     assert queue.oldest_age_s(now=2020) == 20
+
+
+def test_settles_are_counted_per_minute_for_the_chart(queue: RedisQueue) -> None:
+    queue.push(b"a", b"b")
+    queue.claim_many("w1", 2)
+    queue.settle("w1", 1, [SettleOp(b"a", sent=3), SettleOp(b"b", dead=1, envelopes=(b"{}",))])
+    queue.settle("w1", 1, [SettleOp(b"a", sent=3)])  # the same batch again (a lost reply): no recount
+    minutes = queue.per_minute(3)  # the settle fell in one of them (a minute may have turned since)
+    assert [start for start, _, _ in minutes] == [minutes[-1][0] - 120, minutes[-1][0] - 60, minutes[-1][0]]
+    assert (sum(m[1] for m in minutes), sum(m[2] for m in minutes)) == (3, 1)
+    [counted] = [start for start, sent, _ in minutes if sent]
+    assert 0 < queue.client.ttl(queue.keys.minute(counted // 60)) <= 7200
