@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -65,7 +66,9 @@ def test_each_alert_fires_when_it_should_and_not_before(tmp_path: Path) -> None:
         for rule in group["rules"]:
             rule.pop("annotations")
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules))
-    tests = {"rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": [{"interval": "1m", **CASES}]}
+    tests: dict[str, Any] = {
+        "rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": [{"interval": "1m", **CASES}]
+    }  # fmt: skip
     (tmp_path / "alerts_test.yml").write_text(yaml.safe_dump(tests))
     ran = promtool("test", "rules", "alerts_test.yml", cwd=tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
