@@ -84,6 +84,16 @@ class Settings:
     receipts_pull: tuple[str, ...] = ()
     receipts_pull_after: float = 60.0
     receipts_pull_every: float = 30.0
+    # smsworker dashboard: where it listens (loopback by default), who may log in (a file of users with
+    # password hashes and roles, written by `dashboard add-user`), the file holding the key its session
+    # cookies are signed with (empty: a new key each start, so a restart logs everyone out), whether
+    # it is served over TLS by a proxy (the cookies are then Secure), and no auth at all (loopback only).
+    dashboard_address: str = "127.0.0.1"
+    dashboard_port: int = 8091
+    dashboard_users_file: str = ""
+    dashboard_secret_file: str = ""
+    dashboard_behind_tls: bool = False
+    dashboard_no_auth: bool = False
     log_format: str = "auto"
     log_level: str = "info"
     mask_mobiles: bool = True
@@ -254,6 +264,12 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "receipts_allow": values.networks,
     "receipts_metrics_port": values.port,
     "receipts_list": values.to_bool,
+    "dashboard_address": values.nonempty,
+    "dashboard_port": values.number(int, 1, 65535),
+    "dashboard_users_file": values.text,
+    "dashboard_secret_file": values.text,
+    "dashboard_behind_tls": values.to_bool,
+    "dashboard_no_auth": values.to_bool,
     "dead_letter_undelivered": values.to_bool,
     "receipts_list_max": values.number(int, 1, 10_000_000),
     "receipts_pull": values.choices(("aliyun", "tencent")),
@@ -305,6 +321,11 @@ def _check_relations(settings: Settings) -> None:
         raise ConfigError(
             f"invalid queue {settings.queue!r}: a '}}' outside a {{hash tag}} would put the queue's "
             "other keys in another Redis Cluster slot; name the list without it"
+        )
+    if settings.dashboard_no_auth and not values.is_loopback(settings.dashboard_address):
+        raise ConfigError(
+            f"invalid dashboard_no_auth with dashboard_address {settings.dashboard_address}: a dashboard "
+            "without logins may listen on a loopback address only (127.0.0.1, ::1)"
         )
     if settings.redis_cluster and settings.sentinels:
         raise ConfigError("invalid redis_cluster with sentinels: a Redis Cluster has no sentinels; give one")

@@ -236,3 +236,13 @@ def networks(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
         except ValueError:
             raise ValueError(f"{item!r} is not an address or a network like 10.0.0.0/8") from None
     return tuple(found)
+
+
+def is_loopback(address: str) -> bool:
+    """Whether ``address`` (an IP or a host name) is only reachable from this machine."""
+    if address == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False

@@ -30,12 +30,16 @@ def list_dead(queue: RedisQueue, limit: int | None) -> list[dict[str, Any]]:
     return entries
 
 
+Chooser = Callable[[bytes, dict[str, Any]], bool]  # (raw entry, envelope) -> whether it is meant
+
+
 def replay(
     queue: RedisQueue,
     *,
     limit: int | None,
     reason: str | None,
     on_each: Callable[[], None] = lambda: None,
+    only: Chooser | None = None,
 ) -> ReplayResult:
     """Push the failed part of dead tasks back onto the queue, oldest first.
 
@@ -48,6 +52,8 @@ def replay(
             break
         envelope = parse_envelope(raw)
         if envelope is None or (reason is not None and envelope.get("reason") != reason):
+            continue
+        if only is not None and not only(raw, envelope):
             continue
         task = replayable_task(envelope)
         if task is None:
@@ -68,3 +74,14 @@ def _recipients(envelope: dict[str, Any]) -> int:
         return len(task["mobiles"])
     count = envelope.get("recipients")
     return count if isinstance(count, int) and not isinstance(count, bool) else 0
+
+
+def purge(queue: RedisQueue, only: Chooser) -> int:
+    """Delete the entries ``only`` chooses (each on its own: one that a replay took meanwhile is
+    simply not there); how many were deleted."""
+    deleted = 0
+    for raw in queue.dead_letters_oldest_first():
+        envelope = parse_envelope(raw) or {"reason": "unreadable"}
+        if only(raw, envelope) and queue.remove_dead(raw):
+            deleted += 1
+    return deleted

@@ -322,6 +322,10 @@ class RedisQueue:
         """Move one envelope's task back to the queue; False if it was no longer in the list."""
         return bool(self._replay(keys=[self.keys.dead, self.keys.queue], args=[envelope, task]))
 
+    def remove_dead(self, entry: bytes) -> bool:
+        """Delete one dead-letter entry; False if it was no longer there."""
+        return bool(self._r.lrem(self.keys.dead, 1, entry))
+
     def purge_dead(self) -> int:
         pipe = self._r.pipeline(transaction=True)
         pipe.llen(self.keys.dead)

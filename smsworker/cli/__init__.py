@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from smsworker import __version__
+from smsworker.cli.dashboard_command import dashboard
 from smsworker.cli.queue_commands import dlq, enqueue, stats
 from smsworker.cli.receipts_command import receipts
 from smsworker.cli.status_command import status
@@ -31,7 +32,7 @@ def cli() -> None:
     """
 
 
-for command in (run, drain, check, enqueue, stats, status, dlq, receipts):
+for command in (run, drain, check, enqueue, stats, status, dlq, receipts, dashboard):
     cli.add_command(command)
 
 

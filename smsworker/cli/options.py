@@ -156,8 +156,40 @@ def _changes_list_options(func: F) -> F:
     return click.option(
         "--receipts-list/--no-receipts-list", default=None,
         help="Also push every status change of a task pushed with an id, as JSON, to the Redis list "
-        "<queue>:changes, for your app to brPop (SmsQueue::nextChange). Give it to the workers and "
+        "{<queue>}:changes, for your app to brPop (SmsQueue::nextChange). Give it to the workers and "
         "to receipts alike. [default: off] [env: SMSWORKER_RECEIPTS_LIST]",
+    )(func)  # fmt: skip
+
+
+_DASHBOARD = [
+    (
+        "--dashboard-address",
+        "Address the dashboard listens on (put a TLS proxy in front of it).",
+        "127.0.0.1",
+    ),
+    ("--dashboard-port", "Port the dashboard listens on.", "8091"),
+    ("--dashboard-users-file", "The users who may log in (smsworker dashboard add-user writes it).", None),
+    (
+        "--dashboard-secret-file",
+        "File holding the key (32+ characters) session cookies are signed with; without it a new key "
+        "is made at each start, which logs everyone out.",
+        None,
+    ),
+]
+
+
+def dashboard_options(func: F) -> F:
+    for flag, help_text, default in reversed(_DASHBOARD):
+        func = _option(flag, help_text, default)(func)
+    func = click.option(
+        "--dashboard-no-auth", is_flag=True, default=None,
+        help="No logins (a warning is logged); refused unless the address is loopback. "
+        "[env: SMSWORKER_DASHBOARD_NO_AUTH]",
+    )(func)  # fmt: skip
+    return click.option(
+        "--dashboard-behind-tls", is_flag=True, default=None,
+        help="A TLS proxy serves the pages: the session cookie is marked Secure. "
+        "[env: SMSWORKER_DASHBOARD_BEHIND_TLS]",
     )(func)  # fmt: skip
 
 

@@ -64,6 +64,7 @@ class Worker:
             describe=lambda: {
                 "version": __version__, "concurrency": options.concurrency, "processes": options.processes,
                 "started_at": started_at, "in_flight": self._pool.units_in_flight(),
+                "ttl": options.heartbeat_ttl_s,
             },
         )  # fmt: skip
         self._flights = FlightRegistry()

@@ -79,6 +79,12 @@ FROM_ENVIRONMENT: dict[str, tuple[str, object]] = {
     "receipts_metrics_port": ("9101", 9101),
     "receipts_pull": ("Tencent, aliyun,tencent", ("tencent", "aliyun")),
     "receipts_list": ("yes", True),
+    "dashboard_address": ("0.0.0.0", "0.0.0.0"),
+    "dashboard_port": ("9000", 9000),
+    "dashboard_users_file": ("/etc/smsworker/users", "/etc/smsworker/users"),
+    "dashboard_secret_file": ("/etc/smsworker/key", "/etc/smsworker/key"),
+    "dashboard_behind_tls": ("true", True),
+    "dashboard_no_auth": ("yes", True),
     "dead_letter_undelivered": ("1", True),
     "receipts_list_max": ("500", 500),
     "receipts_pull_after": ("120", 120.0),
@@ -214,3 +220,11 @@ def test_systemd_credentials_become_secret_files(tmp_path: Path) -> None:
         "aliyun": {"access_key_secret_file": str(tmp_path / "aliyun_access_key_secret")}
     }
     assert settings.receipts_path_token == "path-token-0123456789" and settings.http_report_secret is None
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "10.0.0.5", "::", "example.com"])
+def test_a_dashboard_without_logins_stays_on_loopback(address: str) -> None:
+    with pytest.raises(ConfigError, match="loopback address only") as info:
+        load_settings({"dashboard_no_auth": True, "dashboard_address": address}, {})
+    assert "\n" not in str(info.value)
+    assert load_settings({"dashboard_no_auth": True, "dashboard_address": "::1"}, {}).dashboard_no_auth

@@ -1,0 +1,109 @@
+"""``smsworker dashboard``: the operator's web pages; ``smsworker dashboard add-user``: who may log in."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from smsworker.app import build_logger, open_queue, wait_for_redis
+from smsworker.cli.options import common_options, dashboard_options, friendly_errors, settings_from
+from smsworker.config import read_secret_file
+from smsworker.errors import ConfigError, StartupError
+
+MAX_REQUEST = 64 * 1024
+
+
+@click.group(invoke_without_command=True)
+@common_options
+@dashboard_options
+@click.pass_context
+def dashboard(ctx: click.Context, /, **flags: Any) -> None:
+    """Serve the web dashboard (overview, workers, dead letters, status lookup) until SIGTERM.
+
+    \b
+    Logins are required: make users first with
+      smsworker dashboard add-user NAME --role viewer|operator --dashboard-users-file FILE
+    viewer: reads, numbers masked.  operator: also replays and purges, sees whole numbers.
+    It listens on 127.0.0.1:8091 unless told otherwise; put a TLS proxy in front of it and give
+    --dashboard-behind-tls so its cookies are Secure. --dashboard-no-auth (loopback only) drops
+    the logins. English and Simplified Chinese: ?lang=en|zh, or the browser's language.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    import threading
+
+    import waitress  # only here: the workers never carry Flask or waitress
+
+    from smsworker.dashboard.app import DashboardConfig, make_app
+    from smsworker.dashboard.users import load_users
+
+    settings = settings_from(flags)
+    with friendly_errors(settings):
+        log = build_logger(settings)
+        if settings.dashboard_no_auth:
+            users: dict[str, tuple[str, str]] = {}
+            log.warning("dashboard.no_auth", address=settings.dashboard_address,
+                        note="no logins: anyone who can reach this address may replay and purge")  # fmt: skip
+        elif not settings.dashboard_users_file:
+            raise ConfigError(
+                "smsworker dashboard needs dashboard_users_file (make one with `smsworker dashboard "
+                "add-user`), or dashboard_no_auth on a loopback address"
+            )
+        else:
+            users = load_users(settings.dashboard_users_file)
+            if not users:
+                raise ConfigError(f"dashboard_users_file {settings.dashboard_users_file} has no users")
+        secret = b""
+        if settings.dashboard_secret_file:
+            secret = read_secret_file(settings.dashboard_secret_file, "dashboard_secret_file").encode()
+            if len(secret) < 32:
+                raise ConfigError("dashboard_secret_file must hold at least 32 characters")
+        queue = wait_for_redis(lambda: open_queue(settings, log), log, stop=threading.Event())
+        if queue is None:  # not reached: nothing sets the event
+            raise StartupError("Redis did not answer")
+        config = DashboardConfig(users, settings.dashboard_no_auth, secret, settings.dashboard_behind_tls,
+                                 settings.default_region)  # fmt: skip
+        app = make_app(queue, config, log)
+        try:
+            server = waitress.create_server(
+                app, host=settings.dashboard_address, port=settings.dashboard_port, threads=4,
+                max_request_body_size=MAX_REQUEST, channel_timeout=30, ident="smsworker",
+            )  # fmt: skip
+        except OSError as exc:
+            raise StartupError.cannot_listen(
+                "listen", settings.dashboard_address, settings.dashboard_port, exc, "dashboard"
+            ) from None
+    log.info("dashboard.listening", address=settings.dashboard_address, port=settings.dashboard_port,
+             users=len(users), auth=not settings.dashboard_no_auth)  # fmt: skip
+    server.run()
+
+
+@dashboard.command("add-user")
+@click.argument("name")
+@click.option("--role", type=click.Choice(["viewer", "operator"]), default="viewer", show_default=True,
+              help="viewer: reads, numbers masked; operator: also replays and purges.")  # fmt: skip
+@click.option(
+    "--dashboard-users-file", "users_file", help="The users file. [env: SMSWORKER_DASHBOARD_USERS_FILE]"
+)
+def add_user(name: str, role: str, users_file: str | None) -> None:
+    """Add a user to the dashboard's users file (or change its role and password).
+
+    The password is asked for twice on a terminal, else read as one line from stdin. The file keeps
+    a salted hash only, and is made readable by its owner alone.
+    """
+    from smsworker.dashboard.users import add_user as add
+
+    settings = settings_from({"dashboard_users_file": users_file})
+    path = settings.dashboard_users_file
+    if not path:
+        raise click.UsageError("give --dashboard-users-file (or SMSWORKER_DASHBOARD_USERS_FILE)")
+    if sys.stdin.isatty():
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    with friendly_errors(settings):
+        new = add(path, name, role, password)
+    click.echo(f"{'added' if new else 'updated'} {name} ({role}) in {Path(path)}")

@@ -1,0 +1,198 @@
+"""The dashboard's pages, auth and actions through Flask's test client, on fakeredis: logins and
+their rate limit, roles, CSRF, masking, replay and purge with its confirmation, the JSON API, the
+Chinese pages. The same flows run in a real browser in tests/integration/test_dashboard_browser.py."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import fakeredis
+import pytest
+from flask.testing import FlaskClient
+
+from smsworker.dashboard.app import DashboardConfig, make_app
+from smsworker.dashboard.users import add_user, load_users
+from smsworker.queue import RedisQueue
+from tests.support.logs import LogCapture
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def queue() -> RedisQueue:
+    return RedisQueue(fakeredis.FakeRedis(), "sms_queue", "{sms_queue}:dead", use_blmove=True)
+
+
+@pytest.fixture
+def users(tmp_path: Path) -> dict[str, tuple[str, str]]:
+    path = str(tmp_path / "users")
+    add_user(path, "olga", "operator", PASSWORD)
+    add_user(path, "vic", "viewer", PASSWORD)
+    assert (tmp_path / "users").stat().st_mode & 0o777 == 0o600
+    return load_users(path)
+
+
+@pytest.fixture
+def logs() -> LogCapture:
+    return LogCapture()
+
+
+@pytest.fixture
+def client(queue: RedisQueue, users: dict[str, tuple[str, str]], logs: LogCapture) -> Iterator[FlaskClient]:
+    app = make_app(queue, DashboardConfig(users), logs.logger)
+    yield app.test_client()
+
+
+def csrf_of(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found, page
+    return found.group(1)
+
+
+def log_in(client: FlaskClient, name: str, password: str = PASSWORD, **env: Any) -> Any:
+    token = csrf_of(client.get("/login").text)
+    return client.post("/login", data={"user": name, "password": password, "csrf": token}, **env)
+
+
+def dead_letter(queue: RedisQueue, mobile: str, reason: str = "provider_rejected") -> None:
+    task = {"template_id": 1, "mobiles": [mobile], "content": "x"}
+    envelope = {"payload": json.dumps(task), "task": task, "failed_mobiles": [mobile], "reason": reason,
+                "error": f"{mobile} refused", "attempts": 1, "failed_at": "2026-11-21T10:00:00Z",
+                "provider_code": "R1", "worker": "w", "queue": "sms_queue"}  # fmt: skip
+    queue.client.lpush(queue.keys.dead, json.dumps(envelope))
+
+
+def test_every_page_and_the_api_need_a_login(client: FlaskClient) -> None:
+    for path in ("/", "/workers", "/dead", "/status"):
+        answer = client.get(path)
+        assert answer.status_code == 302 and answer.headers["Location"].startswith("/login")
+    assert client.get("/api/overview").status_code == 401
+    assert client.post("/dead/replay").status_code == 302  # not even reached
+
+
+def test_logging_in_sets_a_hardened_cookie_and_a_wrong_password_is_counted(
+    client: FlaskClient, logs: LogCapture
+) -> None:
+    assert log_in(client, "olga", "wrong password!").status_code == 401
+    assert log_in(client, "nobody", PASSWORD).status_code == 401
+    answer = log_in(client, "olga")
+    assert answer.status_code == 302
+    cookie = answer.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Secure" not in cookie
+    assert client.get("/").status_code == 200
+    assert [e["user"] for e in logs.events("dashboard.login_failed")] == ["olga", "nobody"]
+    assert logs.events("dashboard.login")[0]["role"] == "operator"
+
+
+def test_a_login_without_its_csrf_token_is_refused(client: FlaskClient) -> None:
+    client.get("/login")
+    answer = client.post("/login", data={"user": "olga", "password": PASSWORD})
+    assert answer.status_code == 400 and client.get("/").status_code == 302
+
+
+def test_logins_are_rate_limited_per_address(client: FlaskClient) -> None:
+    for _ in range(5):
+        assert log_in(client, "olga", "wrong password!").status_code == 401
+    assert log_in(client, "olga").status_code == 429  # even the right password, for a while
+    assert log_in(client, "olga", environ_base={"REMOTE_ADDR": "10.9.9.9"}).status_code == 302
+
+
+def test_the_overview_matches_the_queue(client: FlaskClient, queue: RedisQueue) -> None:
+    queue.push(b'{"template_id":1,"mobiles":["13800138000"],"content":"x"}')
+    dead_letter(queue, "13800138001")
+    log_in(client, "olga")
+    page = client.get("/").text
+    assert re.search(r'data-key="queue">1<', page) and re.search(r'data-key="dead">1<', page)
+    assert "<svg" in page and "polyline" in page
+    api: Any = client.get("/api/overview").json
+    assert api["queue"] == 1 and api["dead"] == 1 and len(api["per_minute"]) == 60
+    answer = client.get("/")
+    assert "default-src 'self'" in answer.headers["Content-Security-Policy"]
+    assert "http://" not in page.replace('xmlns="http://', "") and "https://" not in page
+
+
+def test_a_viewer_sees_masked_numbers_and_cannot_act(client: FlaskClient, queue: RedisQueue) -> None:
+    dead_letter(queue, "13800138001")
+    log_in(client, "vic")
+    page = client.get("/dead").text
+    assert "138****8001" in page and "13800138001" not in page and "replay-selected" not in page
+    entry = re.search(r'href="/dead/([0-9a-f]+)"', page)
+    assert entry and "13800138001" not in client.get(f"/dead/{entry.group(1)}").text
+    token = csrf_of(page)
+    answer = client.post("/dead/replay", data={"csrf": token, "scope": "all"})
+    assert answer.status_code == 403 and queue.length() == 0
+    assert client.post("/dead/purge", data={"csrf": token, "scope": "all"}).status_code == 403
+    assert queue.dead_length() == 1
+    assert "13800138001" not in client.get("/api/dead").text
+
+
+def test_an_operator_replays_one_with_the_token_and_not_without(
+    client: FlaskClient, queue: RedisQueue, logs: LogCapture
+) -> None:
+    dead_letter(queue, "13800138001")
+    dead_letter(queue, "13800138002")
+    log_in(client, "olga")
+    page = client.get("/dead").text
+    assert "13800138001" in page  # operators see whole numbers
+    first = re.findall(r'name="id" value="([0-9a-f]+)"', page)[0]
+    refused = client.post("/dead/replay", data={"id": first, "scope": "selected"})
+    assert refused.status_code == 400 and queue.length() == 0
+    done = client.post("/dead/replay", data={"id": first, "scope": "selected", "csrf": csrf_of(page)})
+    assert done.status_code == 302 and queue.length() == 1 and queue.dead_length() == 1
+    assert [(e["user"], e["count"]) for e in logs.events("dashboard.replay")] == [("olga", 1)]
+
+
+def test_purging_by_reason_asks_with_the_count_and_rechecks_it(
+    client: FlaskClient, queue: RedisQueue, logs: LogCapture
+) -> None:
+    for n in range(3):
+        dead_letter(queue, f"1380013800{n}", reason="invalid_mobile")
+    dead_letter(queue, "13800138009", reason="provider_rejected")
+    log_in(client, "olga")
+    page = client.get("/dead?reason=invalid_mobile").text
+    form = {"csrf": csrf_of(page), "scope": "all", "reason": "invalid_mobile"}
+    asked = client.post("/dead/purge", data=form)
+    assert asked.status_code == 200 and 'name="expected" value="3"' in asked.text
+    assert queue.dead_length() == 4  # nothing deleted before the confirmation
+    dead_letter(queue, "13800138005", reason="invalid_mobile")  # the list changes meanwhile
+    again = client.post("/dead/purge", data={**form, "confirm": "1", "expected": "3"})
+    assert 'name="expected" value="4"' in again.text and queue.dead_length() == 5
+    client.post("/dead/purge", data={**form, "confirm": "1", "expected": "4"})
+    assert queue.dead_length() == 1 and b"provider_rejected" in queue.dead_letters()[0]
+    assert [(e["user"], e["count"]) for e in logs.events("dashboard.purge")] == [("olga", 4)]
+
+
+def test_the_pages_speak_chinese_when_asked(client: FlaskClient) -> None:
+    assert "登录" in client.get("/login?lang=zh").text
+    log_in(client, "olga")
+    page = client.get("/").text  # the choice is kept in a cookie
+    assert "排队中" in page and "最近一小时" in page and 'lang="zh-CN"' in page
+    assert "Queued" in client.get("/?lang=en").text and "Queued" in client.get("/").text
+    browser_in_chinese = client.application.test_client()
+    assert "登录" in browser_in_chinese.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).text
+
+
+def test_without_auth_the_pages_open_and_say_so(queue: RedisQueue, logs: LogCapture) -> None:
+    client = make_app(queue, DashboardConfig({}, no_auth=True), logs.logger).test_client()
+    page = client.get("/").text
+    assert "anyone on this machine may act" in page
+
+
+def test_status_lookup_by_id(client: FlaskClient, queue: RedisQueue) -> None:
+    state = {
+        "state": "delivered",
+        "at": 1_800_000_000,
+        "provider": "aliyun",
+        "history": [{"state": "sent", "at": 1_799_999_990}],
+    }
+    queue.client.hset(queue.keys.status("order-1"), "+8613800138000", json.dumps(state))
+    log_in(client, "vic")
+    page = client.get("/status?id=order-1").text
+    assert "delivered" in page and "+86138****8000" in page and "sent" in page
+    found: Any = client.get("/api/status?id=order-1").json
+    assert found[0]["state"] == "delivered"
+    assert "nothing is known" in client.get("/status?id=nope").text.lower()
