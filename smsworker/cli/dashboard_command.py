@@ -35,8 +35,8 @@ def dashboard(ctx: click.Context, /, **flags: Any) -> None:
         return
     import threading
 
-    import waitress  # only here: the workers never carry Flask or waitress
-
+    # Only here: the workers never carry Flask or waitress.
+    from smsworker.cli.web_server import create_server
     from smsworker.dashboard.app import DashboardConfig, make_app
     from smsworker.dashboard.users import load_users
 
@@ -66,16 +66,10 @@ def dashboard(ctx: click.Context, /, **flags: Any) -> None:
             raise StartupError("Redis did not answer")
         config = DashboardConfig(users, settings.dashboard_no_auth, secret, settings.dashboard_behind_tls,
                                  settings.default_region)  # fmt: skip
-        app = make_app(queue, config, log)
-        try:
-            server = waitress.create_server(
-                app, host=settings.dashboard_address, port=settings.dashboard_port, threads=4,
-                max_request_body_size=MAX_REQUEST, channel_timeout=30, ident="smsworker",
-            )  # fmt: skip
-        except OSError as exc:
-            raise StartupError.cannot_listen(
-                "listen", settings.dashboard_address, settings.dashboard_port, exc, "dashboard"
-            ) from None
+        server = create_server(
+            make_app(queue, config, log), settings.dashboard_address, settings.dashboard_port,
+            max_body=MAX_REQUEST, threads=4, flags="dashboard",
+        )  # fmt: skip
     log.info("dashboard.listening", address=settings.dashboard_address, port=settings.dashboard_port,
              users=len(users), auth=not settings.dashboard_no_auth)  # fmt: skip
     server.run()

@@ -10,7 +10,6 @@ import click
 
 from smsworker.app import build_logger
 from smsworker.cli.options import common_options, friendly_errors, receipts_options, settings_from
-from smsworker.errors import StartupError
 
 
 @click.command()
@@ -31,8 +30,7 @@ def receipts(**flags: Any) -> None:
     in a process (and systemd unit) of its own, apart from the workers.
     """
     # Imported here, not with the CLI: the workers never carry Flask or waitress (RSS, scenario (e)).
-    import waitress
-
+    from smsworker.cli.web_server import create_server
     from smsworker.receiver.app import MAX_BODY
     from smsworker.receiver.setup import build_receiver, serve_metrics
 
@@ -42,17 +40,14 @@ def receipts(**flags: Any) -> None:
         receiver = build_receiver(settings, log)
         server = None
         if receiver.app is not None:
-            try:
-                # waitress reads a whole request before the app sees it: a slow client holds a buffer,
-                # never one of the threads. Bodies over MAX_BODY are refused while being read.
-                server = waitress.create_server(
-                    receiver.app, host=settings.receipts_address, port=settings.receipts_port, threads=8,
-                    max_request_body_size=MAX_BODY, channel_timeout=30, ident="smsworker",
-                )  # fmt: skip
-            except OSError as exc:
-                raise StartupError.cannot_listen(
-                    "listen", settings.receipts_address, settings.receipts_port, exc, "receipts"
-                ) from None
+            server = create_server(
+                receiver.app,
+                settings.receipts_address,
+                settings.receipts_port,
+                max_body=MAX_BODY,
+                threads=8,
+                flags="receipts",
+            )
         if receiver.metrics is not None:
             serve_metrics(receiver.metrics, settings)
     if server is not None:
