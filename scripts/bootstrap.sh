@@ -3,7 +3,8 @@
 #   Debian packages: redis-server (with redis-cli), python3-venv, and for the PHP producer's tests
 #   php-cli with php-redis (phpredis) and php-nrk-predis (Predis); chromium and chromium-driver for
 #   the browser test of the PHP example; systemd for systemd-analyze (the unit tests); prometheus
-#   for promtool (the alert rules' check; nothing is started)
+#   for promtool (the alert rules' check; nothing is started); a CJK font, so the dashboard's
+#   Chinese pages show real glyphs in the browser tests' screenshots
 #   a virtualenv (.venv) with smsworker and its test and lint tools
 # Safe to run again: it does nothing when everything is there.
 set -euo pipefail
@@ -48,6 +49,9 @@ if [ "$PURPOSE" = "test" ]; then
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
     command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
     command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+    if ! { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; }; then
+        missing+=(fonts-wqy-microhei)
+    fi
 fi
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"

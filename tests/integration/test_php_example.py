@@ -4,15 +4,14 @@ server runs send-sms.php, which pushes to Redis with the library; a real smswork
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import requests
 
+from tests.support.browser import chromium
 from tests.support.commands import ROOT
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.processes import WorkerProcess
@@ -71,22 +70,12 @@ def test_a_click_in_the_browser_ends_at_the_provider(
     php_server: Callable[..., str], start_worker: Callable[..., WorkerProcess], fake_api: FakeSmsApi,
     tmp_path: Path,
 ) -> None:  # fmt: skip
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
 
     url = php_server()
     worker = start_worker("--provider", "http", "--http-url", fake_api.url)
     worker.wait_for_event("worker.started")
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-dev-shm-usage",
-                 f"--user-data-dir={tmp_path / 'profile'}"):  # fmt: skip
-        options.add_argument(flag)
-    service = Service(executable_path=shutil.which("chromedriver") or "/usr/bin/chromedriver")
-    browser: Any = webdriver.Chrome(options=options, service=service)
-    try:
+    with chromium(tmp_path, failure_shot="php-example-failure") as browser:
         browser.get(url + "/index.html")
         mobiles = browser.find_element(By.ID, "mobiles")
         mobiles.clear()
@@ -97,8 +86,3 @@ def test_a_click_in_the_browser_ends_at_the_provider(
         wait_until(lambda: sorted(fake_api.delivered) == ["+8613800138000", "+8613800138001"],
                    what="both SMS at the provider")  # fmt: skip
         assert fake_api.requests[0]["content"] == "测试短信"
-    except BaseException:
-        browser.save_screenshot(str(tmp_path / "failure.png"))
-        raise
-    finally:
-        browser.quit()

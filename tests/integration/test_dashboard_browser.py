@@ -1,0 +1,146 @@
+"""``smsworker dashboard`` as a real process, used through a real headless Chromium: a viewer and an
+operator log in, the overview agrees with ``smsworker stats --json``, a dead letter replayed from
+the page is delivered by a running worker, a purge by reason asks with the count first, a viewer
+cannot act and sees masked numbers, a form without its CSRF token is refused, and the Chinese pages
+render. Screenshots of every page go to ``test-artifacts/dashboard-*.png``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.browser import chromium, shot
+from tests.support.fake_sms_api import FakeSmsApi, Reply
+from tests.support.processes import WorkerProcess
+from tests.support.redis_server import RedisServer, free_port
+from tests.support.waiting import wait_until
+
+Cli = Callable[..., subprocess.CompletedProcess[str]]
+Start = Callable[..., WorkerProcess]
+PASSWORD = "a-long-test-password"
+
+
+@pytest.fixture
+def dashboard(cli: Cli, start_worker: Start, tmp_path: Path) -> tuple[str, WorkerProcess]:
+    """The dashboard's base URL and process, with users olga (operator) and vic (viewer), made by
+    the CLI."""
+    users = str(tmp_path / "users")
+    for name, role in (("olga", "operator"), ("vic", "viewer")):
+        made = cli("dashboard", "add-user", name, "--role", role, "--dashboard-users-file", users,
+                   input=PASSWORD + "\n")  # fmt: skip
+        assert made.returncode == 0 and f"added {name} ({role})" in made.stdout, made.stderr
+    assert PASSWORD not in Path(users).read_text()
+    port = free_port()
+    server = start_worker("--dashboard-port", str(port), "--dashboard-users-file", users, command="dashboard")
+    server.wait_for_event("dashboard.listening")
+    return f"http://127.0.0.1:{port}", server
+
+
+def log_in(browser: Any, base: str, name: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(base + "/login")
+    browser.find_element(By.ID, "user").send_keys(name)
+    browser.find_element(By.ID, "password").send_keys(PASSWORD)
+    browser.find_element(By.ID, "login").click()
+    wait_until(lambda: "/login" not in browser.current_url, what=f"{name} logged in")
+
+
+def appears(browser: Any, element_id: str) -> Any:
+    """The element, once the page a click led to has loaded."""
+    from selenium.webdriver.common.by import By
+
+    return wait_until(lambda: browser.find_elements(By.ID, element_id), what=f"#{element_id}")[0]
+
+
+def shown(browser: Any, key: str) -> str:
+    from selenium.webdriver.common.by import By
+
+    return str(browser.find_element(By.CSS_SELECTOR, f'[data-key="{key}"]').text)
+
+
+def test_operators_and_viewers_in_a_real_browser(
+    dashboard: tuple[str, WorkerProcess], cli: Cli, start_worker: Start, fake_api: FakeSmsApi,
+    redis_server: RedisServer, tmp_path: Path,
+) -> None:  # fmt: skip
+    from selenium.webdriver.common.by import By
+
+    base, server = dashboard
+    r = redis_server.client()
+    fake_api.script("+8613800138000", Reply(400, body='{"error": "blocked for now"}'))  # refused once
+    worker = start_worker("--provider", "http", "--http-url", fake_api.url)
+    worker.wait_for_event("worker.started")
+    cli("enqueue", "--template-id", "1", "--mobile", "13800138000", "--content", "x", "--id", "order-7")
+    for mobile in ("12345", "123456"):
+        cli("enqueue", "--template-id", "1", "--mobile", mobile, "--content", "x")
+    wait_until(lambda: r.llen("{sms_queue}:dead") == 3, what="three dead letters")
+
+    with chromium(tmp_path / "viewer", failure_shot="dashboard-viewer-failure") as browser:
+        log_in(browser, base, "vic")
+        stats = json.loads(cli("stats", "--json").stdout)
+        for key in ("queue", "processing", "dead", "workers", "sent_total", "segments_total"):
+            assert shown(browser, key) == str(stats[key]), key
+        shot(browser, "dashboard-overview")
+        browser.get(base + "/workers")
+        rows = browser.find_elements(By.CSS_SELECTOR, "#workers tr")
+        assert len(rows) == 2  # the header and the one worker
+        shot(browser, "dashboard-workers")
+        browser.get(base + "/dead")
+        page = browser.page_source
+        assert "138****8000" in page and "13800138000" not in page
+        assert not browser.find_elements(By.ID, "replay-selected")  # no buttons for a viewer
+        shot(browser, "dashboard-dead-viewer")
+        # A viewer's forged action is refused even with the page's own token.
+        browser.execute_script(
+            "var f = document.getElementById('entries'); f.action = '/dead/replay';"
+            "var s = document.createElement('input'); s.name = 'scope'; s.value = 'all'; f.appendChild(s);"
+            "f.submit();"
+        )
+        wait_until(lambda: "403" in browser.title or "Forbidden" in browser.page_source, what="a 403")
+        assert r.llen("sms_queue") == 0
+
+    with chromium(tmp_path / "operator", failure_shot="dashboard-operator-failure") as browser:
+        log_in(browser, base, "olga")
+        browser.get(base + "/dead?number=8000")
+        assert "13800138000" in browser.page_source  # operators see whole numbers
+        # Without its CSRF token the same form is refused.
+        browser.execute_script("document.querySelector('#entries input[name=csrf]').remove();")
+        browser.find_element(By.CSS_SELECTOR, "#entries input[name=id]").click()
+        browser.find_element(By.ID, "replay-selected").click()
+        wait_until(lambda: "400" in browser.title or "Bad Request" in browser.page_source, what="a 400")
+        assert r.llen("{sms_queue}:dead") == 3
+        # With it, the replay goes through, and the running worker delivers it.
+        browser.get(base + "/dead?number=8000")
+        browser.find_element(By.CSS_SELECTOR, "#entries input[name=id]").click()
+        browser.find_element(By.ID, "replay-selected").click()
+        wait_until(lambda: "+8613800138000" in fake_api.delivered, what="the replayed SMS at the provider")
+        wait_until(lambda: "Replayed 1 tasks" in browser.page_source, what="the replay's message")
+        # Purge all of a reason: the page says how many first.
+        browser.get(base + "/dead?reason=invalid_mobile")
+        browser.find_element(By.ID, "purge-all").click()
+        question = appears(browser, "question").text
+        assert "2" in question and r.llen("{sms_queue}:dead") == 2
+        shot(browser, "dashboard-purge-confirm")
+        browser.find_element(By.ID, "confirm-purge").click()
+        wait_until(lambda: r.llen("{sms_queue}:dead") == 0, what="the purge")
+        wait_until(lambda: "Deleted 2 dead letters" in browser.page_source, what="the purge's message")
+        browser.get(base + "/status?id=order-7")
+        states = browser.find_element(By.ID, "states").text
+        assert "order-7" in states and " sent " in states  # replayed under its id, and sent
+        shot(browser, "dashboard-status")
+        # The same pages in Chinese.
+        browser.get(base + "/?lang=zh")
+        assert "排队中" in browser.page_source and "概览" in browser.find_element(By.TAG_NAME, "nav").text
+        shot(browser, "dashboard-overview-zh")
+        browser.get(base + "/dead")
+        assert "死信" in browser.page_source
+        shot(browser, "dashboard-dead-zh")
+    audit = [(e["event"], e.get("user"), e.get("count")) for e in server.events() if e["event"] in
+             ("dashboard.login", "dashboard.replay", "dashboard.purge")]  # fmt: skip
+    assert audit == [("dashboard.login", "vic", None), ("dashboard.login", "olga", None),
+                     ("dashboard.replay", "olga", 1), ("dashboard.purge", "olga", 2)]  # fmt: skip
