@@ -290,6 +290,8 @@ CREDENTIALS = {
     "redis_password_file": "redis_password",
     "http_report_secret_file": "http_report_secret",
     "receipts_path_token_file": "receipts_path_token",
+    "dashboard_users_file": "dashboard_users",
+    "dashboard_secret_file": "dashboard_secret",
 }
 # Flags whose name is not "--" + the setting's name (repeatable flags are singular).
 FLAG_NAMES = {

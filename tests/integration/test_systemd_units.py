@@ -28,6 +28,7 @@ UNIT_FILES = [
     ("smsworker.service", "smsworker.service"),
     ("smsworker@.service", "smsworker@orders.service"),
     ("smsworker-receipts.service", "smsworker-receipts.service"),
+    ("smsworker-dashboard.service", "smsworker-dashboard.service"),
 ]
 
 

@@ -220,6 +220,12 @@ def test_systemd_credentials_become_secret_files(tmp_path: Path) -> None:
         "aliyun": {"access_key_secret_file": str(tmp_path / "aliyun_access_key_secret")}
     }
     assert settings.receipts_path_token == "path-token-0123456789" and settings.http_report_secret is None
+    assert settings.dashboard_users_file == ""  # no such credential: not set
+    (tmp_path / "dashboard_users").write_text("")
+    (tmp_path / "dashboard_secret").write_text("k" * 64)
+    settings = load_settings({}, {"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert settings.dashboard_users_file == str(tmp_path / "dashboard_users")
+    assert settings.dashboard_secret_file == str(tmp_path / "dashboard_secret")
 
 
 @pytest.mark.parametrize("address", ["0.0.0.0", "10.0.0.5", "::", "example.com"])
