@@ -144,3 +144,23 @@ def test_operators_and_viewers_in_a_real_browser(
              ("dashboard.login", "dashboard.replay", "dashboard.purge")]  # fmt: skip
     assert audit == [("dashboard.login", "vic", None), ("dashboard.login", "olga", None),
                      ("dashboard.replay", "olga", 1), ("dashboard.purge", "olga", 2)]  # fmt: skip
+
+
+def test_what_keeps_the_dashboard_from_starting_is_one_line(cli: Cli, tmp_path: Path) -> None:
+    users = tmp_path / "users"
+    users.write_text("olga:admin:xyz\n")
+    cases = {
+        (): "needs dashboard_users_file",
+        ("--dashboard-users-file", str(tmp_path / "missing")): "cannot read dashboard_users_file",
+        ("--dashboard-users-file", str(users)): "line 1: not name:role:hash",
+        ("--dashboard-no-auth", "--dashboard-address", "0.0.0.0"): "loopback address only",
+    }
+    for args, message in cases.items():
+        said = cli("dashboard", *args)
+        assert said.returncode != 0 and message in said.stderr, (args, said.stderr)
+        assert len(said.stderr.strip().splitlines()) == 1 and "Traceback" not in said.stderr
+    short = cli(
+        "dashboard", "add-user", "olga", "--dashboard-users-file", str(tmp_path / "u2"), input="short\n"
+    )
+    assert short.returncode != 0 and "at least 12 characters" in short.stderr
+    assert not (tmp_path / "u2").exists()
