@@ -196,3 +196,17 @@ def test_status_lookup_by_id(client: FlaskClient, queue: RedisQueue) -> None:
     found: Any = client.get("/api/status?id=order-1").json
     assert found[0]["state"] == "delivered"
     assert "nothing is known" in client.get("/status?id=nope").text.lower()
+
+
+def test_workers_show_what_their_heartbeats_carry_and_late_ones_are_marked(queue: RedisQueue) -> None:
+    from smsworker.dashboard import reads
+
+    details = {"version": "0.2.0", "concurrency": 8, "processes": 2, "in_flight": 3, "started_at": 900.0}
+    queue.heartbeat("h:1:a", 30, json.dumps({"host": "h", "pid": 1, "at": 1000.0, "ttl": 30, **details}))
+    queue.heartbeat("h:2:b", 30, json.dumps({"host": "h", "pid": 2, "at": 970.0, "ttl": 30}))
+    queue.client.lpush(queue.keys.processing("h:3:c"), b"held")  # registered nowhere, no heartbeat
+    shown = {w["id"]: w for w in reads.workers(queue, now=1005.0)}
+    assert shown["h:1:a"]["state"] == "ok" and shown["h:1:a"]["heartbeat_age_s"] == 5
+    assert {k: shown["h:1:a"][k] for k in details} == details
+    assert shown["h:2:b"]["state"] == "late"  # 35 s: two 10 s beats missed
+    assert shown["h:3:c"]["state"] == "gone" and shown["h:3:c"]["processing"] == 1
