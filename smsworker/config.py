@@ -242,7 +242,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "http_timeout": values.seconds(3600),
     "http_batch_size": values.number(int, 1, 10_000),
     "concurrency": values.number(int, 1, 1024),
-    "processes": values.number(int, 1, 256),
+    "processes": values.processes,
     "rate_limits": values.rate_limits,
     "metrics_port": values.port,
     "metrics_address": values.nonempty,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -246,3 +247,12 @@ def is_loopback(address: str) -> bool:
         return ipaddress.ip_address(address).is_loopback
     except ValueError:
         return False
+
+
+def processes(value: Any) -> int:
+    """1-256, or ``auto``: one per core this process may run on (its CPU affinity, which a container's
+    cpuset narrows; a CPU quota does not show there)."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return max(1, min(256, len(os.sched_getaffinity(0))))
+    converted: int = number(int, 1, 256)(value)
+    return converted

@@ -36,7 +36,7 @@ _WORKER = [
     ("--http-timeout", "Seconds before an http request counts as failed (transient).", "10"),
     ("--http-batch-size", 'Numbers per http request; above 1 they go as "mobiles": [...].', "1"),
     ("--concurrency", "Provider requests sent in parallel (per process).", "8"),
-    ("--processes", "Worker processes, to use more than one core.", "1"),
+    ("--processes", "Worker processes, to use more than one core; auto: one per core.", "1"),
     ("--max-attempts", "Attempts per message in all, retries included.", "5"),
     ("--backoff-base", "Seconds of the first retry backoff; doubles each time, full jitter.", "1"),
     ("--backoff-max", "Longest wait between attempts, Retry-After included.", "60"),

@@ -234,3 +234,12 @@ def test_a_dashboard_without_logins_stays_on_loopback(address: str) -> None:
         load_settings({"dashboard_no_auth": True, "dashboard_address": address}, {})
     assert "\n" not in str(info.value)
     assert load_settings({"dashboard_no_auth": True, "dashboard_address": "::1"}, {}).dashboard_no_auth
+
+
+def test_processes_auto_is_one_per_core_this_process_may_use() -> None:
+    import os
+
+    assert load_settings({"processes": "auto"}, {}).processes == len(os.sched_getaffinity(0))
+    assert load_settings({}, {"SMSWORKER_PROCESSES": " AUTO "}).processes == len(os.sched_getaffinity(0))
+    with pytest.raises(ConfigError, match="invalid processes 'some'"):
+        load_settings({"processes": "some"}, {})
