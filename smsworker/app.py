@@ -1,19 +1,14 @@
-"""Wiring: from ``Settings`` to the objects that do the work, and the life of a worker process.
-
-The only place that knows them all.
+"""Wiring: from ``Settings`` to the objects that do the work (the queue on whichever Redis, the
+parser, the worker's options), and waiting for a Redis that does not answer yet. The life of a worker
+process is in ``process.py``.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import sys
-import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import redis
 from redis.crc import key_slot
@@ -21,20 +16,15 @@ from redis.crc import key_slot
 from smsworker.config import Settings
 from smsworker.delivery import RetryPolicy
 from smsworker.errors import StartupError
-from smsworker.events import FanOut, WorkerEvents
+from smsworker.events import WorkerEvents
 from smsworker.keys import default_dead_letter_key
 from smsworker.logs import make_logger
-from smsworker.notify import Notifier
-from smsworker.providers.registry import build_providers
 from smsworker.queue import RedisQueue
 from smsworker.redis_conn import connect, connect_cluster, connect_sentinel, is_cluster_node
-from smsworker.supervisor import supervise
 from smsworker.task import TaskParser
 from smsworker.upgrade import upgrade_layout
-from smsworker.worker import Totals, Worker, WorkerOptions
+from smsworker.worker import WorkerOptions
 
-if TYPE_CHECKING:
-    from smsworker.prometheus import PrometheusMetrics
 T = TypeVar("T")
 # How long a fetch blocks on an empty queue: long enough to cost nothing when idle, short enough
 # that a stop is noticed within it. The socket timeout is sized from it (see redis_conn.py).
@@ -155,83 +145,6 @@ def worker_options(settings: Settings) -> WorkerOptions:
     )
 
 
-def run_processes(settings: Settings, log: Any, *, drain: bool) -> tuple[int, Totals]:
-    """``--processes N``: N workers under this process (``supervisor.py``); with ``--metrics-port``
-    this process serves all of theirs on the one port (prometheus_client's multiprocess mode)."""
-
-    def child() -> Totals:
-        return run_worker(settings, log, drain=drain, serve_metrics=False)
-
-    if not settings.metrics_port:
-        return supervise(settings.processes, child, log, restart=not drain)
-    _check_port_free(settings)  # a busy port is one line now, not a thread failing later
-    with tempfile.TemporaryDirectory(prefix="smsworker-metrics-") as directory:
-        # Before prometheus_client is first imported, here or in a child: it picks its value store then.
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-        from smsworker.prometheus import ChildrenMetrics
-
-        served = ChildrenMetrics(lambda: build_queue(settings), directory)
-
-        def serve() -> None:  # after the first fork: no server thread is copied into the children
-            served.serve(settings.metrics_port, settings.metrics_address)
-
-        try:
-            return supervise(
-                settings.processes, child, log, restart=not drain, spawned=serve, exited=served.child_exited
-            )
-        finally:
-            served.close()
-
-
-def _check_port_free(settings: Settings) -> None:
-    try:
-        with socket.socket(socket.AF_INET6 if ":" in settings.metrics_address else socket.AF_INET) as probe:
-            probe.bind((settings.metrics_address, settings.metrics_port))
-    except OSError as exc:
-        raise StartupError.cannot_listen(
-            "serve metrics", settings.metrics_address, settings.metrics_port, exc, "metrics"
-        ) from None
-
-
-def run_worker(
-    settings: Settings,
-    log: Any,
-    *,
-    drain: bool,
-    observers: Sequence[WorkerEvents] = (),
-    serve_metrics: bool = True,
-) -> Totals:
-    """Run one worker in this process until it stops: the first SIGTERM or SIGINT stops it cleanly
-    (a second exits at once), systemd hears how it goes, and metrics are served if asked for (by
-    the parent instead, for a child of --processes: ``serve_metrics`` False)."""
-    stop = StopOnSignal()
-    stop.install()  # first: a stop while Redis is not answering yet is a clean stop too
-    options = worker_options(settings)
-    notifier = Notifier.from_environ(os.environ)
-    metrics = build_metrics(settings)
-    events = FanOut([notifier, *([metrics] if metrics else []), *observers], log)
-    try:
-        patience_s = options.drain_patience_s if drain else None
-        queue = wait_for_redis(
-            lambda: open_queue(settings, log), log, stop=stop.requested, patience_s=patience_s, events=events
-        )
-        if queue is None:
-            gave_up = "" if stop.requested.is_set() else f"Redis did not answer for {patience_s:.0f} s"
-            return Totals(gave_up=gave_up)
-        providers = build_providers(settings, log)
-        worker = Worker(queue, providers, build_parser(settings), options, log, events=events)
-        stop.then(worker.request_stop)
-        if metrics is not None:
-            metrics.watch(worker.queue, worker.units_in_flight)
-            if serve_metrics:
-                _serve_metrics(metrics, settings)
-        return worker.drain() if drain else worker.run()
-    finally:
-        if metrics is not None:
-            metrics.close()
-        notifier.close()
-
-
 def wait_for_redis(
     connect: Callable[[], T],
     log: Any,
@@ -259,56 +172,3 @@ def wait_for_redis(
             stop.wait(delay_s)
             delay_s = min(delay_s * 2, 10.0)
     return None
-
-
-def build_metrics(settings: Settings) -> PrometheusMetrics | None:
-    if not settings.metrics_port:
-        return None
-    from smsworker.prometheus import PrometheusMetrics  # only now: it costs RSS (see prometheus.py)
-
-    return PrometheusMetrics()
-
-
-def _serve_metrics(metrics: PrometheusMetrics, settings: Settings) -> None:
-    try:
-        metrics.serve(settings.metrics_port, settings.metrics_address)
-    except OSError as exc:
-        raise StartupError.cannot_listen(
-            "serve metrics", settings.metrics_address, settings.metrics_port, exc, "metrics"
-        ) from None
-
-
-class StopOnSignal:
-    """SIGTERM/SIGINT: the first stops the worker cleanly; a second exits at once (the processing
-    list keeps its tasks safe, and the next worker recovers them)."""
-
-    def __init__(self) -> None:
-        self.requested = threading.Event()
-        self._stop: Callable[[], None] | None = None
-
-    def install(self) -> None:
-        signal.signal(signal.SIGTERM, self._handle)
-        signal.signal(signal.SIGINT, self._handle)
-
-    def then(self, stop: Callable[[], None]) -> None:
-        """What a stop does from now on; at once if one was asked for already."""
-        self._stop = stop
-        if self.requested.is_set():
-            stop()
-
-    def _handle(self, signum: int, _frame: Any) -> None:
-        if self.requested.is_set():
-            os._exit(128 + signum)
-        self.requested.set()
-        if self._stop is not None:
-            self._stop()
-
-
-def end_process(totals: Totals, code: int) -> NoReturn:
-    """Exit with ``code``; at once when provider calls outlived the shutdown timeout (their tasks
-    are back on the queue already, and waiting for their threads would wait for the provider)."""
-    if totals.abandoned_sends:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    sys.exit(code)

@@ -10,11 +10,12 @@ from typing import Any
 import click
 import redis
 
-from smsworker.app import build_logger, build_queue, end_process, redis_mode, run_processes, run_worker
+from smsworker.app import build_logger, build_queue, redis_mode
 from smsworker.cli.options import common_options, friendly_errors, plural, settings_from, worker_options
 from smsworker.cli.progress import progress
 from smsworker.config import Settings
 from smsworker.events import WorkerEvents
+from smsworker.process import end_process, run_processes, run_worker
 from smsworker.providers.registry import build_providers
 from smsworker.upgrade import pending_renames
 from smsworker.worker import Totals

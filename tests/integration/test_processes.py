@@ -96,3 +96,24 @@ def test_metrics_of_every_process_on_the_one_port_of_the_parent(
     assert samples[("smsworker_provider_request_seconds_count", (("provider", "http"),))] == 100
     supervisor.send(signal.SIGTERM)
     assert supervisor.wait(timeout_s=20) == 0
+
+
+def test_children_stop_cleanly_when_their_parent_is_killed(
+    start_worker: Start, redis_server: RedisServer, fake_api: FakeSmsApi
+) -> None:
+    supervisor = start_worker("--provider", "http", "--http-url", fake_api.url, "--processes", "2")
+    pids: list[int] = supervisor.wait_for_event("supervisor.started")["pids"]
+    wait_until(lambda: len(live_workers(redis_server)) == 2, what="two worker processes")
+    supervisor.send(signal.SIGKILL)  # no chance to forward anything
+    supervisor.wait()
+
+    def gone(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    wait_until(lambda: all(gone(pid) for pid in pids), timeout_s=20, what="the orphaned children to stop")
+    # They stopped as on SIGTERM: deregistered, nothing left held.
+    assert redis_server.client().smembers("{sms_queue}:workers") == set()
