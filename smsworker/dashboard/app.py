@@ -9,6 +9,7 @@ anywhere else: the Content-Security-Policy allows this origin only.
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +25,7 @@ from smsworker.outcome import REASONS
 from smsworker.queue import RedisQueue
 
 MAX_FORM = 64 * 1024
+_LOCAL_PATH = re.compile(r"/(?![/\\])[A-Za-z0-9/_.\-]*(\?[A-Za-z0-9=&_.%\-]*)?")
 OPEN = {"login", "static"}
 
 
@@ -124,8 +126,7 @@ class _Pages:
             return render_template("login.html", error=t["login_failed"]), 401
         log_in(user)
         self._log.info("dashboard.login", user=user.name, role=user.role, client=client)
-        target = request.args.get("next", "/")
-        return redirect(target if target.startswith("/") and not target.startswith("//") else "/")
+        return redirect(_local(request.args.get("next", "/")))
 
     def logout(self) -> Any:
         self._require_csrf()
@@ -234,6 +235,12 @@ def _filter(source: Any = None) -> reads.DeadFilter:
 
 def _filter_args(wanted: reads.DeadFilter) -> dict[str, Any]:
     return {k: v for k, v in vars(wanted).items() if v}
+
+
+def _local(target: str) -> str:
+    """``target`` if it is a path on this site, else ``/``: ``//evil.example`` and ``/\\evil.example``
+    are other sites to a browser, and a login must not send anyone there."""
+    return target if _LOCAL_PATH.fullmatch(target) else "/"
 
 
 def _int(text: str | None, default: int) -> int:

@@ -20,6 +20,9 @@ from smsworker.dashboard.users import User
 
 MAX_FAILURES = 5
 WINDOW_S = 300.0
+# Addresses remembered at most; past it, those whose failures have all aged out are forgotten, so a
+# flood from many addresses cannot grow the table without bound.
+MAX_CLIENTS = 10_000
 
 
 class LoginLimiter:
@@ -35,10 +38,15 @@ class LoginLimiter:
             return len(recent) >= self._max
 
     def failed(self, client: str, now: float | None = None) -> None:
+        at = time.monotonic() if now is None else now
         with self._lock:
-            self._recent(client, time.monotonic() if now is None else now).append(
-                time.monotonic() if now is None else now
-            )
+            self._recent(client, at).append(at)
+            if len(self._failures) > MAX_CLIENTS:
+                for old in [c for c, times in self._failures.items() if times[-1] <= at - self._window_s]:
+                    del self._failures[old]
+
+    def __len__(self) -> int:
+        return len(self._failures)
 
     def _recent(self, client: str, now: float) -> deque[float]:
         recent = self._failures[client]

@@ -210,3 +210,31 @@ def test_workers_show_what_their_heartbeats_carry_and_late_ones_are_marked(queue
     assert {k: shown["h:1:a"][k] for k in details} == details
     assert shown["h:2:b"]["state"] == "late"  # 35 s: two 10 s beats missed
     assert shown["h:3:c"]["state"] == "gone" and shown["h:3:c"]["processing"] == 1
+
+
+@pytest.mark.parametrize(
+    ("target", "lands"),
+    [("/dead?reason=poison", "/dead?reason=poison"), ("//evil.example/x", "/"), ("/\\evil.example", "/"),
+     ("https://evil.example/", "/"), ("/status?id=a b", "/")],
+)  # fmt: skip
+def test_a_login_only_ever_sends_you_to_a_page_of_this_site(
+    client: FlaskClient, target: str, lands: str
+) -> None:
+    token = csrf_of(client.get("/login").text)
+    answer = client.post(
+        "/login", query_string={"next": target}, data={"user": "olga", "password": PASSWORD, "csrf": token}
+    )
+    assert answer.status_code == 302 and answer.headers["Location"] == lands
+
+
+def test_the_login_limiter_forgets_old_addresses_under_a_flood() -> None:
+    from smsworker.dashboard import guard
+
+    limiter = guard.LoginLimiter(max_failures=2, window_s=10)
+    for n in range(guard.MAX_CLIENTS + 1):
+        limiter.failed(f"10.0.{n // 256}.{n % 256}", now=0.0)
+    assert len(limiter) == guard.MAX_CLIENTS + 1  # all within their window: all kept
+    limiter.failed("192.0.2.1", now=11.0)  # later: the aged-out ones go
+    assert len(limiter) == 1
+    limiter.failed("192.0.2.1", now=12.0)
+    assert limiter.blocked("192.0.2.1", now=12.0) and not limiter.blocked("192.0.2.2", now=12.0)
