@@ -24,6 +24,7 @@ from smsworker.redis_conn import connect, connect_cluster, connect_sentinel, is_
 from smsworker.task import TaskParser
 from smsworker.upgrade import upgrade_layout
 from smsworker.worker import WorkerOptions
+from smsworker.worker.guarded import BACKOFF_FIRST_S, BACKOFF_MAX_S
 
 T = TypeVar("T")
 # How long a fetch blocks on an empty queue: long enough to cost nothing when idle, short enough
@@ -156,7 +157,7 @@ def wait_for_redis(
     """``connect()`` once Redis answers: a worker started before its Redis (or while a cluster fails
     over) waits, as it would for an outage later. None when stopped meanwhile, or after
     ``patience_s`` (a drain gives up, as it does on an outage). Refused credentials raise at once."""
-    delay_s = 0.5
+    delay_s = BACKOFF_FIRST_S  # the pace of the worker's own outage handling
     deadline = None if patience_s is None else time.monotonic() + patience_s
     while not stop.is_set():
         try:
@@ -170,5 +171,5 @@ def wait_for_redis(
             if events is not None:
                 events.redis_waiting(str(exc))
             stop.wait(delay_s)
-            delay_s = min(delay_s * 2, 10.0)
+            delay_s = min(delay_s * 2, BACKOFF_MAX_S)
     return None

@@ -43,12 +43,17 @@ def old_names(queue: RedisQueue, found: list[str]) -> list[tuple[str, str]]:
 
 def pending_renames(queue: RedisQueue) -> list[tuple[str, str]]:
     """(old, new) for every key still in the old layout; none once upgraded, or on a cluster."""
-    keys = queue.keys
     client: Any = queue.client
+    return [] if client.exists(queue.keys.layout) else _old_layout(queue)
+
+
+def _old_layout(queue: RedisQueue) -> list[tuple[str, str]]:
+    keys = queue.keys
     # A queue name with a hash tag of its own kept its names; a cluster never held the old layout
     # (every command failed with MOVED), and the old names would be in other slots.
-    if keys.prefix == keys.queue or queue.in_cluster or client.exists(keys.layout):
+    if keys.prefix == keys.queue or queue.in_cluster:
         return []
+    client: Any = queue.client
     pattern = glob_escape(keys.queue + ":") + "*"
     return old_names(
         queue, [key.decode("utf-8", "replace") for key in client.scan_iter(match=pattern, count=1000)]
@@ -79,7 +84,7 @@ def upgrade_layout(queue: RedisQueue, log: Any) -> int:
     client: Any = queue.client
     if client.exists(keys.layout):
         return 0
-    moved = move_keys(queue, pending_renames(queue))
+    moved = move_keys(queue, _old_layout(queue))
     client.set(keys.layout, LAYOUT_VERSION)
     if moved:
         log.warning(
