@@ -142,6 +142,9 @@ class RedisQueue:
         except redis.ResponseError:  # LPOS needs Redis 6.0.6
             return element in self.processing(worker_id)
 
+    def processing_length(self, worker_id: str) -> int:
+        return int(self._r.llen(self.keys.processing(worker_id)))
+
     def processing(self, worker_id: str) -> list[bytes]:
         elements: list[bytes] = self._r.lrange(self.keys.processing(worker_id), 0, -1)
         return elements

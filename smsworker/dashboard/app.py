@@ -15,7 +15,19 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from flask import Flask, Response, abort, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 
 from smsworker.dashboard import reads
 from smsworker.dashboard.guard import LoginLimiter, csrf_ok, csrf_token, current_user, log_in
@@ -130,8 +142,6 @@ class _Pages:
 
     def logout(self) -> Any:
         self._require_csrf()
-        from flask import session
-
         session.clear()
         return redirect(url_for("login"))
 

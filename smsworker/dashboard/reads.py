@@ -66,7 +66,7 @@ def workers(queue: RedisQueue, now: float | None = None) -> list[dict[str, Any]]
             "started_at": beat.get("started_at"),
             "version": beat.get("version"),
             "heartbeat_age_s": age,
-            "processing": len(queue.processing(worker_id)),
+            "processing": queue.processing_length(worker_id),
             "state": "gone" if beats[worker_id] is None else ("late" if late else "ok"),
         })  # fmt: skip
     return shown

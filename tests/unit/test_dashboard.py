@@ -238,3 +238,11 @@ def test_the_login_limiter_forgets_old_addresses_under_a_flood() -> None:
     assert len(limiter) == 1
     limiter.failed("192.0.2.1", now=12.0)
     assert limiter.blocked("192.0.2.1", now=12.0) and not limiter.blocked("192.0.2.2", now=12.0)
+
+
+def test_logging_out_needs_the_token_and_ends_the_session(client: FlaskClient) -> None:
+    log_in(client, "olga")
+    token = csrf_of(client.get("/").text)
+    assert client.post("/logout").status_code == 400 and client.get("/").status_code == 200
+    assert client.post("/logout", data={"csrf": token}).status_code == 302
+    assert client.get("/").status_code == 302
