@@ -101,9 +101,11 @@ class Settings:
     provider_options: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict, repr=False)
     # Derived by load_settings, never set directly: the password read from its file, once.
     redis_password: str | None = dataclasses.field(default=None, repr=False)
-    # Derived the same way: the secrets read from http_report_secret_file and receipts_path_token_file.
+    # Derived the same way: the secrets read from http_report_secret_file, receipts_path_token_file
+    # and dashboard_secret_file.
     http_report_secret: str | None = dataclasses.field(default=None, repr=False)
     receipts_path_token: str | None = dataclasses.field(default=None, repr=False)
+    dashboard_secret: str | None = dataclasses.field(default=None, repr=False)
     # Derived from redis_url (its path or ?db=).
     redis_db: int = dataclasses.field(init=False)
 
@@ -120,7 +122,10 @@ class Settings:
 
 
 # What a user sets; the rest of the fields are derived from these.
-_DERIVED = ("provider_options", "redis_password", "http_report_secret", "receipts_path_token", "redis_db")
+_DERIVED = (
+    "provider_options", "redis_password", "http_report_secret", "receipts_path_token", "dashboard_secret",
+    "redis_db",
+)  # fmt: skip
 SETTING_NAMES = tuple(f.name for f in dataclasses.fields(Settings) if f.name not in _DERIVED)
 
 
@@ -155,6 +160,7 @@ def load_settings(
         redis_password=_read_secret(converted, "redis_password_file"),
         http_report_secret=_read_secret(converted, "http_report_secret_file"),
         receipts_path_token=_read_secret(converted, "receipts_path_token_file"),
+        dashboard_secret=_read_secret(converted, "dashboard_secret_file"),
     )
     _check_relations(settings)
     return settings
@@ -324,6 +330,8 @@ def _check_relations(settings: Settings) -> None:
             f"invalid queue {settings.queue!r}: a '}}' outside a {{hash tag}} would put the queue's "
             "other keys in another Redis Cluster slot; name the list without it"
         )
+    if settings.dashboard_secret is not None and len(settings.dashboard_secret) < 32:
+        raise ConfigError("dashboard_secret_file must hold at least 32 characters")
     if settings.dashboard_no_auth and not values.is_loopback(settings.dashboard_address):
         raise ConfigError(
             f"invalid dashboard_no_auth with dashboard_address {settings.dashboard_address}: a dashboard "

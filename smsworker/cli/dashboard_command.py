@@ -10,7 +10,6 @@ import click
 
 from smsworker.app import build_logger, open_queue, wait_for_redis
 from smsworker.cli.options import common_options, dashboard_options, friendly_errors, settings_from
-from smsworker.config import read_secret_file
 from smsworker.errors import ConfigError, StartupError
 
 MAX_REQUEST = 64 * 1024
@@ -56,11 +55,7 @@ def dashboard(ctx: click.Context, /, **flags: Any) -> None:
             users = load_users(settings.dashboard_users_file)
             if not users:
                 raise ConfigError(f"dashboard_users_file {settings.dashboard_users_file} has no users")
-        secret = b""
-        if settings.dashboard_secret_file:
-            secret = read_secret_file(settings.dashboard_secret_file, "dashboard_secret_file").encode()
-            if len(secret) < 32:
-                raise ConfigError("dashboard_secret_file must hold at least 32 characters")
+        secret = (settings.dashboard_secret or "").encode()
         queue = wait_for_redis(lambda: open_queue(settings, log), log, stop=threading.Event())
         if queue is None:  # not reached: nothing sets the event
             raise StartupError("Redis did not answer")

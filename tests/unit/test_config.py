@@ -101,8 +101,12 @@ def test_every_setting_is_in_the_environment_table() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(FROM_ENVIRONMENT))
-def test_every_setting_has_an_environment_variable(name: str) -> None:
+def test_every_setting_has_an_environment_variable(name: str, tmp_path: Path) -> None:
     text, expected = FROM_ENVIRONMENT[name]
+    if name == "dashboard_secret_file":  # read at load, and refused under 32 characters
+        key = tmp_path / "key"
+        key.write_text("k" * 40)
+        text = expected = str(key)
     environ = {f"SMSWORKER_{name.upper()}": text}
     if name == "metrics_port":
         environ["SMSWORKER_PROCESSES"] = "1"
@@ -243,3 +247,12 @@ def test_processes_auto_is_one_per_core_this_process_may_use() -> None:
     assert load_settings({}, {"SMSWORKER_PROCESSES": " AUTO "}).processes == len(os.sched_getaffinity(0))
     with pytest.raises(ConfigError, match="invalid processes 'some'"):
         load_settings({"processes": "some"}, {})
+
+
+def test_the_dashboard_key_is_read_once_at_load_and_must_be_long(tmp_path: Path) -> None:
+    key = tmp_path / "key"
+    key.write_text("k" * 40 + "\n")
+    assert load_settings({"dashboard_secret_file": str(key)}, {}).dashboard_secret == "k" * 40
+    key.write_text("short")
+    with pytest.raises(ConfigError, match="dashboard_secret_file must hold at least 32 characters"):
+        load_settings({"dashboard_secret_file": str(key)}, {})
