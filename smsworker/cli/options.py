@@ -26,7 +26,7 @@ _COMMON = [
     ("--redis-tls-key-file", "Key of that client certificate.", None),
     ("--sentinel-master", "Name of the primary the sentinels watch.", "mymaster"),
     ("--queue", "List the producers LPUSH tasks to.", "sms_queue"),
-    ("--dead-letter-queue", "List for tasks that could not be sent.", "<queue>:dead"),
+    ("--dead-letter-queue", "List for tasks that could not be sent.", "{<queue>}:dead"),
     ("--log-format", f"One of {', '.join(LOG_FORMATS)}: JSON off a terminal, console on one.", "auto"),
     ("--log-level", f"One of {', '.join(LOG_LEVELS)}.", "info"),
 ]
