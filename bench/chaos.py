@@ -45,12 +45,15 @@ class Outcome:
         return self.lost == 0 and self.duplicates <= self.allowed_duplicates
 
 
-def _fill(rig: Rig, tasks: int, start: int = 0, *, ids: bool = False) -> list[str]:
-    """Tasks of 5 recipients as the seed writes them; with ``ids``, every other one has an id."""
-    numbers = mobiles(start, tasks * RECIPIENTS_PER_TASK)
+def _fill(
+    rig: Rig, tasks: int, start: int = 0, *, ids: bool = False, per_task: int = RECIPIENTS_PER_TASK
+) -> list[str]:
+    """Tasks of ``per_task`` recipients as the seed writes them, one text for all (a campaign);
+    with ``ids``, every other one has an id."""
+    numbers = mobiles(start, tasks * per_task)
     payloads = []
-    for n, i in enumerate(range(0, len(numbers), RECIPIENTS_PER_TASK)):
-        task = {"template_id": 1, "mobiles": numbers[i : i + RECIPIENTS_PER_TASK], "content": "Test SMS"}
+    for n, i in enumerate(range(0, len(numbers), per_task)):
+        task = {"template_id": 1, "mobiles": numbers[i : i + per_task], "content": "Test SMS"}
         if ids and n % 2:
             task["id"] = f"order-{n}"
         payloads.append(json.dumps(task, separators=(",", ":")).encode())
@@ -123,13 +126,17 @@ def _stop(*procs: Proc) -> None:
         proc.wait(timeout_s=60)
 
 
-def sigkill_storm(rig: Rig, scale: float) -> Outcome:
-    """SIGKILL one of two workers at random moments, restart it at once; 20 times."""
+def sigkill_storm(rig: Rig, scale: float, *, grouped: bool = False) -> Outcome:
+    """SIGKILL one of two workers at random moments, restart it at once; 20 times. ``grouped``:
+    one-recipient tasks of one campaign, 20 to a request (cross-task batching), ids on half."""
     kills = max(3, round(20 * scale))
     api = rig.api(latency_ms=20)
-    expected = _fill(rig, max(200, round(4000 * scale)))
+    batch = 20 if grouped else 1
+    tasks = max(200, round(4000 * scale)) * (RECIPIENTS_PER_TASK if grouped else 1)
+    expected = _fill(rig, tasks, ids=grouped, per_task=1 if grouped else RECIPIENTS_PER_TASK)
     concurrency = 8
-    workers = [_worker(rig, api, "--concurrency", str(concurrency)) for _ in range(2)]
+    flags = ("--concurrency", str(concurrency), "--http-batch-size", str(batch))
+    workers = [_worker(rig, api, *flags) for _ in range(2)]
     resumes = []
     rng = random.Random(20261121)
     for _ in range(kills):
@@ -138,16 +145,17 @@ def sigkill_storm(rig: Rig, scale: float) -> Outcome:
         workers[victim].signal(9)
         workers[victim].wait(timeout_s=10)
         killed_at = time.time()
-        workers[victim] = _worker(rig, api, "--concurrency", str(concurrency))
+        workers[victim] = _worker(rig, api, *flags)
         resumes.append(_resume_after(api, killed_at))
     wait_for(lambda: _settled(rig), timeout_s=600, what="the queue to drain")
     _stop(*workers)
     outcome = _outcome(
-        f"SIGKILL x{kills}, 2 workers",
+        f"SIGKILL x{kills}, 2 workers" + (", tasks sharing requests" if grouped else ""),
         rig,
         api,
         expected,
-        kills * concurrency,
+        # What a killed worker had in flight: each request carries up to a batch of recipients.
+        kills * concurrency * batch,
         max(resumes),
         note="resume: worst of the kills",
     )
@@ -381,6 +389,7 @@ def flooded_queue(rig: Rig, scale: float) -> Outcome:
 
 SCENARIOS: dict[str, Callable[[Rig, float], Outcome]] = {
     "sigkill": sigkill_storm,
+    "sigkill-grouped": lambda r, s: sigkill_storm(r, s, grouped=True),
     "redis-restart": redis_restart,
     "redis-freeze": redis_freeze,
     "worker-freeze": worker_freeze,

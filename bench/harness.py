@@ -96,6 +96,8 @@ class Proc:
         self.process = subprocess.Popen(args, env=env, cwd=ROOT, stdout=self._log, stderr=self._log)
         self.returncode: int | None = None
         self.peak_rss_mb: float | None = None
+        # User + system CPU of the process and of the children it waited for (--processes).
+        self.cpu_s: float | None = None
 
     @property
     def pid(self) -> int:
@@ -118,6 +120,7 @@ class Proc:
             if pid:
                 self.returncode = os.waitstatus_to_exitcode(status)
                 self.peak_rss_mb = usage.ru_maxrss / 1024
+                self.cpu_s = usage.ru_utime + usage.ru_stime
                 self.process.returncode = self.returncode
                 break
             if time.monotonic() > deadline:

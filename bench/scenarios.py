@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -22,6 +23,9 @@ class Throughput:
     per_s: float
     peak_rss_mb: float | None
     exit_code: int
+    requests: int = 0
+    # CPU of the runner's processes per recipient sent, less what starting and stopping costs.
+    cpu_ms_per_send: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -41,39 +45,69 @@ def throughput(
     concurrency: int,
     batch: int = 1,
     processes: int = 1,
+    extra: tuple[str, ...] = (),
+    label: str = "",
 ) -> Throughput:
-    """Fill the queue, run the runner until it is empty, rate from first to last receive."""
+    """Fill the queue, run the runner until it is empty; the rate counts from the first request
+    (the fake provider notes each recipient when it answers: less the latency) to the last answer."""
     rig.redis.flushall()
+    idle_cpu_s = _run_cpu_s(rig, runner, Api(latency_ms), concurrency, batch, processes, extra)
     api = Api(latency_ms)
     try:
         numbers = mobiles(0, tasks * per_task)
         rig.fill([php_task(1, numbers[i * per_task : (i + 1) * per_task]) for i in range(tasks)])
-        proc = _start(rig, runner, api, concurrency, batch, processes=processes)
+        proc = _start(rig, runner, api, concurrency, batch, processes=processes, extra=extra)
         code = proc.wait(timeout_s=1800)
         stats = api.stats()
-        elapsed = max(stats["last"] - stats["first"], 1e-9)
+        elapsed = max(stats["last"] - stats["first"] + latency_ms / 1000, 1e-9)
+        cpu_s = proc.cpu_s
         return Throughput(
-            runner=runner if processes == 1 else f"{runner} --processes {processes}",
+            runner=label or (runner if processes == 1 else f"{runner} --processes {processes}"),
             recipients=stats["recipients"],
             lost=len(numbers) - stats["distinct"],
             duplicates=stats["duplicates"],
             per_s=round(stats["distinct"] / elapsed, 1),
             peak_rss_mb=None if proc.peak_rss_mb is None else round(proc.peak_rss_mb, 1),
             exit_code=code,
+            requests=stats["requests"],
+            cpu_ms_per_send=None
+            if cpu_s is None
+            else round(max(0.0, cpu_s - idle_cpu_s) * 1000 / max(stats["distinct"], 1), 3),
         )
     finally:
         api.stop()
 
 
+def _run_cpu_s(
+    rig: Rig, runner: str, api: Api, concurrency: int, batch: int, processes: int, extra: tuple[str, ...]
+) -> float:
+    """CPU seconds the runner spends starting, finding an empty queue and exiting: subtracted from
+    a measured run, so CPU per send counts the sending only."""
+    try:
+        proc = _start(rig, runner, api, concurrency, batch, processes=processes, extra=extra)
+        proc.wait(timeout_s=120)
+        return proc.cpu_s or 0.0
+    finally:
+        api.stop()
+
+
 def _start(
-    rig: Rig, runner: str, api: Api, concurrency: int, batch: int, *, daemon: bool = False, processes: int = 1
+    rig: Rig,
+    runner: str,
+    api: Api,
+    concurrency: int,
+    batch: int,
+    *,
+    daemon: bool = False,
+    processes: int = 1,
+    extra: tuple[str, ...] = (),
 ) -> Proc:
     if runner == "bare loop":
         return rig.bareloop(api, "--concurrency", str(concurrency), *(["--forever"] if daemon else []))
     return rig.smsworker(
         "run" if daemon else "drain",
         "--provider", "http", "--http-url", api.url, "--concurrency", str(concurrency),
-        "--http-batch-size", str(batch), "--processes", str(processes),
+        "--http-batch-size", str(batch), "--processes", str(processes), *extra,
     )  # fmt: skip
 
 
@@ -83,26 +117,93 @@ def idle_latency(rig: Rig, runner: str, *, count: int, per_s: float = 50.0) -> d
     api = Api(0)
     proc = _start(rig, runner, api, 16, 1, daemon=True)
     try:
-        warm_up = mobiles(90_000_000, 1)
-        rig.redis.lpush("sms_queue", php_task(1, warm_up))
-        wait_for(lambda: api.stats()["distinct"] >= 1, timeout_s=30, what=f"{runner} to start")
-        numbers = mobiles(0, count)
-        pushed: dict[str, float] = {}
-        for number in numbers:
-            pushed["+86" + number] = time.time()
-            rig.redis.lpush("sms_queue", php_task(1, [number]))
-            time.sleep(1 / per_s)
-        wait_for(lambda: api.stats()["distinct"] >= count + 1, timeout_s=60, what="every task to arrive")
-        received = api.received()
-        latencies_ms = [(received[m][0] - t) * 1000 for m, t in pushed.items()]
+        _warm_up(rig, api, runner)
+        latencies_ms = _push_singles(rig, api, count=count, per_s=per_s, start=0)
+        return {"runner": runner, "tasks": count, **_spread(latencies_ms)}
+    finally:
+        proc.signal(SIGTERM)
+        proc.wait(timeout_s=60)
+        api.stop()
+
+
+def _warm_up(rig: Rig, api: Api, runner: str) -> None:
+    rig.redis.lpush("sms_queue", php_task(1, mobiles(90_000_000, 1)))
+    wait_for(lambda: api.stats()["distinct"] >= 1, timeout_s=30, what=f"{runner} to start")
+
+
+def _push_singles(
+    rig: Rig, api: Api, *, count: int, per_s: float, start: int, distinct_text: bool = False
+) -> list[float]:
+    """Push ``count`` one-recipient tasks at ``per_s``; each one's LPUSH-to-receive time in ms.
+    With ``distinct_text`` each is its own message (a one-time code), so none can share a request."""
+    numbers = mobiles(start, count)
+    pushed: dict[str, float] = {}
+    for i, number in enumerate(numbers):
+        pushed["+86" + number] = time.time()
+        content = f"Your code is {i:06d}" if distinct_text else "Test SMS"
+        rig.redis.lpush("sms_queue", php_task(1, [number], content))
+        time.sleep(1 / per_s)
+    wait_for(lambda: all(m in api.received() for m in pushed), timeout_s=300, what="every task to arrive")
+    received = api.received()
+    return [(received[m][0] - t) * 1000 for m, t in pushed.items()]
+
+
+def _spread(latencies_ms: list[float]) -> dict[str, float]:
+    return {
+        "p50_ms": round(percentile(latencies_ms, 50), 2),
+        "p99_ms": round(percentile(latencies_ms, 99), 2),
+        "max_ms": round(max(latencies_ms), 2),
+    }
+
+
+def otp_latency(
+    rig: Rig, *, otps: int, campaign_per_s: float, group: bool, batch: int = 100, latency_ms: float = 50
+) -> dict[str, Any]:
+    """One-time codes (each its own text) pushed at 20/s to a waiting worker, alone or while a
+    campaign (one text, one recipient a task) is pushed at ``campaign_per_s`` beside them."""
+    rig.redis.flushall()
+    api = Api(latency_ms)
+    proc = rig.smsworker(
+        "run", "--provider", "http", "--http-url", api.url, "--concurrency", "16",
+        "--http-batch-size", str(batch), *([] if group else ["--no-group-tasks"]),
+    )  # fmt: skip
+    stop = threading.Event()
+    pushed_campaign = [0]
+
+    def campaign() -> None:  # the PHP app's foreach, paced: one chunk every 10 ms
+        started, n = time.monotonic(), 0
+        while not stop.is_set():
+            due = int((time.monotonic() - started) * campaign_per_s)
+            if due > n:
+                rig.redis.lpush("sms_queue", *[php_task(1, [m]) for m in mobiles(50_000_000 + n, due - n)])
+                n = due
+            time.sleep(0.01)
+        pushed_campaign[0] = n
+
+    try:
+        _warm_up(rig, api, "smsworker")
+        pusher = threading.Thread(target=campaign, daemon=True)
+        if campaign_per_s:
+            pusher.start()
+        latencies_ms = _push_singles(rig, api, count=otps, per_s=20, start=0, distinct_text=True)
+        stop.set()
+        if campaign_per_s:
+            pusher.join()
+        total = otps + 1 + pushed_campaign[0]
+        wait_for(lambda: api.stats()["distinct"] >= total, timeout_s=600, what="the campaign to arrive")
+        stats = api.stats()
         return {
-            "runner": runner,
-            "tasks": count,
-            "p50_ms": round(percentile(latencies_ms, 50), 2),
-            "p99_ms": round(percentile(latencies_ms, 99), 2),
-            "max_ms": round(max(latencies_ms), 2),
+            "campaign_per_s": campaign_per_s,
+            "grouping": group,
+            "otps": otps,
+            "campaign_tasks": pushed_campaign[0],
+            "requests": stats["requests"],
+            "lost": total - stats["distinct"],
+            "duplicates": stats["duplicates"],
+            **_spread(latencies_ms),
         }
     finally:
+        stop.set()
         proc.signal(SIGTERM)
         proc.wait(timeout_s=60)
         api.stop()
@@ -139,7 +240,7 @@ def _reached(rig: Rig, mark: int) -> bool:
 
 def run_all(rig: Rig, scale: float) -> dict[str, Any]:
     results: dict[str, Any] = {"scale": scale}
-    a = {"tasks": _count(10_000, scale), "per_task": 1, "latency_ms": 0}
+    a: dict[str, Any] = {"tasks": _count(10_000, scale), "per_task": 1, "latency_ms": 0}
     results["a"] = {
         "params": {**a, "concurrency": 16},
         "runs": [
@@ -149,10 +250,10 @@ def run_all(rig: Rig, scale: float) -> dict[str, Any]:
         ],
     }
     results["b"] = {"runs": []}
+    b: dict[str, Any] = {"tasks": _count(2_000, scale), "per_task": 5, "latency_ms": 50}
     for concurrency in (64, 256):
-        b = {"tasks": _count(2_000, scale), "per_task": 5, "latency_ms": 50}
-        for processes in (1, 2):
-            run = throughput(rig, "smsworker", **b, concurrency=concurrency // processes, processes=processes)
+        for runner, processes in (("bare loop", 1), ("smsworker", 1), ("smsworker", 2)):
+            run = throughput(rig, runner, **b, concurrency=concurrency // processes, processes=processes)
             row = run.as_dict()
             row["params"] = {**b, "concurrency": concurrency}
             row["ideal_per_s"] = concurrency / 0.050
@@ -160,11 +261,39 @@ def run_all(rig: Rig, scale: float) -> dict[str, Any]:
             results["b"]["runs"].append(row)
     count = _count(200, scale)
     results["c"] = {"runs": [idle_latency(rig, r, count=count) for r in ("bare loop", "smsworker")]}
-    d = {"tasks": _count(200, scale), "per_task": 1000, "latency_ms": 50, "concurrency": 16, "batch": 1000}
+    d: dict[str, Any] = {
+        "tasks": _count(200, scale),
+        "per_task": 1000,
+        "latency_ms": 50,
+        "concurrency": 16,
+        "batch": 1000,
+    }
     results["d"] = {"params": d, "runs": [throughput(rig, "smsworker", **d).as_dict()]}
+    f: dict[str, Any] = {
+        "tasks": _count(10_000, scale),
+        "per_task": 1,
+        "latency_ms": 50,
+        "concurrency": 16,
+        "batch": 100,
+    }
+    results["f"] = {
+        "params": f,
+        "runs": [
+            throughput(rig, "smsworker", **f, label="grouping on").as_dict(),
+            throughput(rig, "smsworker", **f, extra=("--no-group-tasks",), label="grouping off").as_dict(),
+        ],
+    }
+    otps = _count(200, scale)
+    results["g"] = {
+        "runs": [
+            otp_latency(rig, otps=otps, campaign_per_s=0, group=True),
+            otp_latency(rig, otps=otps, campaign_per_s=1000, group=True),
+            otp_latency(rig, otps=otps, campaign_per_s=1000, group=False),
+        ]
+    }
     marks = [_count(100_000, scale), _count(1_000_000, scale)]
     results["e"] = {
-        "peak_rss_mb_at_64": results["b"]["runs"][0]["peak_rss_mb"],
+        "peak_rss_mb_at_64": results["b"]["runs"][1]["peak_rss_mb"],
         **memory(rig, checkpoints=marks),
     }
     return results

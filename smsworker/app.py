@@ -143,6 +143,7 @@ def worker_options(settings: Settings) -> WorkerOptions:
         changes_max=settings.receipts_list_max if settings.receipts_list else 0,
         keep_payloads=settings.dead_letter_undelivered,
         processes=settings.processes,
+        group_tasks=settings.group_tasks,
     )
 
 

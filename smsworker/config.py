@@ -48,6 +48,8 @@ class Settings:
     http_headers: tuple[tuple[str, str], ...] = ()  # (name, value)
     http_timeout: float = 10.0
     http_batch_size: int = 1
+    # Claimed tasks with the same template, content and params share provider requests.
+    group_tasks: bool = True
     concurrency: int = 8
     processes: int = 1
     # Requests per second by provider name; "*" for every provider.
@@ -277,6 +279,7 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "dashboard_behind_tls": values.to_bool,
     "dashboard_no_auth": values.to_bool,
     "dead_letter_undelivered": values.to_bool,
+    "group_tasks": values.to_bool,
     "receipts_list_max": values.number(int, 1, 10_000_000),
     "receipts_pull": values.choices(("aliyun", "tencent")),
     "receipts_pull_after": values.number(float, 0, values.DAY_S),

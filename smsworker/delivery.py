@@ -178,7 +178,7 @@ class _Delivery:
             self.log.exception("provider.unexpected_error", provider=self.provider.name)
             raise TransientProviderError(f"{type(exc).__name__}: {exc}") from exc
         finally:
-            self.events.request_done(self.provider.name, time.perf_counter() - started)
+            self.events.request_done(self.provider.name, time.perf_counter() - started, len(self.remaining))
 
     def _before_sleep(self, state: RetryCallState) -> None:
         self.events.retried(self.provider.name)

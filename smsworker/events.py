@@ -24,8 +24,8 @@ class WorkerEvents:
     def redis_waiting(self, error: str) -> None:
         """A Redis call failed and will be retried."""
 
-    def request_done(self, provider: str, seconds: float) -> None:
-        """One provider request finished, however it ended."""
+    def request_done(self, provider: str, seconds: float, recipients: int = 1) -> None:
+        """One provider request for ``recipients`` numbers finished, however it ended."""
 
     def retried(self, provider: str) -> None:
         """A provider request is to be retried after a backoff."""
@@ -66,8 +66,8 @@ class FanOut(WorkerEvents):
     def redis_waiting(self, error: str) -> None:
         self._each("redis_waiting", error)
 
-    def request_done(self, provider: str, seconds: float) -> None:
-        self._each("request_done", provider, seconds)
+    def request_done(self, provider: str, seconds: float, recipients: int = 1) -> None:
+        self._each("request_done", provider, seconds, recipients)
 
     def retried(self, provider: str) -> None:
         self._each("retried", provider)

@@ -6,6 +6,7 @@ dead letters (``deadletter.py``, ``dlq.py``), so neither has to import the other
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 # Every reason a dead letter can carry; docs/task-contract.md says when each is given.
@@ -60,6 +61,25 @@ class UnitOutcome:
     # Another worker has the task now (this one's heartbeat lapsed and it was recovered): the rest
     # of its recipients are that worker's, and this worker must not record the task at all.
     taken_over: bool = False
+    # Tasks whose units shared this unit's requests, itself included (cross-task batching).
+    tasks_per_request: int = 1
+
+    def settled(self) -> set[str]:
+        """The numbers this outcome decides: sent, failed or left for later."""
+        return {*self.sent, *self.failed, *self.unsettled}
+
+    def share(self, mobiles: Sequence[str], *, tasks: int) -> UnitOutcome:
+        """The part of a shared request's outcome that is about ``mobiles`` (one task's unit)."""
+        sent, unsettled = set(self.sent), set(self.unsettled)
+        mine = [m for m in mobiles if m in sent]
+        return UnitOutcome(
+            sent=mine,
+            accepted={m: self.accepted[m] for m in mine if m in self.accepted},
+            failed={m: self.failed[m] for m in mobiles if m in self.failed},
+            unsettled=[m for m in mobiles if m in unsettled],
+            attempts=self.attempts,
+            tasks_per_request=tasks,
+        )
 
     def merge(self, other: UnitOutcome) -> None:
         self.sent.extend(other.sent)
@@ -69,3 +89,4 @@ class UnitOutcome:
         self.skipped.extend(other.skipped)
         self.attempts += other.attempts
         self.taken_over = self.taken_over or other.taken_over
+        self.tasks_per_request = max(self.tasks_per_request, other.tasks_per_request)

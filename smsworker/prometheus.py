@@ -74,6 +74,14 @@ class PrometheusMetrics(WorkerEvents):
         self.latency = Histogram(
             "smsworker_provider_request_seconds", "Provider request latency", ["provider"], registry=r
         )
+        # Requests per recipient is sum(rate(_count)) / sum(rate(_sum)): below 1 when tasks share them.
+        self.request_recipients = Histogram(
+            "smsworker_request_recipients",
+            "Recipients per provider request (cross-task batching and batch providers raise it)",
+            ["provider"],
+            buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+            registry=r,
+        )
         self.starts = Counter(
             "smsworker_worker_starts", "Worker processes started (restarts show as increases)", registry=r
         )
@@ -117,8 +125,9 @@ class PrometheusMetrics(WorkerEvents):
     def started(self, status: str) -> None:
         self.starts.inc()
 
-    def request_done(self, provider: str, seconds: float) -> None:
+    def request_done(self, provider: str, seconds: float, recipients: int = 1) -> None:
         self.latency.labels(provider).observe(seconds)
+        self.request_recipients.labels(provider).observe(recipients)
         self._sample()
 
     def retried(self, provider: str) -> None:

@@ -201,6 +201,14 @@ def worker_options(func: F) -> F:
         help="Mask phone numbers in logs (138****8000). [default: mask] [env: SMSWORKER_MASK_MOBILES]",
     )(func)
     func = click.option(
+        "--group-tasks/--no-group-tasks",
+        default=None,
+        help="Send claimed tasks that carry the same template, content and params (and no id) in "
+        "one request, up to the provider's batch size (Alibaba 1,000, Tencent 200, "
+        "--http-batch-size); each task still settles on its own. Nothing waits to fill a request. "
+        "[default: on] [env: SMSWORKER_GROUP_TASKS]",
+    )(func)
+    func = click.option(
         "--rate-limit",
         "rate_limits",
         multiple=True,

@@ -26,6 +26,7 @@ class TaskInFlight:
     sent: list[str] = field(default_factory=list)
     accepted: dict[str, Acceptance] = field(default_factory=dict)  # who took each of ``sent``, and its id
     attempts: int = 0
+    tasks_per_request: int = 1  # the most tasks that shared one of its requests (grouping.py)
     started: float = field(default_factory=time.monotonic)
     units_done: int = 0
     unsettled: bool = False
@@ -48,6 +49,7 @@ class TaskInFlight:
             self.skipped += len(outcome.skipped)
             self.failed.update(outcome.failed)
             self.attempts = max(self.attempts, outcome.attempts)
+            self.tasks_per_request = max(self.tasks_per_request, outcome.tasks_per_request)
             self.unsettled = self.unsettled or bool(outcome.unsettled)
             self.taken_over = self.taken_over or outcome.taken_over
             self.units_done += 1

@@ -22,6 +22,7 @@ from smsworker.ratelimit import RateLimiter
 from smsworker.stamps import unstamp
 from smsworker.task import TaskParser
 from smsworker.worker.flight import FlightRegistry, Holdings
+from smsworker.worker.grouping import Grouper, Member
 from smsworker.worker.guarded import RedisGaveUp, RedisGuard, WorkerRedis
 from smsworker.worker.intake import Intake, Rejected
 from smsworker.worker.liveness import Liveness
@@ -32,6 +33,9 @@ from smsworker.worker.send_unit import UnitSender
 from smsworker.worker.settle import Settler
 from smsworker.worker.stopping import Stopping
 from smsworker.worker.tally import Tally, Totals
+
+# Elements one claim round may gather for grouping: bounds what a worker holds unsent at once.
+ROUND_MAX = 5000
 
 
 class Worker:
@@ -82,6 +86,8 @@ class Worker:
             self._redis, parser, providers[0], poison_after=options.poison_after, log=self.log
         )
         self._sender = self._unit_sender(RateLimiter(queue, options.rate_limits, self.log))
+        # Units of different tasks that may share one request: up to the first provider's batch size.
+        self._group_size = providers[0].max_batch_size if options.group_tasks else 1
         self._claimed = False  # nothing claimed, nothing to put back at shutdown
         self._claimed_at = time.monotonic()  # when the elements being started were claimed
 
@@ -138,10 +144,12 @@ class Worker:
             self._reconciler.run_if_due()
             if not self._settler.has_room(self.options.fetch_block_s):
                 continue  # outcomes are not being recorded: claim nothing more until they are
-            elements = self._claim(free, block=not drain)
+            # Grouping: a lone free sender asks for two, to learn whether the queue's tasks share.
+            asked = free if self._group_size == 1 else max(free, 2)
+            elements = self._claim(asked, block=not drain)
             self._events.fetch_returned()
             if elements:
-                self._start_claimed(elements)
+                self._start_claimed(elements, free, asked)
             elif drain and self._drained():
                 return
 
@@ -159,19 +167,16 @@ class Worker:
             self._holdings.add(element)
         return elements
 
-    def _start_claimed(self, elements: list[bytes]) -> None:
+    def _start_claimed(self, elements: list[bytes], free: int, asked: int) -> None:
         """Start what was claimed; an element a worker already died holding is started alone.
 
         Alone means nothing else held: the rest of the claim goes back to the front of the queue
         and what is in flight finishes first. If it kills this worker too, it is the only element
         whose crash count goes up, so tasks claimed beside a poison pill are not quarantined with it.
         """
-        crashes = [unstamp(e).crashes for e in elements]
-        # At poison_after it is set aside unread, which cannot kill anything: no need to isolate it.
-        suspect = next((i for i, n in enumerate(crashes) if 0 < n < self.options.poison_after), None)
+        suspect = next((i for i, e in enumerate(elements) if self._suspect(e)), None)
         if suspect is None:
-            for element in elements:
-                self._start(element)
+            self._start_round(elements, free, asked)
             return
         others = elements[:suspect] + elements[suspect + 1 :]
         for element in others:
@@ -179,16 +184,65 @@ class Worker:
         if others:
             self._reconciler.put_back(others, why="claimed beside a task a worker died holding")
         self._quiesce()
-        self._start(elements[suspect])
+        self._start_round([elements[suspect]], 1, 1)
         self._quiesce()
+
+    def _suspect(self, element: bytes) -> bool:
+        # At poison_after it is set aside unread, which cannot kill anything: no need to isolate it.
+        return 0 < unstamp(element).crashes < self.options.poison_after
+
+    def _start_round(self, elements: list[bytes], free: int, asked: int) -> None:
+        """Take the claimed elements in, group their units (``grouping.py``) and hand each group to a
+        sender, a free slot each.
+
+        While the queue is deep (a claim brought all it asked for) and what came shares requests,
+        claim more, doubling, up to ``free`` full requests' worth: so there is something to group.
+        It stops at the first claim whose tasks did not group once there are as many requests as
+        free senders, so lone tasks (one-time codes) are held back by one claim at most. A group
+        that is full goes out at once; the rest go out at the end of the round: nothing waits to
+        fill a request.
+        """
+        grouper = Grouper(self._group_size)
+        claimed, total = elements, 0
+        while True:
+            before = grouper.taken + grouper.pending()
+            for element in claimed:
+                self._take(element, grouper)
+            if not self._submit(grouper.take_full()):
+                return  # stopping: what was not handed out stays unsettled, and is put back
+            total += len(claimed)
+            groups = grouper.taken + grouper.pending()
+            grouped = groups - before < len(claimed)
+            room = min(free * self._group_size, ROUND_MAX) - total
+            more = groups < free or (groups == free and grouped)
+            if len(claimed) < asked or room <= 0 or not more or self._stopping.requested:
+                break
+            asked = min(total, room)
+            claimed = self._claim_more(asked)
+            if not claimed:
+                break
+        self._submit(grouper.take_all())
+
+    def _claim_more(self, count: int) -> list[bytes]:
+        """More elements for this round; a suspect among them goes back, to be started alone."""
+        elements = self._redis.claim_many(count)
+        for element in elements:
+            self._holdings.add(element)
+        suspects = [e for e in elements if self._suspect(e)]
+        if not suspects:
+            return elements
+        for element in suspects:
+            self._holdings.remove(element)
+        self._reconciler.put_back(suspects, why="claimed beside a task a worker died holding")
+        return []  # the rest of this claim is started with this round; no more claims in it
 
     def _quiesce(self) -> None:
         """Wait until no unit is being sent and every outcome is recorded."""
         self._pool.wait_idle(None)
         self._settler.flush(None)
 
-    def _start(self, element: bytes) -> None:
-        """Hand a claimed element's units to the senders, a free slot for each; or dead-letter it."""
+    def _take(self, element: bytes, grouper: Grouper) -> None:
+        """Take a claimed element in: its units go to ``grouper``; or dead-letter it."""
         try:
             if self._liveness.lapsed_since(self._claimed_at) and not self._reconciler.still_listed([element]):
                 self._holdings.remove(element)
@@ -206,9 +260,15 @@ class Worker:
         if not taken.units:
             self._settler.settle(flight)
         for unit in taken.units:
+            grouper.add(flight, unit)
+
+    def _submit(self, groups: list[list[Member]]) -> bool:
+        """Hand each group to a sender, in a slot of its own; False once stopping."""
+        for members in groups:
             if not self._acquire_slot():
-                return  # stopping: the unsent rest keeps the task unsettled, and it is requeued
-            self._pool.submit(functools.partial(self._sender.run, flight, unit))
+                return False  # stopping: the unsent rest keeps its tasks unsettled, and they are requeued
+            self._pool.submit(functools.partial(self._sender.run_group, members))
+        return True
 
     def _acquire_slot(self) -> bool:
         return self._pool.acquire(tick_s=self.options.fetch_block_s, on_tick=self._reconciler.run_if_due)

@@ -30,3 +30,5 @@ class WorkerOptions:
     keep_payloads: bool = False
     # Shown on the dashboard's Workers page: how many processes this worker's parent runs.
     processes: int = 1
+    # Cross-task batching: claimed tasks with the same message share requests (worker/grouping.py).
+    group_tasks: bool = True

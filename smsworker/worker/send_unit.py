@@ -22,6 +22,7 @@ from smsworker.outcome import Failure, UnitOutcome
 from smsworker.progress import Reserved, holder
 from smsworker.providers.base import OutgoingMessage, Provider
 from smsworker.worker.flight import TaskInFlight
+from smsworker.worker.grouping import Member
 from smsworker.worker.guarded import RedisGaveUp, WorkerRedis
 from smsworker.worker.intake import Unit
 
@@ -62,6 +63,66 @@ class UnitSender:
             return  # Redis stayed away past the shutdown deadline; the task is recovered later
         if flight.record(outcome):
             self._settle(flight)
+
+    def run_group(self, members: Sequence[Member]) -> None:
+        """Send units of several tasks that carry the same message (``grouping.py``) in shared
+        requests; each task records its own share of the answer, and settles on its own."""
+        if len(members) == 1:
+            self.run(members[0].flight, members[0].unit)
+            return
+        try:
+            outcomes = self.send_group(members)
+        except RedisGaveUp:
+            return  # as in run: the tasks stay in the processing list and are recovered later
+        for member, outcome in zip(members, outcomes, strict=True):
+            if member.flight.record(outcome):
+                self._settle(member.flight)
+
+    def send_group(self, members: Sequence[Member]) -> list[UnitOutcome]:
+        """One outcome per member. A member whose worker's heartbeat lapsed since its task was taken
+        goes on its own (``send``: it may have been taken over, or need its recipients reserved)."""
+        alone = [self._lease_lapsed(m.flight.started) for m in members]
+        together = [m for m, lapsed in zip(members, alone, strict=True) if not lapsed]
+        shared = iter(self._send_shared(together) if together else [])
+        return [
+            self.send(m.flight, m.unit) if lapsed else next(shared)
+            for m, lapsed in zip(members, alone, strict=True)
+        ]
+
+    def _send_shared(self, members: Sequence[Member]) -> list[UnitOutcome]:
+        first = members[0].flight.task
+        mobiles = tuple(m for member in members for m in member.unit.mobiles)
+        message = OutgoingMessage(first.template_id, first.content, mobiles, first.params, None)
+        taken: set[int] = set()
+
+        def sleep(seconds: float) -> None:  # before a retry: are the tasks still ours?
+            self._sleep(seconds)
+            for i, member in enumerate(members):
+                flight = member.flight
+                if i not in taken and self._lease_lapsed(flight.started) and self._taken_over(flight):
+                    taken.add(i)
+            if taken:
+                raise TakenOver()  # the others' numbers left unsent go on their own, below
+
+        outcome = self._contained(len(mobiles), lambda: deliver(
+            self._providers, message, self._policy, sleep=sleep, log=self._log, events=self._events,
+            pace=self._pace,
+        ), mobiles)  # fmt: skip
+        parts = []
+        for i, member in enumerate(members):
+            flight, mine = member.flight, member.unit.mobiles
+            part = outcome.share(mine, tasks=len(members))
+            rest = [m for m in mine if m not in part.settled()]
+            if i in taken:
+                part.taken_over = True
+            elif flight.progress_key is not None:
+                self._finish(
+                    flight.progress_key, flight.reservation, part, [m for m in mine if m not in rest]
+                )
+            if rest and i not in taken:  # a retry stopped because another member was taken over
+                part.merge(self.send(flight, Unit(rest)))
+            parts.append(part)
+        return parts
 
     def send(self, flight: TaskInFlight, unit: Unit) -> UnitOutcome:
         key = flight.progress_key
@@ -141,10 +202,22 @@ class UnitSender:
             if self._lease_lapsed(flight.started) and self._taken_over(flight):
                 raise TakenOver()
 
+        return self._contained(len(mobiles), lambda: deliver(
+            self._providers, message, self._policy, sleep=sleep, log=self._log, events=self._events,
+            pace=self._pace,
+        ), mobiles, task_id=task.task_id)  # fmt: skip
+
+    def _contained(
+        self,
+        recipients: int,
+        send: Callable[[], UnitOutcome],
+        mobiles: Sequence[str],
+        task_id: str | None = None,
+    ) -> UnitOutcome:
+        """Containment: a bug while sending costs these recipients (``internal_error``), not the task."""
         try:
-            return deliver(self._providers, message, self._policy, sleep=sleep, log=self._log,
-                           events=self._events, pace=self._pace)  # fmt: skip
-        except Exception as exc:  # containment: a bug costs this unit's recipients, not the task
-            self._log.exception("worker.send_failed", task_id=task.task_id, recipients=len(mobiles))
+            return send()
+        except Exception as exc:
+            self._log.exception("worker.send_failed", task_id=task_id, recipients=recipients)
             error = f"{type(exc).__name__} while sending: {exc}"[:500]
             return UnitOutcome(failed={m: Failure("internal_error", error) for m in mobiles})

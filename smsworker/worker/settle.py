@@ -116,6 +116,7 @@ class Settler:
             "skipped": flight.skipped,
             "segments": flight.segments,
             "attempts": flight.attempts,
+            "tasks_per_request": flight.tasks_per_request,
             "reasons": sorted({f.reason for f in flight.failed.values()}) or None,
             "duration_ms": round((time.monotonic() - flight.started) * 1000, 1),
         }

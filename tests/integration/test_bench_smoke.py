@@ -25,8 +25,10 @@ def test_bench_harness_runs_every_scenario(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads((tmp_path / "results.json").read_text())
-    runs = figures["a"]["runs"] + figures["b"]["runs"] + figures["d"]["runs"]
+    runs = figures["a"]["runs"] + figures["b"]["runs"] + figures["d"]["runs"] + figures["f"]["runs"]
     assert [run["lost"] for run in runs] == [0] * len(runs)
     assert all(run["exit_code"] == 0 for run in runs)
+    assert all(run["cpu_ms_per_send"] is not None for run in runs)
+    assert [run["lost"] for run in figures["g"]["runs"]] == [0, 0, 0]
     assert set(figures["e"]["rss_mb_after"]) == {"500", "5000"}
     assert "### (a)" in (tmp_path / "results.md").read_text()

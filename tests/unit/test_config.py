@@ -86,6 +86,7 @@ FROM_ENVIRONMENT: dict[str, tuple[str, object]] = {
     "dashboard_behind_tls": ("true", True),
     "dashboard_no_auth": ("yes", True),
     "dead_letter_undelivered": ("1", True),
+    "group_tasks": ("off", False),
     "receipts_list_max": ("500", 500),
     "receipts_pull_after": ("120", 120.0),
     "receipts_pull_every": ("5", 5.0),

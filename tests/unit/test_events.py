@@ -18,7 +18,7 @@ CALLS: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {
     "started": (("fetching",), {}),
     "fetch_returned": ((), {}),
     "redis_waiting": (("down",), {}),
-    "request_done": (("http", 0.1), {}),
+    "request_done": (("http", 0.1, 3), {}),
     "retried": (("http",), {}),
     "task_settled": ((), {"sent": 1, "dead_reasons": ["invalid_mobile"], "segments": 2}),
     "task_rejected": (("invalid_json",), {}),

@@ -4,7 +4,8 @@ Another worker recovers this one's processing list (its heartbeat lapsed: Redis 
 frozen) while its units are half sent and its outcomes not yet committed. The elements go back to
 the queue stamped with one more crash, or as they were (the recovering worker's view of the list
 was stale), and this worker may claim them again: then two of its tasks in flight hold equal bytes.
-Whatever the order of claims, recoveries, sends and commits, and whether or not a unit knows its
+Whatever the order of claims, recoveries, sends (alone, or sharing a request with other tasks, as
+cross-task batching sends them) and commits, and whether or not a unit knows its
 heartbeat lapsed, every recipient must end sent or dead-lettered once the queue is drained, and
 nothing may stay in this worker's processing list.
 """
@@ -25,6 +26,7 @@ from smsworker.queue import RedisQueue
 from smsworker.task import TaskParser
 from smsworker.testing import FakeProvider
 from smsworker.worker.flight import FlightRegistry, Holdings, TaskInFlight
+from smsworker.worker.grouping import Grouper
 from smsworker.worker.guarded import RedisGuard, WorkerRedis
 from smsworker.worker.intake import Intake, Rejected, Unit
 from smsworker.worker.send_unit import UnitSender
@@ -74,7 +76,9 @@ class Rig:
             self.claim()
         elif step == "send" and self.pending:
             self.send(
-                data.draw(st.integers(0, 100), label="unit"), lapsed=data.draw(st.booleans(), label="lapsed")
+                data.draw(st.integers(0, 100), label="unit"),
+                lapsed=data.draw(st.booleans(), label="lapsed"),
+                together=data.draw(st.integers(1, 3), label="together"),
             )
         elif step == "recover":
             self.recover(stamped=data.draw(st.booleans(), label="stamped"))
@@ -100,10 +104,19 @@ class Rig:
         self.pending += [(taken.flight, unit) for unit in taken.units]
         return True
 
-    def send(self, index: int, *, lapsed: bool) -> None:
+    def send(self, index: int, *, lapsed: bool, together: int = 1) -> None:
+        """Send one unit, or (``together`` > 1) it and the next pending units that may share its
+        request, as the fetch loop groups them (``grouping.py``)."""
         self.lapsed, self.idle_waits = lapsed, 0
         flight, unit = self.pending.pop(index % len(self.pending))
-        self.sender.run(flight, unit)
+        grouper = Grouper(self.provider.max_batch_size)
+        grouper.add(flight, unit)
+        others, self.pending = self.pending[: together - 1], self.pending[together - 1 :]
+        for other in others:
+            grouper.add(*other)
+        first, *rest = grouper.take_all()
+        self.pending += [(m.flight, m.unit) for group in rest for m in group]
+        self.sender.run_group(first)
 
     def meanwhile(self, seconds: float) -> None:
         """A unit waits (for recipients another claimant holds, or before a retry): the other units
@@ -173,7 +186,9 @@ def test_no_interleaving_of_takeover_and_reclaim_loses_a_recipient(
     # Whatever this worker still has in flight finishes, in an order of the search's choosing.
     while rig.pending:
         rig.send(
-            data.draw(st.integers(0, 100), label="unit"), lapsed=data.draw(st.booleans(), label="lapsed")
+            data.draw(st.integers(0, 100), label="unit"),
+            lapsed=data.draw(st.booleans(), label="lapsed"),
+            together=data.draw(st.integers(1, 3), label="together"),
         )
     rig.commit()
     assert queue.processing(ME) == [], "left claimed with nothing in flight for it"

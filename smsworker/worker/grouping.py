@@ -1,0 +1,103 @@
+"""Cross-task batching: units of different tasks that carry the same message share one request.
+
+PHP apps often push one task per user with the same template and text. Once claimed, such tasks'
+units are grouped into one provider request of up to the provider's batch size; each task still
+settles on its own from its share of the answer (``UnitSender.run_group``). What may share a
+request is decided here and nowhere else:
+
+- the same template, content and params (what goes on the wire beside the numbers);
+- no ``id``: a task pushed with one travels alone, so its id reaches the provider as its own
+  (the webhook's ``id``, Alibaba's ``OutId``, Tencent's ``SessionContext``);
+- not contested (another claimant holds some of its recipients: see ``send_unit.py``);
+- no number twice in one request: a unit whose numbers are already in the open group starts a new one.
+
+Nothing waits to fill a group: the fetch loop groups what one claim round brought, so a lone task
+goes out at once, alone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+from smsworker.worker.flight import TaskInFlight
+from smsworker.worker.intake import Unit
+
+
+@dataclass(frozen=True)
+class Member:
+    """One task's unit in a group."""
+
+    flight: TaskInFlight
+    unit: Unit
+
+
+@dataclass
+class _Group:
+    members: list[Member] = field(default_factory=list)
+    numbers: set[str] = field(default_factory=set)
+
+
+class Grouper:
+    """Collects units and hands them out as groups, in the order of each group's first unit.
+
+    ``size`` is the provider's batch size: a group never holds more numbers. Full groups can be
+    taken as soon as they fill (``take_full``); ``take_all`` empties the grouper.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._open: dict[Hashable, _Group] = {}
+        self._ready: list[_Group] = []
+        self._order: list[_Group] = []  # every group not yet taken, oldest first
+        self.taken = 0  # groups handed out so far
+
+    def add(self, flight: TaskInFlight, unit: Unit) -> None:
+        member = Member(flight, unit)
+        key = self._key(member)
+        if key is None or len(unit.mobiles) >= self._size:
+            self._order.append(_Group([member], set(unit.mobiles)))
+            return
+        group = self._open.get(key)
+        numbers = set(unit.mobiles)
+        if group is not None and (
+            len(group.numbers) + len(numbers) > self._size or not group.numbers.isdisjoint(numbers)
+        ):
+            del self._open[key]  # full, or it has one of these numbers: it is done growing
+            group = None
+        if group is None:
+            group = _Group()
+            self._open[key] = group
+            self._order.append(group)
+        group.members.append(member)
+        group.numbers |= numbers
+        if len(group.numbers) == self._size:
+            del self._open[key]
+
+    def pending(self) -> int:
+        """Groups collected and not taken yet: each needs a sender of its own."""
+        return len(self._order)
+
+    def take_full(self) -> list[list[Member]]:
+        """The groups that cannot grow any more, oldest first; open ones stay."""
+        open_groups = {id(g) for g in self._open.values()}
+        full = [g for g in self._order if id(g) not in open_groups]
+        self._order = [g for g in self._order if id(g) in open_groups]
+        self.taken += len(full)
+        return [g.members for g in full]
+
+    def take_all(self) -> list[list[Member]]:
+        groups, self._order = self._order, []
+        self._open.clear()
+        self.taken += len(groups)
+        return [g.members for g in groups]
+
+    @staticmethod
+    def _key(member: Member) -> Hashable | None:
+        """What must be equal for two units to share a request; None: this one travels alone."""
+        task = member.flight.task
+        if task.task_id is not None or member.unit.contested:
+            return None
+        params = None if task.params is None else json.dumps(task.params, sort_keys=True, default=str)
+        return (str(type(task.template_id)), task.template_id, task.content, params)
