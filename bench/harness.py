@@ -21,6 +21,9 @@ from tests.support.redis_server import RedisServer, free_port
 from tests.support.waiting import wait_until as wait_for
 
 ROOT = Path(__file__).resolve().parent.parent
+# glibc's malloc arenas, as systemd/smsworker.service sets them (one per core by default, each
+# holding freed memory): what the memory figures are measured with.
+MALLOC_ARENA_MAX = os.environ.get("MALLOC_ARENA_MAX", "2")
 __all__ = ["SIGTERM", "Api", "Proc", "Rig", "mobiles", "percentile", "php_task", "rig", "wait_for"]
 
 
@@ -161,6 +164,8 @@ class Rig:
     def smsworker(self, command: str, *args: str, **env: str) -> Proc:
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("SMSWORKER_")}
         full_env.update(SMSWORKER_REDIS_URL=self.redis_server.url, SMSWORKER_LOG_FORMAT="json")
+        # The allocator setting the systemd units ship with, unless the caller chose another.
+        full_env.setdefault("MALLOC_ARENA_MAX", MALLOC_ARENA_MAX)
         full_env.update(env)  # may point the worker elsewhere, e.g. at a fault proxy
         proc = Proc(
             [sys.executable, "-m", "smsworker", command, *args],

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.harness import rig
+from bench.harness import MALLOC_ARENA_MAX, rig
 from bench.scenarios import run_all
 
 
@@ -145,13 +145,15 @@ def main() -> None:
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "seconds": round(time.monotonic() - started, 1),
+        "malloc_arena_max": MALLOC_ARENA_MAX,
     }
     text = report(results)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     header = (
         f"Measured by `make bench` (python -m bench.run --scale {args.scale}) on {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}, in {results['machine']['seconds']} s.\n\n"
+        f"Python {platform.python_version()}, in {results['machine']['seconds']} s; smsworker ran with "
+        f"MALLOC_ARENA_MAX={MALLOC_ARENA_MAX} (as the systemd units set it).\n\n"
     )
     (args.out / "results.md").write_text(header + text + "\n")
     print(header + text)

@@ -235,21 +235,26 @@ end
 return n
 """
 
-# After a request: the numbers sent are marked '1' (whoever held them), and our reservations on
-# the others are released, so another claimant (a replay, a duplicate) may take them.
-# KEYS[1]: the progress hash. ARGV: our reservation, the TTL, how many are sent, the sent numbers,
-# then the numbers to release.
+# After requests: the numbers sent are marked '1' (whoever held them), and our reservations on
+# the others are released, so another claimant (a replay, a duplicate) may take them. Several
+# requests' marks in one call (worker/marks.py commits them in groups).
+# KEYS: progress hashes (one may come more than once). ARGV: the TTL, then for each key: our
+# reservation, how many are sent, how many to release, the sent numbers, the numbers to release.
 FINISH = """
-local sent = tonumber(ARGV[3])
-for i = 4, #ARGV do
-  if i < 4 + sent then
-    redis.call('HSET', KEYS[1], ARGV[i], '1')
-  elseif redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[1] then
-    redis.call('HDEL', KEYS[1], ARGV[i])
+local ttl, a = ARGV[1], 2
+for k = 1, #KEYS do
+  local key, mine = KEYS[k], ARGV[a]
+  local sent, released = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  a = a + 3
+  for i = a, a + sent - 1 do redis.call('HSET', key, ARGV[i], '1') end
+  a = a + sent
+  for i = a, a + released - 1 do
+    if redis.call('HGET', key, ARGV[i]) == mine then redis.call('HDEL', key, ARGV[i]) end
   end
+  a = a + released
+  if redis.call('EXISTS', key) == 1 then redis.call('EXPIRE', key, ttl) end
 end
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-return sent
+return #KEYS
 """
 
 # Moves one envelope's task from the dead-letter list back to the queue, only if it is still there.

@@ -40,6 +40,16 @@ class Reserved:
     held: dict[str, str] = field(default_factory=dict)  # number -> the reservation holding it
 
 
+@dataclass(frozen=True)
+class Mark:
+    """What one request settled under a progress key: ``sent`` confirmed, ``release`` given up."""
+
+    key: str
+    mine: str
+    sent: tuple[str, ...]
+    release: tuple[str, ...]
+
+
 class Progress:
     def __init__(self, client: redis.Redis) -> None:
         self._reserve = client.register_script(lua.RESERVE)
@@ -66,5 +76,14 @@ class Progress:
 
     def finish(self, key: str, mine: str, sent: Sequence[str], release: Sequence[str]) -> None:
         """Mark ``sent`` as confirmed; give up our reservations on ``release``."""
-        if sent or release:
-            self._finish(keys=[key], args=[mine, PROGRESS_TTL_S, len(sent), *sent, *release])
+        self.finish_many([Mark(key, mine, tuple(sent), tuple(release))])
+
+    def finish_many(self, marks: Sequence[Mark]) -> None:
+        """``finish`` for several requests, in one call."""
+        marks = [m for m in marks if m.sent or m.release]
+        if not marks:
+            return
+        args: list[Any] = [PROGRESS_TTL_S]
+        for mark in marks:
+            args += [mark.mine, len(mark.sent), len(mark.release), *mark.sent, *mark.release]
+        self._finish(keys=[m.key for m in marks], args=args)

@@ -26,7 +26,7 @@ import redis
 from redis.exceptions import ClusterDownError, TryAgainError
 
 from smsworker.events import WorkerEvents
-from smsworker.progress import Progress, Reserved
+from smsworker.progress import Mark, Progress, Reserved
 from smsworker.queue import RedisQueue, SettleOp
 from smsworker.worker.stopping import Stopping
 
@@ -187,8 +187,8 @@ class WorkerRedis:
     def reserve(self, key: str, mine: str, mobiles: Sequence[str]) -> Reserved:
         return self._guard.write(lambda: self._progress.reserve(key, mine, mobiles), "reserve")
 
-    def finish(self, key: str, mine: str, sent: Sequence[str], release: Sequence[str]) -> None:
-        self._guard.write(lambda: self._progress.finish(key, mine, sent, release), "mark sent")
+    def finish(self, marks: Sequence[Mark]) -> None:
+        self._guard.write(lambda: self._progress.finish_many(marks), "mark sent")
 
     def steal(self, key: str, mine: str, held: Mapping[str, str]) -> None:
         self._guard.write(lambda: self._progress.steal(key, mine, held), "reserve")

@@ -26,6 +26,7 @@ from smsworker.worker.grouping import Grouper, Member
 from smsworker.worker.guarded import RedisGaveUp, RedisGuard, WorkerRedis
 from smsworker.worker.intake import Intake, Rejected
 from smsworker.worker.liveness import Liveness
+from smsworker.worker.marks import ProgressMarks
 from smsworker.worker.options import WorkerOptions
 from smsworker.worker.reconcile import Reconciler
 from smsworker.worker.send_pool import SendPool
@@ -85,6 +86,7 @@ class Worker:
         self._intake = Intake(
             self._redis, parser, providers[0], poison_after=options.poison_after, log=self.log
         )
+        self._marks = ProgressMarks(self._redis, self.log)
         self._sender = self._unit_sender(RateLimiter(queue, options.rate_limits, self.log))
         # Units of different tasks that may share one request: up to the first provider's batch size.
         self._group_size = providers[0].max_batch_size if options.group_tasks else 1
@@ -96,7 +98,7 @@ class Worker:
             self._redis, self.providers, self.options.retry, events=self._events,
             pace=functools.partial(limiter.wait_turn, sleep=self._stopping.sleep),
             sleep=self._stopping.sleep, lease_lapsed=self._liveness.lapsed_since,
-            settle=self._settler.settle, log=self.log,
+            settle=self._settler.settle, marks=self._marks, log=self.log,
         )  # fmt: skip
 
     @property
@@ -121,6 +123,7 @@ class Worker:
     def _serve(self, *, drain: bool) -> Totals:
         self._guard.draining = drain
         self._settler.start()
+        self._marks.start()
         try:
             self._guard.read(self._liveness.beat, "register")
             self._liveness.start(self._stopping)
@@ -299,6 +302,7 @@ class Worker:
         self.totals.requeued = self._reconciler.put_back_all(claimed=self._claimed)
         self.totals.abandoned_sends = not idle
         self._pool.shutdown(wait=idle)
+        self._marks.close()
         for provider in self.providers:
             provider.close()
         self._liveness.close()

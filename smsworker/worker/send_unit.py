@@ -19,12 +19,13 @@ from smsworker.delivery import RetryPolicy, deliver
 from smsworker.errors import ShutdownRequested, TakenOver
 from smsworker.events import WorkerEvents
 from smsworker.outcome import Failure, UnitOutcome
-from smsworker.progress import Reserved, holder
+from smsworker.progress import Mark, Reserved, holder
 from smsworker.providers.base import OutgoingMessage, Provider
 from smsworker.worker.flight import TaskInFlight
 from smsworker.worker.grouping import Member
 from smsworker.worker.guarded import RedisGaveUp, WorkerRedis
 from smsworker.worker.intake import Unit
+from smsworker.worker.marks import ProgressMarks
 
 # How long a claimant waits before asking again about recipients a live worker is sending.
 WAIT_FIRST_S = 0.2
@@ -43,9 +44,11 @@ class UnitSender:
         sleep: Callable[[float], None],
         lease_lapsed: Callable[[float], bool],
         settle: Callable[[TaskInFlight], None],
+        marks: ProgressMarks,
         log: Any,
     ) -> None:
         self._redis = redis
+        self._marks = marks  # progress marks, written in groups
         self._providers = providers
         self._policy = policy
         self._events = events
@@ -178,7 +181,7 @@ class UnitSender:
         another worker's since it took the task over), so that whoever sends them next need not
         wait for this worker, which is alive and would hold them for good."""
         sent = set(part.sent)
-        self._redis.finish(key, mine, part.sent, [m for m in mobiles if m not in sent])
+        self._marks.write(Mark(key, mine, tuple(part.sent), tuple(m for m in mobiles if m not in sent)))
 
     def _reserve(self, key: str, mine: str, mobiles: list[str]) -> Reserved:
         return self._redis.reserve(key, mine, mobiles)

@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Sequence
 
 import fakeredis
+import pytest
 
 from smsworker.delivery import RetryPolicy
 from smsworker.events import WorkerEvents
-from smsworker.progress import Progress, holder, reservation
+from smsworker.progress import Mark, Progress, holder, reservation
 from smsworker.queue import RedisQueue
 from smsworker.task import SmsTask
 from smsworker.testing import FakeProvider
 from smsworker.worker.flight import TaskInFlight
-from smsworker.worker.guarded import RedisGuard, WorkerRedis
+from smsworker.worker.guarded import RedisGaveUp, RedisGuard, WorkerRedis
 from smsworker.worker.intake import Unit
+from smsworker.worker.marks import ProgressMarks
 from smsworker.worker.send_unit import UnitSender
 from smsworker.worker.stopping import Stopping
 from tests.support.logs import LogCapture
+from tests.support.waiting import wait_until
 
 KEY = "{sms_queue}:progress:id:order-1"
 A, B, C = "+8613800138000", "+8613800138001", "+8613800138002"
@@ -41,6 +45,81 @@ def test_reserve_steal_finish(fake_redis: fakeredis.FakeRedis) -> None:
     assert fake_redis.hget(KEY, A) == b"1"
 
 
+def test_marks_of_several_requests_go_in_one_call(fake_redis: fakeredis.FakeRedis) -> None:
+    progress = Progress(fake_redis)
+    other = "{sms_queue}:progress:other"
+    mine, theirs = reservation("w1:1:a", "f1"), reservation("w2:2:b", "f2")
+    progress.reserve(KEY, mine, [A, B, C])
+    progress.reserve(other, theirs, [A, B])
+    progress.finish_many(
+        [
+            Mark(KEY, mine, (A,), (B,)),
+            Mark(other, mine, (B,), (A,)),  # A is not ours there: it stays reserved
+            Mark(KEY, mine, (C,), ()),  # the same task's other request
+            Mark(KEY, mine, (), ()),  # nothing to write: left out
+        ]
+    )
+    assert fake_redis.hgetall(KEY) == {A.encode(): b"1", C.encode(): b"1"}
+    assert fake_redis.hgetall(other) == {A.encode(): theirs.encode(), B.encode(): b"1"}
+    assert fake_redis.ttl(KEY) > 0 and fake_redis.ttl(other) > 0
+
+
+def test_progress_marks_are_written_in_groups_and_each_sender_waits_for_its_own(
+    fake_redis: fakeredis.FakeRedis,
+) -> None:
+    queue = RedisQueue(fake_redis, "sms_queue", "{sms_queue}:dead")
+    guard = RedisGuard(LogCapture().logger, Stopping(5.0), wait=lambda s: None)
+    redis = WorkerRedis(queue, guard, "me:1:m")
+    calls: list[int] = []
+    finish = redis.finish
+
+    def counted(marks: Sequence[Mark]) -> None:
+        calls.append(len(marks))
+        release.wait(5)  # the first write is slow: the others pile up behind it
+        finish(marks)
+
+    release = threading.Event()
+    redis.finish = counted  # type: ignore[method-assign]
+    marks = ProgressMarks(redis, LogCapture().logger)
+    marks.start()
+    numbers = [f"+86138001380{n:02d}" for n in range(20)]
+    done: list[str] = []
+
+    def send(number: str) -> None:
+        marks.write(Mark(KEY, "r me:1:m f", (number,), ()))
+        if fake_redis.hget(KEY, number) == b"1":  # back only once its mark is in Redis
+            done.append(number)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in numbers]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: sum(calls) >= 1, timeout_s=5, what="the first write")
+    assert done == []
+    release.set()
+    for thread in threads:
+        thread.join(5)
+    marks.close()
+    assert sorted(done) == numbers and sum(calls) == 20
+    assert len(calls) < 20, "the marks that waited behind the first write went in one call"
+
+
+def test_a_failed_group_write_fails_every_sender_in_it(fake_redis: fakeredis.FakeRedis) -> None:
+    queue = RedisQueue(fake_redis, "sms_queue", "{sms_queue}:dead")
+    redis = WorkerRedis(queue, RedisGuard(LogCapture().logger, Stopping(5.0), wait=lambda s: None), "me:1:m")
+
+    def gave_up(marks: Sequence[Mark]) -> None:
+        raise RedisGaveUp("stopping")
+
+    redis.finish = gave_up  # type: ignore[method-assign]
+    marks = ProgressMarks(redis, LogCapture().logger)
+    marks.start()
+    with pytest.raises(RedisGaveUp):
+        marks.write(Mark(KEY, "r me:1:m f", ("+8613800138000",), ()))
+    marks.close()
+    with pytest.raises(RedisGaveUp):  # closed: written alone, and still raising
+        marks.write(Mark(KEY, "r me:1:m f", ("+8613800138000",), ()))
+
+
 def make_sender(
     queue: RedisQueue,
     provider: FakeProvider,
@@ -54,7 +133,8 @@ def make_sender(
     redis = WorkerRedis(queue, guard, "me:1:m")
     return UnitSender(redis, [provider], policy, events=WorkerEvents(),
                       pace=lambda provider: None, sleep=sleep, lease_lapsed=lambda since: in_doubt,
-                      settle=lambda flight: None, log=logs.logger)  # fmt: skip
+                      settle=lambda flight: None, marks=ProgressMarks(redis, logs.logger),
+                      log=logs.logger)  # fmt: skip
 
 
 def flight(mobiles: tuple[str, ...]) -> TaskInFlight:

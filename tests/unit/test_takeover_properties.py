@@ -29,6 +29,7 @@ from smsworker.worker.flight import FlightRegistry, Holdings, TaskInFlight
 from smsworker.worker.grouping import Grouper
 from smsworker.worker.guarded import RedisGuard, WorkerRedis
 from smsworker.worker.intake import Intake, Rejected, Unit
+from smsworker.worker.marks import ProgressMarks
 from smsworker.worker.send_unit import UnitSender
 from smsworker.worker.settle import Settler
 from smsworker.worker.stopping import Stopping
@@ -68,7 +69,7 @@ class Rig:
         self.sender = UnitSender(
             self.redis, [self.provider], RetryPolicy(2, 0.001, 0.001), events=WorkerEvents(),
             pace=lambda provider: None, sleep=self.meanwhile, lease_lapsed=lambda since: self.lapsed,
-            settle=self.settler.settle, log=log,
+            settle=self.settler.settle, marks=ProgressMarks(self.redis, log), log=log,
         )  # fmt: skip
 
     def step(self, step: str, data: st.DataObject) -> None:
