@@ -15,7 +15,7 @@ import requests
 
 from smsworker.errors import PermanentProviderError, TransientProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
-from smsworker.providers.transport import encode_json, make_session, request
+from smsworker.providers.transport import Endpoint, encode_json, make_session
 from smsworker.segments import count_segments
 from smsworker.strict_json import is_text
 
@@ -39,6 +39,7 @@ class HttpProvider:
         self.max_batch_size = batch_size
         self._timeout_s = timeout_s
         self._session = make_session(url, pool_size=pool_size, headers=headers)
+        self._endpoint = Endpoint(self._session, url, _JSON)
 
     def body(self, message: OutgoingMessage) -> dict[str, Any]:
         body: dict[str, Any] = {"template_id": message.template_id}
@@ -55,9 +56,7 @@ class HttpProvider:
 
     def send(self, message: OutgoingMessage) -> SendResult:
         body = encode_json(self.body(message)).encode("utf-8")
-        response = request(
-            self._session, "POST", self.url, timeout_s=self._timeout_s, data=body, headers=_JSON
-        )
+        response = self._endpoint.post(body, timeout_s=self._timeout_s)
         status = response.status_code
         if 200 <= status < 300:
             return SendResult(message_ids=message_ids(response, message.mobiles))

@@ -16,7 +16,7 @@ from smsworker.errors import PermanentProviderError, ProviderError, TransientPro
 from smsworker.providers.base import OutgoingMessage, SendResult
 from smsworker.providers.signing import tc3_signature
 from smsworker.providers.templates import positional_variables, template_code
-from smsworker.providers.transport import encode_json, json_body, make_session, request
+from smsworker.providers.transport import Endpoint, encode_json, json_body, make_session
 from smsworker.segments import count_segments
 
 VERSION = "2021-01-11"
@@ -68,6 +68,7 @@ class TencentProvider:
         self._host = urlsplit(base_url).netloc
         self._timeout_s = timeout_s
         self._session = make_session(base_url, pool_size=pool_size)
+        self._endpoint = Endpoint(self._session, self._url)
         self._clock = clock
 
     def body(self, message: OutgoingMessage) -> dict[str, Any]:
@@ -116,9 +117,7 @@ class TencentProvider:
             "X-TC-Timestamp": str(timestamp),
             "X-TC-Region": self._region,
         }
-        response = request(
-            self._session, "POST", self._url, timeout_s=self._timeout_s, headers=headers, data=payload
-        )
+        response = self._endpoint.post(payload, timeout_s=self._timeout_s, headers=headers)
         if response.status_code >= 500:
             raise TransientProviderError(f"HTTP {response.status_code}", code=str(response.status_code))
         answer = json_body(response).get("Response", {})

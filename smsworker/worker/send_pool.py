@@ -7,22 +7,29 @@ task with 10,000 recipients is spread over every thread.
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from smsworker.worker.stopping import Stopping
 
 
 class SendPool:
+    """The threads are made as units need them, up to ``concurrency``, and kept. Not a
+    ``ThreadPoolExecutor``: its ``Future`` per unit (a lock and a condition each) is a cost per send
+    that nothing here reads, and units never wait in a queue (each has a slot, so a thread)."""
+
     def __init__(self, concurrency: int, stopping: Stopping, log: Any) -> None:
+        self._concurrency = concurrency
         self._slots = threading.Semaphore(concurrency)
         self._stopping = stopping
         self._log = log
         self._units = 0
+        self._idle_waiters = 0  # wait_idle callers: only they need a notify when a unit ends
         self._cond = threading.Condition()
-        self._executor = ThreadPoolExecutor(concurrency, thread_name_prefix="smsworker-send")
+        self._work: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads: list[threading.Thread] = []
 
     def acquire(self, *, tick_s: float, on_tick: Callable[[], None]) -> bool:
         """Take a slot, running ``on_tick`` every ``tick_s`` while none is free; False once stopping."""
@@ -43,14 +50,25 @@ class SendPool:
         return taken
 
     def release(self, count: int = 1) -> None:
-        for _ in range(count):
-            self._slots.release()
+        self._slots.release(count)
 
     def submit(self, unit: Callable[[], None]) -> None:
         """Run ``unit`` on a sending thread, in the slot the caller took; it gives the slot back."""
         with self._cond:
             self._units += 1
-        self._executor.submit(self._run, unit)
+            spawn = len(self._threads) < min(self._units, self._concurrency)
+            if spawn:
+                thread = threading.Thread(
+                    target=self._serve, name=f"smsworker-send_{len(self._threads)}", daemon=True
+                )
+                self._threads.append(thread)
+        if spawn:
+            thread.start()
+        self._work.put(unit)
+
+    def _serve(self) -> None:
+        while (unit := self._work.get()) is not None:
+            self._run(unit)
 
     def _run(self, unit: Callable[[], None]) -> None:
         try:
@@ -60,7 +78,8 @@ class SendPool:
         finally:
             with self._cond:
                 self._units -= 1
-                self._cond.notify_all()
+                if self._idle_waiters:
+                    self._cond.notify_all()
             self._slots.release()
 
     def units_in_flight(self) -> int:
@@ -70,7 +89,28 @@ class SendPool:
     def wait_idle(self, timeout_s: float | None) -> bool:
         """Wait until no unit is running; False on timeout."""
         with self._cond:
-            return self._cond.wait_for(lambda: self._units == 0, timeout=timeout_s)
+            self._idle_waiters += 1
+            try:
+                return self._cond.wait_for(lambda: self._units == 0, timeout=timeout_s)
+            finally:
+                self._idle_waiters -= 1
 
     def shutdown(self, *, wait: bool) -> None:
-        self._executor.shutdown(wait=wait, cancel_futures=True)
+        """End the threads once their units are done; a unit not started yet is dropped (its task
+        is unsettled, and put back). With ``wait``, until they have ended."""
+        while True:
+            try:
+                dropped = self._work.get_nowait()
+            except queue.Empty:
+                break
+            if dropped is not None:
+                with self._cond:
+                    self._units -= 1
+                self._slots.release()
+        with self._cond:
+            threads = list(self._threads)
+        for _ in threads:
+            self._work.put(None)
+        if wait:
+            for thread in threads:
+                thread.join()
