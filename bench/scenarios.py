@@ -118,7 +118,7 @@ def idle_latency(rig: Rig, runner: str, *, count: int, per_s: float = 50.0) -> d
     proc = _start(rig, runner, api, 16, 1, daemon=True)
     try:
         _warm_up(rig, api, runner)
-        latencies_ms = _push_singles(rig, api, count=count, per_s=per_s, start=0)
+        latencies_ms = _latencies_ms(api, _push_singles(rig, count=count, per_s=per_s, start=0))
         return {"runner": runner, "tasks": count, **_spread(latencies_ms)}
     finally:
         proc.signal(SIGTERM)
@@ -132,18 +132,22 @@ def _warm_up(rig: Rig, api: Api, runner: str) -> None:
 
 
 def _push_singles(
-    rig: Rig, api: Api, *, count: int, per_s: float, start: int, distinct_text: bool = False
-) -> list[float]:
-    """Push ``count`` one-recipient tasks at ``per_s``; each one's LPUSH-to-receive time in ms.
+    rig: Rig, *, count: int, per_s: float, start: int, distinct_text: bool = False
+) -> dict[str, float]:
+    """Push ``count`` one-recipient tasks at ``per_s``; the time each was pushed, by number.
     With ``distinct_text`` each is its own message (a one-time code), so none can share a request."""
-    numbers = mobiles(start, count)
     pushed: dict[str, float] = {}
-    for i, number in enumerate(numbers):
+    for i, number in enumerate(mobiles(start, count)):
         pushed["+86" + number] = time.time()
         content = f"Your code is {i:06d}" if distinct_text else "Test SMS"
         rig.redis.lpush("sms_queue", php_task(1, [number], content))
         time.sleep(1 / per_s)
-    wait_for(lambda: all(m in api.received() for m in pushed), timeout_s=300, what="every task to arrive")
+    return pushed
+
+
+def _latencies_ms(api: Api, pushed: dict[str, float]) -> list[float]:
+    """LPUSH-to-answer time of each pushed number, once all have arrived."""
+    wait_for(lambda: all(m in api.received() for m in pushed), timeout_s=600, what="every task to arrive")
     received = api.received()
     return [(received[m][0] - t) * 1000 for m, t in pushed.items()]
 
@@ -185,10 +189,11 @@ def otp_latency(
         pusher = threading.Thread(target=campaign, daemon=True)
         if campaign_per_s:
             pusher.start()
-        latencies_ms = _push_singles(rig, api, count=otps, per_s=20, start=0, distinct_text=True)
-        stop.set()
+        pushed = _push_singles(rig, count=otps, per_s=20, start=0, distinct_text=True)
+        stop.set()  # the campaign is pushed while the codes are
         if campaign_per_s:
             pusher.join()
+        latencies_ms = _latencies_ms(api, pushed)
         total = otps + 1 + pushed_campaign[0]
         wait_for(lambda: api.stats()["distinct"] >= total, timeout_s=600, what="the campaign to arrive")
         stats = api.stats()
