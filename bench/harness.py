@@ -107,8 +107,15 @@ class Proc:
         return self.process.pid
 
     def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        return self._status_mb("VmRSS:")
+
+    def _status_mb(self, field: str) -> float:
+        try:
+            lines = Path(f"/proc/{self.pid}/status").read_text().splitlines()
+        except OSError:  # exited meanwhile
+            return 0.0
+        for line in lines:
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024
         return 0.0
 
@@ -117,12 +124,17 @@ class Proc:
             os.kill(self.pid, sig)
 
     def wait(self, timeout_s: float = 600) -> int:
+        """Wait for the exit; meanwhile note the process's own peak RSS (VmHWM). Not wait4's
+        ru_maxrss: Linux carries the high-water mark across exec, and a child forked from this
+        (large) process starts with this process's."""
         deadline = time.monotonic() + timeout_s
+        peak = 0.0
         while self.returncode is None:
+            peak = max(peak, self._status_mb("VmHWM:"))
             pid, status, usage = os.wait4(self.pid, os.WNOHANG)
             if pid:
                 self.returncode = os.waitstatus_to_exitcode(status)
-                self.peak_rss_mb = usage.ru_maxrss / 1024
+                self.peak_rss_mb = peak or None
                 self.cpu_s = usage.ru_utime + usage.ru_stime
                 self.process.returncode = self.returncode
                 break
