@@ -41,7 +41,9 @@ if command -v "$PYTHON" >/dev/null 2>&1 && ! "$PYTHON" -c 'import ensurepip, ven
 fi
 if [ "$PURPOSE" = "test" ]; then
     command -v php >/dev/null 2>&1 || missing+=(php-cli)
-    if ! { command -v php >/dev/null 2>&1 && php -m 2>/dev/null | grep -qx redis; }; then
+    # Not grep -q: it stops reading at the first match, php then dies of SIGPIPE writing the rest,
+    # and pipefail makes the whole test fail now and then (a needless apt-get run).
+    if ! { command -v php >/dev/null 2>&1 && php -m 2>/dev/null | grep -x redis >/dev/null; }; then
         missing+=(php-redis)
     fi
     [ -f /usr/share/php/Predis/Autoloader.php ] || missing+=(php-nrk-predis)

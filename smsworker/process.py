@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import signal
 import socket
@@ -103,8 +104,13 @@ def run_worker(
             metrics.watch(worker.queue, worker.units_in_flight)
             if serve_metrics:
                 _serve_metrics(metrics, settings)
+        # Everything made so far (modules, the worker and its parts) lives as long as the process: out
+        # of the collector's sight, a full collection no longer walks it, which paused a worker ~20 ms
+        # now and then (the max of bench (c)'s idle latency: 18-28 ms before, 3-4 ms after).
+        gc.freeze()
         return worker.drain() if drain else worker.run()
     finally:
+        gc.unfreeze()  # for a caller that goes on (tests run workers in their own process)
         if metrics is not None:
             metrics.close()
         notifier.close()
