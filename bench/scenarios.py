@@ -249,7 +249,8 @@ def run_all(rig: Rig, scale: float) -> dict[str, Any]:
     results["a"] = {
         "params": {**a, "concurrency": 16},
         "runs": [
-            throughput(rig, "bare loop", **a, concurrency=16).as_dict(),
+            throughput(rig, "bare loop", **a, concurrency=1, label="bare loop, 1 thread").as_dict(),
+            throughput(rig, "bare loop", **a, concurrency=16, label="bare loop, 16 threads").as_dict(),
             throughput(rig, "smsworker", **a, concurrency=16).as_dict(),
             throughput(rig, "smsworker", **a, concurrency=8, processes=2).as_dict(),
         ],
