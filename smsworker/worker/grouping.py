@@ -8,7 +8,10 @@ request is decided here and nowhere else:
 - the same template, content and params (what goes on the wire beside the numbers);
 - no ``id``: a task pushed with one travels alone, so its id reaches the provider as its own
   (the webhook's ``id``, Alibaba's ``OutId``, Tencent's ``SessionContext``);
-- not contested (another claimant holds some of its recipients: see ``send_unit.py``);
+- no progress key: a task sent in several requests (more numbers than a batch, or an id) records
+  each request's recipients under its key, and may have to wait for another claimant's reservations
+  (``send_unit.py``); such waits inside a shared request could wait on each other, so its units go
+  alone. A task of one request has no key, and never waits;
 - no number twice in one request: a unit whose numbers are already in the open group starts a new one.
 
 Nothing waits to fill a group: the fetch loop groups what one claim round brought, so a lone task
@@ -97,7 +100,7 @@ class Grouper:
     def _key(member: Member) -> Hashable | None:
         """What must be equal for two units to share a request; None: this one travels alone."""
         task = member.flight.task
-        if task.task_id is not None or member.unit.contested:
+        if task.task_id is not None or member.flight.progress_key is not None or member.unit.contested:
             return None
         params = None if task.params is None else json.dumps(task.params, sort_keys=True, default=str)
         return (str(type(task.template_id)), task.template_id, task.content, params)

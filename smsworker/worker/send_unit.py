@@ -83,7 +83,8 @@ class UnitSender:
 
     def send_group(self, members: Sequence[Member]) -> list[UnitOutcome]:
         """One outcome per member. A member whose worker's heartbeat lapsed since its task was taken
-        goes on its own (``send``: it may have been taken over, or need its recipients reserved)."""
+        goes on its own (``send``: it may have been taken over). No member has a progress key, so
+        none waits for another claimant here."""
         alone = [self._lease_lapsed(m.flight.started) for m in members]
         together = [m for m, lapsed in zip(members, alone, strict=True) if not lapsed]
         shared = iter(self._send_shared(together) if together else [])
@@ -115,14 +116,12 @@ class UnitSender:
         for i, member in enumerate(members):
             flight, mine = member.flight, member.unit.mobiles
             part = outcome.share(mine, tasks=len(members))
-            rest = [m for m in mine if m not in part.settled()]
-            if i in taken:
-                part.taken_over = True
-            elif flight.progress_key is not None:
-                self._finish(
-                    flight.progress_key, flight.reservation, part, [m for m in mine if m not in rest]
-                )
-            if rest and i not in taken:  # a retry stopped because another member was taken over
+            # Members have no progress key (grouping.py): nothing to mark. Left undecided when a
+            # retry stopped because a member was taken over: a taken member's numbers are the other
+            # worker's now; the others' are sent on their own.
+            part.taken_over = i in taken
+            rest = [] if i in taken else [m for m in mine if m not in part.settled()]
+            if rest:
                 part.merge(self.send(flight, Unit(rest)))
             parts.append(part)
         return parts

@@ -43,9 +43,11 @@ MESSAGES: list[tuple[int | str, str, dict[str, str] | None]] = [
 ]
 
 
-def flight_of(template_id: int | str, content: str, params: Any, task_id: str | None, n: int) -> TaskInFlight:
+def flight_of(
+    template_id: int | str, content: str, params: Any, task_id: str | None, n: int, key: str | None = None
+) -> TaskInFlight:
     task = SmsTask(template_id=template_id, content=content, mobiles=(), task_id=task_id, params=params)
-    return TaskInFlight(f"element-{n}".encode(), b"raw", task, None, 1)
+    return TaskInFlight(f"element-{n}".encode(), b"raw", task, key, 1)
 
 
 units = st.lists(
@@ -53,7 +55,7 @@ units = st.lists(
         st.integers(0, len(MESSAGES) - 1),
         st.booleans(),  # pushed with an id
         st.lists(st.sampled_from(VALID[:8]), min_size=1, max_size=4, unique=True),
-        st.booleans(),  # contested
+        st.sampled_from(["plain", "contested", "keyed"]),  # keyed: sent in several requests
     ),
     max_size=30,
 )
@@ -62,14 +64,15 @@ units = st.lists(
 @settings(max_examples=300, deadline=None)
 @given(drawn=units, size=st.integers(1, 6), early=st.lists(st.booleans(), max_size=30))
 def test_groups_hold_one_message_within_the_batch_size_and_every_unit_once(
-    drawn: list[tuple[int, bool, list[str], bool]], size: int, early: list[bool]
+    drawn: list[tuple[int, bool, list[str], str]], size: int, early: list[bool]
 ) -> None:
     grouper = Grouper(size)
     added = []
     groups = []
-    for n, (message, with_id, mobiles, contested) in enumerate(drawn):
-        flight = flight_of(*MESSAGES[message], f"id-{n}" if with_id else None, n)
-        unit = Unit(mobiles, contested=contested)
+    for n, (message, with_id, mobiles, kind) in enumerate(drawn):
+        key = None if kind == "plain" else f"{{sms_queue}}:progress:t{n}"
+        flight = flight_of(*MESSAGES[message], f"id-{n}" if with_id else None, n, key)
+        unit = Unit(mobiles, contested=kind == "contested")
         grouper.add(flight, unit)
         added.append((flight, unit))
         if n < len(early) and early[n]:
@@ -92,6 +95,9 @@ def test_groups_hold_one_message_within_the_batch_size_and_every_unit_once(
             )
             assert all(t.task_id is None for t in tasks), "a task with an id must travel alone"
             assert not any(m.unit.contested for m in group)
+            # Units that may wait for another claimant's reservations must not wait inside a
+            # shared request (found by the takeover property: two such waits in one thread).
+            assert all(m.flight.progress_key is None for m in group), "a task with progress in company"
     # Groups come out in the order of their first unit, so the queue's order is kept.
     firsts = [added.index(next((f, u) for f, u in added if f is g[0].flight)) for g in groups]
     if not any(early):
