@@ -62,9 +62,13 @@ def _check_port_free(settings: Settings) -> None:
         with socket.socket(socket.AF_INET6 if ":" in settings.metrics_address else socket.AF_INET) as probe:
             probe.bind((settings.metrics_address, settings.metrics_port))
     except OSError as exc:
-        raise StartupError.cannot_listen(
-            "serve metrics", settings.metrics_address, settings.metrics_port, exc, "metrics"
-        ) from None
+        raise _cannot_serve_metrics(settings, exc) from None
+
+
+def _cannot_serve_metrics(settings: Settings, exc: OSError) -> StartupError:
+    return StartupError.cannot_listen(
+        "serve metrics", settings.metrics_address, settings.metrics_port, exc, "metrics"
+    )
 
 
 def run_worker(
@@ -84,6 +88,7 @@ def run_worker(
     # At the default 5 ms, a thread that wants the GIL also forces a switch every 5 ms, and with
     # tens of threads runnable at once those forced switches cost CPU on every send, more the more
     # threads (bench (b): about a tenth of a send's CPU at 256 in flight). 20 ms keeps them rare.
+    switch_interval_s = sys.getswitchinterval()
     sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     options = worker_options(settings)
     notifier = Notifier.from_environ(os.environ)
@@ -110,7 +115,9 @@ def run_worker(
         gc.freeze()
         return worker.drain() if drain else worker.run()
     finally:
-        gc.unfreeze()  # for a caller that goes on (tests run workers in their own process)
+        # For a caller that goes on (tests run workers in their own process).
+        gc.unfreeze()
+        sys.setswitchinterval(switch_interval_s)
         if metrics is not None:
             metrics.close()
         notifier.close()
@@ -128,9 +135,7 @@ def _serve_metrics(metrics: PrometheusMetrics, settings: Settings) -> None:
     try:
         metrics.serve(settings.metrics_port, settings.metrics_address)
     except OSError as exc:
-        raise StartupError.cannot_listen(
-            "serve metrics", settings.metrics_address, settings.metrics_port, exc, "metrics"
-        ) from None
+        raise _cannot_serve_metrics(settings, exc) from None
 
 
 class StopOnSignal:

@@ -74,12 +74,8 @@ class Progress:
         pairs: list[Any] = [item for pair in taken.items() for item in pair]
         self._steal(keys=[key], args=[mine, *pairs])
 
-    def finish(self, key: str, mine: str, sent: Sequence[str], release: Sequence[str]) -> None:
-        """Mark ``sent`` as confirmed; give up our reservations on ``release``."""
-        self.finish_many([Mark(key, mine, tuple(sent), tuple(release))])
-
     def finish_many(self, marks: Sequence[Mark]) -> None:
-        """``finish`` for several requests, in one call."""
+        """For each mark, in one call: its ``sent`` confirmed, our reservations on ``release`` given up."""
         marks = [m for m in marks if m.sent or m.release]
         if not marks:
             return

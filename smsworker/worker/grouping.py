@@ -52,7 +52,6 @@ class Grouper:
     def __init__(self, size: int) -> None:
         self._size = size
         self._open: dict[Hashable, _Group] = {}
-        self._ready: list[_Group] = []
         self._order: list[_Group] = []  # every group not yet taken, oldest first
         self.taken = 0  # groups handed out so far
 

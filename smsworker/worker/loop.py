@@ -86,7 +86,7 @@ class Worker:
         self._intake = Intake(
             self._redis, parser, providers[0], poison_after=options.poison_after, log=self.log
         )
-        self._marks = ProgressMarks(self._redis, self.log)
+        self._marks = ProgressMarks(self._redis)
         self._sender = self._unit_sender(RateLimiter(queue, options.rate_limits, self.log))
         # Units of different tasks that may share one request: up to the first provider's batch size.
         self._group_size = providers[0].max_batch_size if options.group_tasks else 1
@@ -181,11 +181,7 @@ class Worker:
         if suspect is None:
             self._start_round(elements, free, asked)
             return
-        others = elements[:suspect] + elements[suspect + 1 :]
-        for element in others:
-            self._holdings.remove(element)
-        if others:
-            self._reconciler.put_back(others, why="claimed beside a task a worker died holding")
+        self._put_back(elements[:suspect] + elements[suspect + 1 :])
         self._quiesce()
         self._start_round([elements[suspect]], 1, 1)
         self._quiesce()
@@ -234,10 +230,16 @@ class Worker:
         suspects = [e for e in elements if self._suspect(e)]
         if not suspects:
             return elements
-        for element in suspects:
-            self._holdings.remove(element)
-        self._reconciler.put_back(suspects, why="claimed beside a task a worker died holding")
+        self._put_back(suspects)
         return []  # the rest of this claim is started with this round; no more claims in it
+
+    def _put_back(self, elements: list[bytes]) -> None:
+        """Unclaim ``elements`` to the front of the queue: claimed beside a suspect, or suspects
+        claimed beside others, to be started alone."""
+        for element in elements:
+            self._holdings.remove(element)
+        if elements:
+            self._reconciler.put_back(elements, why="claimed beside a task a worker died holding")
 
     def _quiesce(self) -> None:
         """Wait until no unit is being sent and every outcome is recorded."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any
 
 from smsworker.progress import Mark
 from smsworker.worker.guarded import WorkerRedis
@@ -27,9 +26,8 @@ class _Batch:
 
 
 class ProgressMarks:
-    def __init__(self, redis: WorkerRedis, log: Any) -> None:
+    def __init__(self, redis: WorkerRedis) -> None:
         self._redis = redis
-        self._log = log
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._open = _Batch()

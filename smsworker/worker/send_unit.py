@@ -108,10 +108,7 @@ class UnitSender:
             if taken:
                 raise TakenOver()  # the others' numbers left unsent go on their own, below
 
-        outcome = self._contained(len(mobiles), lambda: deliver(
-            self._providers, message, self._policy, sleep=sleep, log=self._log, events=self._events,
-            pace=self._pace,
-        ), mobiles)  # fmt: skip
+        outcome = self._delivered(message, sleep)
         parts = []
         for i, member in enumerate(members):
             flight, mine = member.flight, member.unit.mobiles
@@ -204,22 +201,17 @@ class UnitSender:
             if self._lease_lapsed(flight.started) and self._taken_over(flight):
                 raise TakenOver()
 
-        return self._contained(len(mobiles), lambda: deliver(
-            self._providers, message, self._policy, sleep=sleep, log=self._log, events=self._events,
-            pace=self._pace,
-        ), mobiles, task_id=task.task_id)  # fmt: skip
+        return self._delivered(message, sleep)
 
-    def _contained(
-        self,
-        recipients: int,
-        send: Callable[[], UnitOutcome],
-        mobiles: Sequence[str],
-        task_id: str | None = None,
-    ) -> UnitOutcome:
-        """Containment: a bug while sending costs these recipients (``internal_error``), not the task."""
+    def _delivered(self, message: OutgoingMessage, sleep: Callable[[float], None]) -> UnitOutcome:
+        """``deliver`` with containment: a bug while sending costs these recipients
+        (``internal_error``), not the task."""
         try:
-            return send()
+            return deliver(self._providers, message, self._policy, sleep=sleep, log=self._log,
+                           events=self._events, pace=self._pace)  # fmt: skip
         except Exception as exc:
-            self._log.exception("worker.send_failed", task_id=task_id, recipients=recipients)
+            self._log.exception(
+                "worker.send_failed", task_id=message.task_id, recipients=len(message.mobiles)
+            )
             error = f"{type(exc).__name__} while sending: {exc}"[:500]
-            return UnitOutcome(failed={m: Failure("internal_error", error) for m in mobiles})
+            return UnitOutcome(failed={m: Failure("internal_error", error) for m in message.mobiles})

@@ -39,9 +39,9 @@ def test_reserve_steal_finish(fake_redis: fakeredis.FakeRedis) -> None:
     assert fake_redis.hget(KEY, B) == theirs.encode()
     progress.steal(KEY, mine, {B: theirs})
     assert progress.reserve(KEY, mine, [B]).mine == [B]
-    progress.finish(KEY, mine, sent=[B], release=[C])
+    progress.finish_many([Mark(KEY, mine, sent=(B,), release=(C,))])
     assert fake_redis.hgetall(KEY) == {A.encode(): b"1", B.encode(): b"1"}
-    progress.finish(KEY, "r w3:3:c f3", sent=[], release=[A])  # not ours to release
+    progress.finish_many([Mark(KEY, "r w3:3:c f3", sent=(), release=(A,))])  # not ours to release
     assert fake_redis.hget(KEY, A) == b"1"
 
 
@@ -80,7 +80,7 @@ def test_progress_marks_are_written_in_groups_and_each_sender_waits_for_its_own(
 
     release = threading.Event()
     redis.finish = counted  # type: ignore[method-assign]
-    marks = ProgressMarks(redis, LogCapture().logger)
+    marks = ProgressMarks(redis)
     marks.start()
     numbers = [f"+86138001380{n:02d}" for n in range(20)]
     done: list[str] = []
@@ -111,7 +111,7 @@ def test_a_failed_group_write_fails_every_sender_in_it(fake_redis: fakeredis.Fak
         raise RedisGaveUp("stopping")
 
     redis.finish = gave_up  # type: ignore[method-assign]
-    marks = ProgressMarks(redis, LogCapture().logger)
+    marks = ProgressMarks(redis)
     marks.start()
     with pytest.raises(RedisGaveUp):
         marks.write(Mark(KEY, "r me:1:m f", ("+8613800138000",), ()))
@@ -133,7 +133,7 @@ def make_sender(
     redis = WorkerRedis(queue, guard, "me:1:m")
     return UnitSender(redis, [provider], policy, events=WorkerEvents(),
                       pace=lambda provider: None, sleep=sleep, lease_lapsed=lambda since: in_doubt,
-                      settle=lambda flight: None, marks=ProgressMarks(redis, logs.logger),
+                      settle=lambda flight: None, marks=ProgressMarks(redis),
                       log=logs.logger)  # fmt: skip
 
 

@@ -69,7 +69,7 @@ class Rig:
         self.sender = UnitSender(
             self.redis, [self.provider], RetryPolicy(2, 0.001, 0.001), events=WorkerEvents(),
             pace=lambda provider: None, sleep=self.meanwhile, lease_lapsed=lambda since: self.lapsed,
-            settle=self.settler.settle, marks=ProgressMarks(self.redis, log), log=log,
+            settle=self.settler.settle, marks=ProgressMarks(self.redis), log=log,
         )  # fmt: skip
 
     def step(self, step: str, data: st.DataObject) -> None:
