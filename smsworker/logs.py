@@ -22,9 +22,9 @@ from typing import Any, TextIO
 
 import structlog
 
-from smsworker.redact import mask_mobile, mask_numbers_in_text
+from smsworker.redact import mask_numbers
 
-__all__ = ["make_logger", "mask_mobile", "render_json"]
+__all__ = ["make_logger", "render_json"]
 
 MOBILE_KEYS = frozenset({"mobile", "mobiles", "failed_mobiles", "to"})
 # Free text that may quote a number: error messages and tracebacks.
@@ -37,12 +37,12 @@ def _mask_processor(_: Any, __: str, event: MutableMapping[str, Any]) -> Mutable
     for key in MOBILE_KEYS & event.keys():
         value = event[key]
         if isinstance(value, str):
-            event[key] = mask_mobile(value)
+            event[key] = mask_numbers(value)
         elif isinstance(value, (list, tuple)):
-            event[key] = [mask_mobile(str(v)) for v in value]
+            event[key] = [mask_numbers(str(v)) for v in value]
     for key in TEXT_KEYS & event.keys():
         if isinstance(event[key], str):
-            event[key] = mask_numbers_in_text(event[key])
+            event[key] = mask_numbers(event[key])
     return event
 
 

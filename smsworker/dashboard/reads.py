@@ -18,7 +18,7 @@ from smsworker import dlq
 from smsworker.deadletter import parse_envelope
 from smsworker.queue import RedisQueue
 from smsworker.receipts import parse_state
-from smsworker.redact import mask_mobile, mask_numbers_in_text
+from smsworker.redact import mask_numbers
 from smsworker.status_book import StatusBook
 from smsworker.task import normalise_mobile
 
@@ -152,7 +152,7 @@ def lookup(queue: RedisQueue, task_id: str, mobile: str, region: str, *, mask: b
         number = normalise_mobile(mobile.strip(), region)
         if number is not None:
             found = [(tid, number, state) for tid, state in book.states_of_number(number)]
-    hide: Callable[[str], str] = mask_mobile if mask else (lambda text: text)
+    hide: Callable[[str], str] = mask_numbers if mask else (lambda text: text)
     return [
         {
             "id": tid,
@@ -185,7 +185,7 @@ def _shown(raw: bytes, envelope: dict[str, Any], mask: bool, *, whole: bool = Fa
         "error": _hide(str(envelope.get("error", "")), mask),
         "failed_at": envelope.get("failed_at"),
         "recipients": len(mobiles) or envelope.get("recipients", 0),
-        "mobiles": [mask_mobile(m) if mask else m for m in mobiles[:5]],
+        "mobiles": [mask_numbers(m) if mask else m for m in mobiles[:5]],
         "more": max(0, len(mobiles) - 5),
     }
     if whole:
@@ -197,13 +197,13 @@ def _shown(raw: bytes, envelope: dict[str, Any], mask: bool, *, whole: bool = Fa
         )
         shown["attempts"] = envelope.get("attempts")
         shown["worker"] = envelope.get("worker")
-        shown["mobiles"] = [mask_mobile(m) if mask else m for m in mobiles]
+        shown["mobiles"] = [mask_numbers(m) if mask else m for m in mobiles]
         shown["more"] = 0
     return shown  # fmt: skip
 
 
 def _hide(text: str, mask: bool) -> str:
-    return mask_numbers_in_text(text) if mask else text
+    return mask_numbers(text) if mask else text
 
 
 def _digits(text: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from smsworker.receipt_store import ReceiptStore, Report
-from smsworker.redact import mask_mobile
+from smsworker.redact import mask_numbers
 
 if TYPE_CHECKING:
     from smsworker.receiver.metrics import ReceiptMetrics
@@ -28,7 +28,7 @@ class Recorder:
             if self._metrics is not None:
                 self._metrics.applied(applied)
             if applied.outcome != "duplicate":
-                number = mask_mobile(applied.report.number)
+                number = mask_numbers(applied.report.number)
                 self._log.info(f"receipt.{applied.outcome}", source=source, message_id=report.message_id,
                                mobile=number, code=report.code or None)  # fmt: skip
         return outcomes
