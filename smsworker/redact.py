@@ -20,18 +20,21 @@ _QUERY_VALUE = re.compile(r"(?P<key>[?&;][^=&;#\s]*=)[^&;#\s]*")
 _HEADER_NAME = re.compile(r"[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}")
 
 # One digit as it may be written: any Unicode decimal digit (\d: ASCII, full-width, ...), or a JSON
-# escape of an ASCII or full-width one.
-_DIGIT = r"(?:\d|\\u00(?i:3[0-9])|\\u(?i:ff1[0-9]))"
+# escape of an ASCII or full-width one, escaped again any number of times (a payload's JSON inside
+# JSON, a task the app encoded twice).
+_DIGIT = r"(?:\d|\\+u00(?i:3[0-9])|\\+u(?i:ff1[0-9]))"
 # What people put between the digits of one number: spaces (also no-break and ideographic), dashes
 # (ASCII, Unicode, full-width), dots, parentheses (also full-width). At most two in a row: "(138) 0013".
 # The non-ASCII ones may come as JSON escapes too (json_encode writes "\\u3000").
-_SEPARATOR = r"(?:[ \u00a0\u3000.\-\u2010-\u2015\uff0d()\uff08\uff09]|\\u(?i:00a0|3000|201[0-5]|ff0[89d]))"
+_SEPARATOR = r"(?:[ \u00a0\u3000.\-\u2010-\u2015\uff0d()\uff08\uff09]|\\+u(?i:00a0|3000|201[0-5]|ff0[89d]))"
 # Not numbers, and left alone: an ISO date with its time ("2026-11-21 10:00:00"), an IPv4 address.
 _DATE = r"(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?:[ T]\d\d:\d\d(?::\d\d)?)?"
 _IPV4 = r"(?:[0-9]{1,3}\.){3}[0-9]{1,3}"
-_RUN = re.compile(
-    rf"(?P<kept>(?<![\d.])(?:{_DATE}|{_IPV4})(?![\d.]))|\+?{_DIGIT}(?:{_SEPARATOR}{{0,2}}{_DIGIT})*"
-)
+_KEPT = rf"(?P<kept>(?<![\d.])(?:{_DATE}|{_IPV4})(?![\d.]))"
+# A JSON escape of anything but a digit is one character, whatever hex digits spell it: "\u81f3"
+# before a number must not lend it a 3 (and make it a run too long to be one).
+_ESCAPE = r"(?P<escape>\\+u(?!00(?i:3[0-9])|(?i:ff1[0-9]))[0-9a-fA-F]{4})"
+_RUN = re.compile(rf"{_KEPT}|{_ESCAPE}|\+?{_DIGIT}(?:{_SEPARATOR}{{0,2}}{_DIGIT})*")
 _ONE_DIGIT = re.compile(_DIGIT)
 # E.164 allows 15 digits. A longer run without separators is an id (a vendor's BizId, a token),
 # not a number; a longer run with separators may be numbers side by side, and is masked.
@@ -50,7 +53,7 @@ def mask_numbers(text: str) -> str:
 
 def _masked(match: re.Match[str]) -> str:
     run = match.group()
-    if match.group("kept"):
+    if match.group("kept") or match.group("escape"):
         return run
     digits = [m.span() for m in _ONE_DIGIT.finditer(run)]
     count = len(digits)

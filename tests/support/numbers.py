@@ -41,11 +41,11 @@ class Written:
     text: str  # as the producer wrote it
 
 
-def _full_width(text: str) -> str:
+def full_width(text: str) -> str:
     return "".join(chr(0xFF10 + int(c)) if c.isascii() and c.isdigit() else c for c in text)
 
 
-def _json_escaped(text: str) -> str:
+def json_escaped(text: str) -> str:
     """As PHP's json_encode (without JSON_UNESCAPED_UNICODE) writes a string's inside."""
     return json.dumps(text)[1:-1]
 
@@ -65,9 +65,9 @@ def written_numbers(draw: st.DrawFn) -> Written:
     prefix = draw(st.sampled_from(["", f"+{country}", f"+{country} ", f"00{country}", f"00{country}-"]))
     text = prefix + body
     if draw(st.booleans()):
-        text = _full_width(text)
+        text = full_width(text)
     if draw(st.integers(0, 3)) == 0:
-        text = _json_escaped(text)
+        text = json_escaped(text)
     before = draw(st.sampled_from(["", "验证码已发送至", "sent to", "to:", "尊敬的用户", "Tel "]))
     after = draw(st.sampled_from(["", "\uff0c请查收", "ok", " 。", "!", "\n"]))
     return Written(national, before + text + after)
