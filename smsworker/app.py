@@ -156,21 +156,28 @@ def wait_for_redis(
     events: WorkerEvents | None = None,
 ) -> T | None:
     """``connect()`` once Redis answers: a worker started before its Redis (or while a cluster fails
-    over) waits, as it would for an outage later. None when stopped meanwhile, or after
+    over) waits, as it would for an outage later, and says so in the same words: ``redis.unavailable``
+    while it waits, ``redis.reconnected`` when Redis answers. None when stopped meanwhile, or after
     ``patience_s`` (a drain gives up, as it does on an outage). Refused credentials raise at once."""
     delay_s = BACKOFF_FIRST_S  # the pace of the worker's own outage handling
     deadline = None if patience_s is None else time.monotonic() + patience_s
+    waited = False
     while not stop.is_set():
         try:
-            return connect()
+            connected = connect()
         except redis.AuthenticationError:
             raise
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             if deadline is not None and time.monotonic() >= deadline:
                 return None
+            waited = True
             log.warning("redis.unavailable", action="connect", error=str(exc), retry_in_s=delay_s)
             if events is not None:
                 events.redis_waiting(str(exc))
             stop.wait(delay_s)
             delay_s = min(delay_s * 2, BACKOFF_MAX_S)
+            continue
+        if waited:
+            log.info("redis.reconnected", action="connect")
+        return connected
     return None

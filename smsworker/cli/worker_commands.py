@@ -114,12 +114,22 @@ def drain(**flags: Any) -> None:
 @click.command()
 @common_options
 @worker_options
-def check(**flags: Any) -> None:
+@click.option(
+    "--no-redis",
+    "no_redis",
+    is_flag=True,
+    help="Check the configuration and the provider's settings only, not Redis: what the systemd units "
+    "run before starting (the worker waits for a Redis that is not up yet itself).",
+)
+def check(no_redis: bool, **flags: Any) -> None:
     """Check the configuration, the provider's settings and that Redis answers; exit 1 if not."""
     settings = settings_from(flags)
     with friendly_errors(settings):
         for provider in build_providers(settings, build_logger(settings)):
             provider.close()
+        if no_redis:
+            click.echo(f"config ok: provider {settings.provider}, queue {settings.queue}")
+            return
         queue = build_queue(settings)
         queue.client.ping()
         version = queue.client.info("server").get("redis_version")

@@ -208,3 +208,26 @@ def test_redis_down_at_start_is_waited_for_and_a_stop_still_works(start_worker: 
     worker.send(signal.SIGTERM)
     # Well inside the 300 s shutdown timeout: with nothing claimed there is nothing to wait for.
     assert worker.wait(timeout_s=15) == 0
+
+
+def test_redis_coming_up_after_the_worker_is_said_as_after_any_outage(
+    start_worker: Start, tmp_path: Path
+) -> None:
+    """Started before its Redis, the worker logs the outage and its end in the words every later
+    outage uses, so an alert that pairs redis.unavailable with redis.reconnected holds at boot too."""
+    from tests.support.redis_server import free_port
+
+    port = free_port()
+    worker = start_worker(url=f"redis://127.0.0.1:{port}/0")
+    worker.wait_for_event("redis.unavailable")
+    server = RedisServer(tmp_path / "late-redis", port=port)
+    server.start()
+    try:
+        worker.wait_for_event("worker.started", timeout_s=30)
+        names = [e["event"] for e in worker.events() if e["event"].startswith(("redis.", "worker.started"))]
+        assert names[-2:] == ["redis.reconnected", "worker.started"], names
+        assert worker.events("redis.reconnected")[0]["action"] == "connect"
+        worker.send(signal.SIGTERM)
+        assert worker.wait(timeout_s=15) == 0
+    finally:
+        server.stop()
