@@ -6,10 +6,12 @@ Integration fixtures (a private redis-server, the smsworker command as a process
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import fakeredis
 import pytest
+from hypothesis import settings
 
 from smsworker.delivery import RetryPolicy
 from smsworker.queue import RedisQueue
@@ -18,6 +20,27 @@ from smsworker.testing import FakeProvider
 from smsworker.worker import Worker, WorkerOptions
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.logs import LogCapture
+
+# Property tests: `make test` (and CI) runs them derandomized, each from a seed fixed by its name, so
+# a run never fails on a fresh random draw. To search, by hand and before a change is done:
+#   SMSWORKER_SEARCH=20 .venv/bin/python -m pytest tests/unit --hypothesis-seed=3
+# runs every property with 20 times its examples, from random draws (here from seed 3: try several).
+# What a search finds becomes an @example of its test.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("search", derandomize=False, print_blob=True)
+SEARCH_SCALE = int(os.environ.get("SMSWORKER_SEARCH", "0") or 0)
+settings.load_profile("search" if SEARCH_SCALE else "ci")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if not SEARCH_SCALE:
+        return
+    for item in items:
+        test = getattr(item, "obj", None)
+        pinned = getattr(test, "_hypothesis_internal_use_settings", None)
+        if pinned is not None:
+            scaled = settings(pinned, max_examples=pinned.max_examples * SEARCH_SCALE)
+            test._hypothesis_internal_use_settings = scaled  # type: ignore[union-attr]
 
 
 @pytest.fixture
