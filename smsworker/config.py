@@ -86,6 +86,10 @@ class Settings:
     receipts_pull: tuple[str, ...] = ()
     receipts_pull_after: float = 60.0
     receipts_pull_every: float = 30.0
+    # A report that comes before its task has settled is held this long for its receipt record to
+    # appear (0: not held, unmatched at once), and at most this many are held at a time.
+    receipts_hold: float = 6 * 3600.0
+    receipts_hold_max: int = 100_000
     # smsworker dashboard: where it listens (loopback by default), who may log in (a file of users with
     # password hashes and roles, written by `dashboard add-user`), the file holding the key its session
     # cookies are signed with (empty: a new key each start, so a restart logs everyone out), whether
@@ -96,6 +100,13 @@ class Settings:
     dashboard_secret_file: str = ""
     dashboard_behind_tls: bool = False
     dashboard_no_auth: bool = False
+    # Host names the dashboard answers to besides IP addresses and localhost (a page of another
+    # site, its name pointed at this address, must not read it: DNS rebinding), the proxies whose
+    # X-Forwarded-For is believed (the client's address, for the login limit and the audit log),
+    # and how long a session may sit unused.
+    dashboard_allowed_hosts: tuple[str, ...] = ()
+    dashboard_trusted_proxies: tuple[Any, ...] = ()
+    dashboard_idle_timeout: float = 3600.0
     log_format: str = "auto"
     log_level: str = "info"
     mask_mobiles: bool = True
@@ -278,12 +289,17 @@ _CONVERTERS: dict[str, Callable[[Any], Any]] = {
     "dashboard_secret_file": values.text,
     "dashboard_behind_tls": values.to_bool,
     "dashboard_no_auth": values.to_bool,
+    "dashboard_allowed_hosts": values.host_names,
+    "dashboard_trusted_proxies": values.networks,
+    "dashboard_idle_timeout": values.number(float, 60, values.DAY_S),
     "dead_letter_undelivered": values.to_bool,
     "group_tasks": values.to_bool,
     "receipts_list_max": values.number(int, 1, 10_000_000),
     "receipts_pull": values.choices(("aliyun", "tencent")),
     "receipts_pull_after": values.number(float, 0, values.DAY_S),
     "receipts_pull_every": values.seconds(3600),
+    "receipts_hold": values.number(float, 0, 30 * values.DAY_S),
+    "receipts_hold_max": values.number(int, 1, 10_000_000),
     "log_format": values.choice(LOG_FORMATS),
     "log_level": values.choice(LOG_LEVELS),
     "mask_mobiles": values.to_bool,

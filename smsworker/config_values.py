@@ -11,6 +11,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -236,6 +237,20 @@ def networks(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network,
             found.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
             raise ValueError(f"{item!r} is not an address or a network like 10.0.0.0/8") from None
+    return tuple(found)
+
+
+_HOST_NAME = re.compile(r"\.?(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+
+
+def host_names(value: Any) -> tuple[str, ...]:
+    """``"sms.example.com, .example.org"`` (or a list) -> the names, lower case; a leading dot
+    stands for the name and every name under it."""
+    found = []
+    for item in (text(i).strip().lower().rstrip(".") for i in _items(value) if i):
+        if not _HOST_NAME.fullmatch(item) or len(item) > 253:
+            raise ValueError(f"{item!r} is not a host name like sms.example.com (or .example.com)")
+        found.append(item)
     return tuple(found)
 
 

@@ -22,7 +22,9 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
 - ``{Q}:settled:<worker>``    string with a TTL. The number of the worker's last settle batch, so a
                               settle run again after a lost reply writes nothing twice.
 - ``{Q}:progress:<key>``      hash. E.164 number -> ``1`` once the provider confirmed it, or the
-                              reservation (``r <worker> <flight>``) of the request about to send it.
+                              reservation (``r <worker> <flight>``) of the request about to send it;
+                              ``@<number>`` -> ``<provider> <message id>``: who confirmed it, so
+                              whoever settles the task can record its receipt.
                               A recovered task skips what is ``1``; a second claimant of the same
                               recipient waits for the holder, or takes over when it is dead.
                               ``<key>`` is ``id:<id>`` when the producer gave an idempotency ``id``
@@ -37,6 +39,15 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
 - ``{Q}:receipt:<provider>:<message id>:<number>``  string, TTL ``receipt_ttl``. JSON ``{"id", "number",
                               "at"}``: the task and number a vendor's delivery report will name; once
                               a report is applied also ``reported`` (its state) and ``reported_at``.
+- ``{Q}:held``                hash. Reports that came before their receipt record (the task had not
+                              settled yet): receipt key -> the reports, one JSON per line. Applied
+                              when the settle writes the record, counted ``unmatched`` once older
+                              than ``receipts_hold``.
+- ``{Q}:held:since``          sorted set. The fields of ``{Q}:held``, scored by when the first report
+                              for each came (unix s).
+- ``{Q}:held:due``            list. Receipt keys the settle wrote while reports for them were held:
+                              the receiver applies those reports next.
+- ``{Q}:held:lock``           string with a TTL. Which receiver applies held reports (one at a time).
 - ``{Q}:awaiting``            sorted set, TTL ``receipt_ttl``. Receipt keys no report has come for
                               yet, scored by acceptance time (unix s): what ``receipts --pull`` asks
                               the vendors about, and ``stats``'s ``awaiting_receipt``. A key leaves
@@ -61,6 +72,14 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
                               least (``stats``, the metrics, the dashboard).
 - ``{Q}:layout``              string. Set once the keys of the old layout have been looked for and
                               moved (``upgrade.py``), so later starts do not scan for them again.
+- ``{Q}:session:<id>``        string with a TTL (the idle timeout). A dashboard login: JSON with the
+                              user, role, a digest of the user's line in the users file (a changed
+                              password or role, or a removed user, ends it), when it began, its CSRF
+                              token. Deleted at logout.
+- ``{Q}:sessions:<user>``     set. The ids of a user's sessions ("log out everywhere").
+- ``{Q}:searches:<user>``     string with a TTL. A viewer's number searches in the current hour.
+- ``{Q}:selection:<id>``      hash with a TTL. The dead letters an operator confirms a replay or
+                              purge for: entry digest -> how many, and what the page said.
 
 Elements in processing lists may carry a stamp (``stamps.py``): a delivery token, a crash count and
 a check. A task that takes more than one provider request is stamped when claimed; recovery from a
@@ -155,6 +174,40 @@ class Keys:
     def payload(self, token: str) -> str:
         """With --dead-letter-undelivered: a settled task's bytes, which its receipt records name."""
         return f"{self.prefix}:payload:{token}"
+
+    @property
+    def held(self) -> str:
+        """Reports that came before their receipt record: receipt key -> JSON lines."""
+        return f"{self.prefix}:held"
+
+    @property
+    def held_since(self) -> str:
+        return f"{self.prefix}:held:since"
+
+    @property
+    def held_due(self) -> str:
+        """Receipt keys just written while reports for them were held."""
+        return f"{self.prefix}:held:due"
+
+    @property
+    def held_lock(self) -> str:
+        return f"{self.prefix}:held:lock"
+
+    def session(self, session_id: str) -> str:
+        """A dashboard login."""
+        return f"{self.prefix}:session:{session_id}"
+
+    def sessions(self, user: str) -> str:
+        """The ids of one dashboard user's sessions."""
+        return f"{self.prefix}:sessions:{user}"
+
+    def searches(self, user: str) -> str:
+        """A dashboard viewer's number searches this hour."""
+        return f"{self.prefix}:searches:{user}"
+
+    def selection(self, selection_id: str) -> str:
+        """Dead letters chosen for a replay or purge, awaiting its confirmation."""
+        return f"{self.prefix}:selection:{selection_id}"
 
     @property
     def changes(self) -> str:

@@ -105,27 +105,32 @@ return 0
 # applied, to answer the retry the same way.
 # It also records what each recipient became, for the producer and for delivery reports: a task
 # with an id gets a status hash (number -> state JSON), and each accepted number with a vendor id a
-# receipt record (vendor id -> task and number), both with the receipt TTL.
-# Each receipt record also joins the set of receipts awaiting a report (scored by now), which the
-# puller asks the vendors about and ``stats`` counts; entries older than the receipt TTL leave it.
+# receipt record (vendor id -> task and number), both with the receipt TTL. Reports may come first,
+# so neither write undoes one: a state a report wrote (delivered, undelivered) on the same message
+# is not replaced, and a receipt record that exists (written by the worker that sent the number, or
+# marked by its report) is kept. Each receipt record written joins the set of receipts awaiting a
+# report (scored by now), which the puller asks the vendors about and ``stats`` counts; entries
+# older than the receipt TTL leave it. A receipt for which the receiver holds reports that came before it (the
+# held hash) is queued on the held-due list, where the receiver applies them.
 # A status hash loses the fields a producer wrote as ``queued`` under the number as it was pushed
 # (the states are kept under E.164), and with ``--receipts-list`` every state written is also
 # pushed to the changes list, capped.
 # The recipients sent and dead-lettered are also counted per minute (kept two hours), for the
 # dashboard's send-rate chart.
 # KEYS: processing list, dead-letter list, stats, settle marker, awaiting set, changes list, this
-# minute's counters, then hashes (progress and status keys), then strings (receipt keys).
+# minute's counters, held reports, held-due list, then hashes (progress and status keys), then
+# strings (receipt and payload keys), each named below by its index in KEYS (0: none).
 # ARGV: batch number, marker TTL, id-progress TTL, index of the first string key in KEYS, receipt
-# TTL, now (unix s), changes cap (0: off), then per task: element, index of its progress key in
-# KEYS (0: none), keep progress (1/0), sent, dead, segments, envelope count, the envelopes, index
-# of its status key (0: none), status count, (number, JSON) pairs, drop count, the fields to drop,
-# change count, the changes, receipt count, (key index, JSON) pairs, index of its payload key (0:
-# none) and, if one, the payload (kept with the receipts, for --dead-letter-undelivered).
+# TTL, now (unix s), changes cap (0: off), then per task, read in order: element, progress key,
+# keep progress (1/0), sent, dead, segments; the count and the envelopes; status key, the count
+# and the (number, state JSON, change JSON or '') triples, the count and the fields to drop; the
+# count and the (receipt key, JSON) pairs; payload key and, if one, the payload (kept with the
+# receipts, for --dead-letter-undelivered).
 SETTLE = (
     _CHECK_TYPES
     + """
-local kinds = {'list', 'list', 'hash', 'string', 'zset', 'list', 'hash'}
-for i = 8, #KEYS do kinds[i] = (i < tonumber(ARGV[4])) and 'hash' or 'string' end
+local kinds = {'list', 'list', 'hash', 'string', 'zset', 'list', 'hash', 'hash', 'list'}
+for i = 10, #KEYS do kinds[i] = (i < tonumber(ARGV[4])) and 'hash' or 'string' end
 local bad = wrong_type(KEYS, kinds)
 if bad then return bad end
 local marker = redis.call('GET', KEYS[4])
@@ -133,54 +138,73 @@ if marker then
   local batch, applied = string.match(marker, '^(%d+):([01]*)$')
   if batch == ARGV[1] then return applied end
 end
+local ttl, now = ARGV[5], ARGV[6]
+local a = 7
+local function take() a = a + 1; return ARGV[a] end
+local function key() local n = tonumber(take()); if n > 0 then return KEYS[n] end end
+local function list() local out = {}; for n = 1, tonumber(take()) do out[n] = take() end; return out end
+-- Whether the stored state ``current`` is a report on the very message ``new`` records: then the
+-- report came first, and stays. (One on an earlier message, before a replay sent it again, does not.)
+local function reported(current, new)
+  if not current then return false end
+  local ok, c = pcall(cjson.decode, current)
+  local _, n = pcall(cjson.decode, new)
+  return ok and type(c) == 'table' and type(n) == 'table' and type(c.message_id) == 'string'
+    and (c.state == 'delivered' or c.state == 'undelivered') and c.message_id == n.message_id
+end
 local applied, sent, dead, tasks, segments, awaiting, changed = {}, 0, 0, 0, 0, 0, 0
-local i = 8
-while i <= #ARGV do
-  local progress, envelopes = tonumber(ARGV[i + 1]), tonumber(ARGV[i + 6])
-  local s = i + 7 + envelopes
-  local status, statuses = tonumber(ARGV[s]), tonumber(ARGV[s + 1])
-  local d = s + 2 + 2 * statuses
-  local drops = tonumber(ARGV[d])
-  local c = d + 1 + drops
-  local changes = tonumber(ARGV[c])
-  local r = c + 1 + changes
-  local receipts = tonumber(ARGV[r])
-  if redis.call('LREM', KEYS[1], 1, ARGV[i]) == 1 then
-    for e = 1, envelopes do redis.call('LPUSH', KEYS[2], ARGV[i + 6 + e]) end
-    if progress > 0 then
-      if ARGV[i + 2] == '1' then
-        redis.call('EXPIRE', KEYS[progress], ARGV[3])
-      else
-        redis.call('DEL', KEYS[progress])
+while a < #ARGV do
+  local element, progress, keep = take(), key(), take()
+  local task_sent, task_dead, task_segments = tonumber(take()), tonumber(take()), tonumber(take())
+  local envelopes, status = list(), key()
+  local states = {}
+  for n = 1, tonumber(take()) do
+    local number = take()
+    local state = take()
+    states[n] = {number, state, take()}
+  end
+  local drops = list()
+  local receipts = {}
+  for n = 1, tonumber(take()) do
+    local receipt = key()
+    receipts[n] = {receipt, take()}
+  end
+  local payload = key()
+  local payload_value = payload and take()
+  if redis.call('LREM', KEYS[1], 1, element) == 1 then
+    for _, envelope in ipairs(envelopes) do redis.call('LPUSH', KEYS[2], envelope) end
+    if progress then
+      if keep == '1' then redis.call('EXPIRE', progress, ARGV[3]) else redis.call('DEL', progress) end
+    end
+    if status and #states > 0 then
+      for _, field in ipairs(drops) do redis.call('HDEL', status, field) end
+      for _, s in ipairs(states) do
+        if not reported(redis.call('HGET', status, s[1]), s[2]) then
+          redis.call('HSET', status, s[1], s[2])
+          if s[3] ~= '' then
+            redis.call('LPUSH', KEYS[6], s[3])
+            changed = changed + 1
+          end
+        end
       end
+      redis.call('EXPIRE', status, ttl)
     end
-    if status > 0 and statuses > 0 then
-      for n = 1, drops do redis.call('HDEL', KEYS[status], ARGV[d + n]) end
-      for n = 0, statuses - 1 do
-        redis.call('HSET', KEYS[status], ARGV[s + 2 + 2 * n], ARGV[s + 3 + 2 * n])
+    for _, r in ipairs(receipts) do
+      if redis.call('SET', r[1], r[2], 'EX', ttl, 'NX') then
+        redis.call('ZADD', KEYS[5], now, r[1])
+        awaiting = awaiting + 1
       end
-      redis.call('EXPIRE', KEYS[status], ARGV[5])
+      if redis.call('HEXISTS', KEYS[8], r[1]) == 1 then redis.call('RPUSH', KEYS[9], r[1]) end
     end
-    for n = 1, changes do redis.call('LPUSH', KEYS[6], ARGV[c + n]) end
-    changed = changed + changes
-    for n = 0, receipts - 1 do
-      local key = KEYS[tonumber(ARGV[r + 1 + 2 * n])]
-      redis.call('SET', key, ARGV[r + 2 + 2 * n], 'EX', ARGV[5])
-      redis.call('ZADD', KEYS[5], ARGV[6], key)
-    end
-    awaiting = awaiting + receipts
-    local payload = tonumber(ARGV[r + 1 + 2 * receipts])
-    if payload > 0 then redis.call('SET', KEYS[payload], ARGV[r + 2 + 2 * receipts], 'EX', ARGV[5]) end
-    sent = sent + tonumber(ARGV[i + 3])
-    dead = dead + tonumber(ARGV[i + 4])
-    segments = segments + tonumber(ARGV[i + 5])
+    if payload then redis.call('SET', payload, payload_value, 'EX', ttl) end
+    sent = sent + task_sent
+    dead = dead + task_dead
+    segments = segments + task_segments
     tasks = tasks + 1
     applied[#applied + 1] = '1'
   else
     applied[#applied + 1] = '0'
   end
-  local after = r + 1 + 2 * receipts
-  i = (tonumber(ARGV[after]) > 0) and after + 2 or after + 1
 end
 redis.call('HINCRBY', KEYS[3], 'sent', sent)
 redis.call('HINCRBY', KEYS[3], 'dead', dead)
@@ -192,8 +216,8 @@ if sent + dead > 0 then
   redis.call('EXPIRE', KEYS[7], 7200)
 end
 if awaiting > 0 then
-  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. (tonumber(ARGV[6]) - tonumber(ARGV[5])))
-  redis.call('EXPIRE', KEYS[5], ARGV[5])
+  redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. (tonumber(now) - tonumber(ttl)))
+  redis.call('EXPIRE', KEYS[5], ttl)
 end
 if changed > 0 then redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[7]) - 1) end
 local result = table.concat(applied)
@@ -203,7 +227,8 @@ return result
 )
 
 # Reserves recipients in a progress hash before their request. Per number: '' when it is ours now
-# (free, or already ours), '1' when it was sent, else the reservation of whoever holds it.
+# (free, or already ours), '1' when it was sent (followed by a newline and who accepted it, when
+# that was recorded: progress.py), else the reservation of whoever holds it.
 # KEYS[1]: the progress hash. ARGV: our reservation, the hash's TTL, the numbers.
 RESERVE = """
 local out = {}
@@ -214,6 +239,9 @@ for i = 3, #ARGV do
     out[#out + 1] = ''
   elseif held == ARGV[1] then
     out[#out + 1] = ''
+  elseif held == '1' then
+    local accepted = redis.call('HGET', KEYS[1], '@' .. ARGV[i])
+    out[#out + 1] = accepted and ('1\\n' .. accepted) or '1'
   else
     out[#out + 1] = held
   end
@@ -235,23 +263,27 @@ end
 return n
 """
 
-# After requests: the numbers sent are marked '1' (whoever held them), and our reservations on
-# the others are released, so another claimant (a replay, a duplicate) may take them. Several
-# requests' marks in one call (worker/marks.py commits them in groups).
-# KEYS: progress hashes (one may come more than once). ARGV: the TTL, then for each key: our
-# reservation, how many are sent, how many to release, the sent numbers, the numbers to release.
+# After requests: the numbers sent are marked '1' (whoever held them), with who accepted each under
+# '@<number>', and our reservations on the others are released, so another claimant (a replay, a
+# duplicate) may take them. Several requests' marks in one call (worker/marks.py commits them in
+# groups). KEYS: progress hashes (one may come more than once). ARGV: the TTL, then for each key:
+# our reservation, the count and the sent numbers, the count and the numbers to release, the count
+# and the (number, "<provider> <message id>") pairs.
 FINISH = """
-local ttl, a = ARGV[1], 2
+local a = 1
+local function take() a = a + 1; return ARGV[a] end
+local ttl = ARGV[1]
 for k = 1, #KEYS do
-  local key, mine = KEYS[k], ARGV[a]
-  local sent, released = tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
-  a = a + 3
-  for i = a, a + sent - 1 do redis.call('HSET', key, ARGV[i], '1') end
-  a = a + sent
-  for i = a, a + released - 1 do
-    if redis.call('HGET', key, ARGV[i]) == mine then redis.call('HDEL', key, ARGV[i]) end
+  local key, mine = KEYS[k], take()
+  for _ = 1, tonumber(take()) do redis.call('HSET', key, take(), '1') end
+  for _ = 1, tonumber(take()) do
+    local number = take()
+    if redis.call('HGET', key, number) == mine then redis.call('HDEL', key, number) end
   end
-  a = a + released
+  for _ = 1, tonumber(take()) do
+    local number = take()
+    redis.call('HSET', key, '@' .. number, take())
+  end
   if redis.call('EXISTS', key) == 1 then redis.call('EXPIRE', key, ttl) end
 end
 return #KEYS
@@ -357,4 +389,61 @@ if seen[1] ~= digest then
   return '0'
 end
 return tostring(math.max(0, tonumber(ARGV[1]) - tonumber(seen[2])))
+"""
+
+
+# Holds a delivery report that came before its receipt record (its task has not settled yet),
+# unless the record has appeared meanwhile: then the caller applies it. Atomic against SETTLE,
+# which writes a record and then looks here: either this sees the record or SETTLE sees the report.
+# The report is kept under its receipt key (one line of JSON each; an identical report held already,
+# a vendor's retry, is not held twice); where the vendor's form of the number can be read two ways
+# (Alibaba's), the other readings' keys point to it ('=' and the key), so that whichever record the
+# settle writes finds it. KEYS: held reports (hash), held since (zset), stats, the receipt key, then
+# the other readings' receipt keys. ARGV: the report, now (unix s), the most reports held at once.
+# Returns 'linked', 'held', or 'full' (not held: counted unmatched).
+HOLD = """
+for i = 4, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then return 'linked' end
+end
+if redis.call('HEXISTS', KEYS[1], KEYS[4]) == 0 and redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
+  redis.call('HINCRBY', KEYS[3], 'unmatched', 1)
+  return 'full'
+end
+local lines = redis.call('HGET', KEYS[1], KEYS[4])
+if not lines then
+  redis.call('HSET', KEYS[1], KEYS[4], ARGV[1])
+elseif not string.find('\\n' .. lines .. '\\n', '\\n' .. ARGV[1] .. '\\n', 1, true) then
+  redis.call('HSET', KEYS[1], KEYS[4], lines .. '\\n' .. ARGV[1])
+end
+redis.call('ZADD', KEYS[2], 'NX', ARGV[2], KEYS[4])
+for i = 5, #KEYS do
+  if redis.call('HEXISTS', KEYS[1], KEYS[i]) == 0 then
+    redis.call('HSET', KEYS[1], KEYS[i], '=' .. KEYS[4])
+  end
+end
+return 'held'
+"""
+
+# Forgets held reports once applied: the field only if it still holds what was read (a report held
+# meanwhile stays, to be applied next time), the other readings' pointers to it, and the due entry.
+# KEYS: held reports, held since, held due. ARGV: the due entry ('' for none), the receipt key, the
+# lines applied, then the other readings' receipt keys.
+FORGET_HELD = """
+if redis.call('HGET', KEYS[1], ARGV[2]) == ARGV[3] then
+  redis.call('HDEL', KEYS[1], ARGV[2])
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  for i = 4, #ARGV do
+    if redis.call('HGET', KEYS[1], ARGV[i]) == '=' .. ARGV[2] then redis.call('HDEL', KEYS[1], ARGV[i]) end
+  end
+end
+if ARGV[1] ~= '' then redis.call('LREM', KEYS[3], 0, ARGV[1]) end
+return 1
+"""
+
+# Takes (or keeps) a lock for one holder: true if ARGV[1] holds KEYS[1] now, for ARGV[2] seconds.
+LOCK = """
+local holder = redis.call('GET', KEYS[1])
+if holder and holder ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
 """

@@ -55,8 +55,9 @@ class UnitOutcome:
     failed: dict[str, Failure] = field(default_factory=dict)
     # Left for another time: the worker is stopping. The task goes back to the queue.
     unsettled: list[str] = field(default_factory=list)
-    # Already sent under the task's progress key (by an earlier run, or a concurrent duplicate).
-    skipped: list[str] = field(default_factory=list)
+    # Already sent under the task's progress key (by an earlier run, or a concurrent duplicate), with
+    # who accepted each as the progress hash recorded it (Acceptance("") where it did not).
+    skipped: dict[str, Acceptance] = field(default_factory=dict)
     attempts: int = 0
     # Another worker has the task now (this one's heartbeat lapsed and it was recovered): the rest
     # of its recipients are that worker's, and this worker must not record the task at all.
@@ -86,7 +87,7 @@ class UnitOutcome:
         self.accepted.update(other.accepted)
         self.failed.update(other.failed)
         self.unsettled.extend(other.unsettled)
-        self.skipped.extend(other.skipped)
+        self.skipped.update(other.skipped)
         self.attempts += other.attempts
         self.taken_over = self.taken_over or other.taken_over
         self.tasks_per_request = max(self.tasks_per_request, other.tasks_per_request)

@@ -5,6 +5,12 @@ Each number is absent (nobody is on it), ``1`` (the provider confirmed it), or t
 keeps two claimants of the same recipient (the same ``id`` pushed twice, or a task recovered from a
 worker that was only frozen) from both sending it: the second waits for the first, or takes over
 when the first's worker is dead.
+
+Beside a confirmed number, the field ``@<number>`` keeps who accepted it and the vendor's id for the
+message (``<provider> <message id>``), written with the mark. Whoever settles the task, the worker
+that sent the number or the one that recovered the task after it died, can then record the receipt
+its delivery report will name: a report is never left without its link because a worker died
+between the request and the settle.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import redis
 
 from smsworker import lua
 from smsworker.keys import PROGRESS_TTL_S
+from smsworker.outcome import Acceptance
 
 SENT = "1"
 
@@ -36,18 +43,21 @@ class Reserved:
     """What one reservation round found."""
 
     mine: list[str] = field(default_factory=list)
-    sent: list[str] = field(default_factory=list)
+    # Sent already, with who accepted each (Acceptance("") when that was not recorded).
+    sent: dict[str, Acceptance] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)  # number -> the reservation holding it
 
 
 @dataclass(frozen=True)
 class Mark:
-    """What one request settled under a progress key: ``sent`` confirmed, ``release`` given up."""
+    """What one request settled under a progress key: ``sent`` confirmed, ``release`` given up;
+    ``accepted``: who took each of ``sent`` that has a vendor id."""
 
     key: str
     mine: str
     sent: tuple[str, ...]
     release: tuple[str, ...]
+    accepted: tuple[tuple[str, Acceptance], ...] = ()
 
 
 class Progress:
@@ -61,10 +71,12 @@ class Progress:
         found = Reserved()
         for mobile, answer in zip(mobiles, answers, strict=True):
             text = answer.decode("utf-8", "replace")
+            mark, _, accepted = text.partition("\n")
             if text == "":
                 found.mine.append(mobile)
-            elif text == SENT:
-                found.sent.append(mobile)
+            elif mark == SENT:
+                provider, _, message_id = accepted.partition(" ")
+                found.sent[mobile] = Acceptance(provider, message_id)
             else:
                 found.held[mobile] = text
         return found
@@ -81,5 +93,7 @@ class Progress:
             return
         args: list[Any] = [PROGRESS_TTL_S]
         for mark in marks:
-            args += [mark.mine, len(mark.sent), len(mark.release), *mark.sent, *mark.release]
+            args += [mark.mine, len(mark.sent), *mark.sent, len(mark.release), *mark.release]
+            args += [len(mark.accepted)]
+            args += [item for number, a in mark.accepted for item in (number, f"{a.provider} {a.message_id}")]
         self._finish(keys=[m.key for m in marks], args=args)

@@ -38,14 +38,16 @@ class SettleOp:
     dead: int = 0
     segments: int = 0
     # What each recipient became (number -> state JSON), in the task's status hash (a task with an id).
+    # A state a delivery report wrote there first is kept.
     status_key: str | None = None
     statuses: tuple[tuple[str, bytes], ...] = ()
     # Fields of the status hash to remove: the numbers as pushed, where the producer wrote them
     # ``queued`` (the states are kept under E.164).
     status_drops: tuple[str, ...] = ()
-    # With --receipts-list: each state written, as the JSON pushed to the changes list.
+    # With --receipts-list: for each of ``statuses``, the JSON pushed to the changes list when written.
     changes: tuple[bytes, ...] = ()
-    # Receipt records for the numbers a vendor accepted with an id: (key, JSON).
+    # Receipt records for the numbers a vendor accepted with an id: (key, JSON). One that exists
+    # already (the sender's, or one a report has marked) is kept.
     receipts: tuple[tuple[str, bytes], ...] = ()
     # With --dead-letter-undelivered: (key, the producer's bytes), kept with the receipts so that a
     # report of "undelivered" can dead-letter the recipient in a task that can be replayed.
@@ -67,6 +69,7 @@ class Stats:
     undelivered_total: int = 0
     unmatched_reports: int = 0
     awaiting_receipt: int = 0  # accepted with a vendor id, no report yet (within the receipt TTL)
+    held_reports: int = 0  # reports that came before their task settled, waiting for its receipt
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -180,30 +183,27 @@ class RedisQueue:
             self.keys.awaiting,
             self.keys.changes,
             self.keys.minute(int(time.time() // 60)),
+            self.keys.held,
+            self.keys.held_due,
         ]
         hashes = [k for op in ops for k in (op.progress_key, op.status_key) if k is not None]
         strings = [key for op in ops for key, _ in op.receipts]
         strings += [op.payload[0] for op in ops if op.payload is not None]
+        first_string = len(keys) + len(hashes) + 1
         keys += hashes + strings
         index = {key: n for n, key in enumerate(keys, start=1)}  # Lua counts from 1
-        args: list[Any] = [
-            batch,
-            SETTLE_MARKER_TTL_S,
-            IDEMPOTENCY_TTL_S,
-            8 + len(hashes),  # the first string key: after the 7 fixed keys and the hashes
-            receipt_ttl_s,
-            time.time(),
-            changes_max,
-        ]
+        at: dict[str | None, int] = {None: 0}
+        at.update(index)
+        args: list[Any] = [batch, SETTLE_MARKER_TTL_S, IDEMPOTENCY_TTL_S, first_string, receipt_ttl_s]
+        args += [time.time(), changes_max]
         for op in ops:
-            progress = index[op.progress_key] if op.progress_key is not None else 0
-            args += [op.element, progress, int(op.keep_progress), op.sent, op.dead, op.segments]
+            args += [op.element, at[op.progress_key], int(op.keep_progress), op.sent, op.dead, op.segments]
             args += [len(op.envelopes), *op.envelopes]
-            args += [index[op.status_key] if op.status_key is not None else 0, len(op.statuses)]
-            args += [item for pair in op.statuses for item in pair]
+            changes = op.changes if changes_max > 0 and op.changes else (b"",) * len(op.statuses)
+            args += [at[op.status_key], len(op.statuses)]
+            for (number, state), change in zip(op.statuses, changes, strict=True):
+                args += [number, state, change]
             args += [len(op.status_drops), *op.status_drops]
-            changes = op.changes if changes_max > 0 else ()
-            args += [len(changes), *changes]
             args += [len(op.receipts), *(item for key, value in op.receipts for item in (index[key], value))]
             args += [index[op.payload[0]], op.payload[1]] if op.payload is not None else [0]
         applied = self._settle(keys=keys, args=args)
@@ -260,11 +260,12 @@ class RedisQueue:
         pipe.llen(self.keys.dead)
         pipe.hgetall(self.keys.stats)
         pipe.zcard(self.keys.awaiting)
+        pipe.zcard(self.keys.held_since)
         for worker_id in workers:
             pipe.llen(self.keys.processing(worker_id))
         for worker_id in workers:
             pipe.exists(self.keys.heartbeat(worker_id))
-        queue_len, dead_len, counters, awaiting, *rest = pipe.execute()
+        queue_len, dead_len, counters, awaiting, held, *rest = pipe.execute()
         count = {k.decode(): int(v) for k, v in counters.items()}
         return Stats(
             queue=queue_len,
@@ -279,6 +280,7 @@ class RedisQueue:
             undelivered_total=count.get("undelivered", 0),
             unmatched_reports=count.get("unmatched", 0),
             awaiting_receipt=awaiting,
+            held_reports=held,
         )
 
     def oldest_age_s(self, now: float | None = None) -> float | None:

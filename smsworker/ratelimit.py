@@ -16,8 +16,9 @@ class RateLimiter:
         self._limits = dict(limits)  # requests per second by provider, "*" for every provider
         self._log = log
 
-    def wait_turn(self, provider: str, sleep: Callable[[float], None]) -> None:
-        """Block until ``provider`` may take one more request. ``sleep`` may raise to stop waiting."""
+    def wait_turn(self, provider: str, sleep: Callable[[float], None], *, strict: bool = False) -> None:
+        """Block until ``provider`` may take one more request. ``sleep`` may raise to stop waiting.
+        ``strict``: with Redis away, raise its error instead of letting the request go."""
         per_s = self._limits.get(provider, self._limits.get("*"))
         if per_s is None:
             return
@@ -26,6 +27,8 @@ class RateLimiter:
             try:
                 wait_ms = self._queue.take_turn(provider, interval_ms)
             except redis.RedisError as exc:
+                if strict:
+                    raise
                 # Redis away: sending anyway risks the vendor's throttling (transient, retried);
                 # waiting would stop every send for the length of the outage.
                 self._log.warning("ratelimit.unavailable", provider=provider, error=str(exc))

@@ -1,11 +1,16 @@
 """Delivery reports against what settles recorded: each report moves one recipient's state, once.
 
 A report names the vendor's message id and the number (``receipts.py`` wrote the receipt record
-``Q:receipt:<provider>:<message id>:<number>`` when the provider accepted it). Applying it marks the
+``Q:receipt:<provider>:<message id>:<number>`` when the task settled). Applying it marks the
 record (so a repeated report changes nothing: vendors retry and repeat), moves the task's status
-hash when the task had an id, and counts ``delivered`` / ``undelivered`` in ``Q:stats``. A report
-for an id nothing is known of (expired, from another system, forged) is counted as ``unmatched``:
-it is not an error. Optimistic (WATCH/MULTI): concurrent reports for one task both land.
+hash when the task had an id, and counts ``delivered`` / ``undelivered`` in ``Q:stats``.
+Optimistic (WATCH/MULTI): concurrent reports for one task both land.
+
+A report may come before its record: vendors report within seconds, and a task's record is written
+when the whole task settles, after its other requests and their retries. So a report with no
+record is held (``lua.HOLD``, ``Q:held``) and applied once the settle writes the record
+(``receiver/held.py``); only one still without a record after ``receipts_hold`` (expired, from
+another system, forged) is counted as ``unmatched``: it is not an error.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import Any
 
 import redis
 
+from smsworker import lua
 from smsworker.deadletter import build_envelope
 from smsworker.errors import InvalidTask
 from smsworker.keys import Keys
@@ -50,7 +56,9 @@ class Report:
 class Applied:
     """What a report did."""
 
-    outcome: str  # delivered | undelivered (it moved a recipient) | duplicate | unmatched
+    # delivered | undelivered (it moved a recipient) | duplicate | held (its record is not there yet:
+    # applied when it is) | unmatched
+    outcome: str
     report: Report  # as applied: its number is the reading a receipt was recorded for
     # For one that moved a recipient: seconds from the provider's acceptance to the report's time.
     delay_s: float | None = None
@@ -64,27 +72,49 @@ class ReceiptStore:
         *,
         changes_max: int = 0,
         undelivered_parser: TaskParser | None = None,
+        hold_max: int = 0,
     ) -> None:
         self._client = client
         self._keys = keys
+        # Reports held at most (receipt keys) for a record to appear; 0: none, unmatched at once.
+        self._hold_max = hold_max
+        self._hold = client.register_script(lua.HOLD)
         self._changes_max = changes_max  # --receipts-list: also push each status change, capped
         # --dead-letter-undelivered: reads the task kept with the receipts, to dead-letter one recipient
         self._parser = undelivered_parser
 
-    def apply(self, report: Report) -> Applied:
+    def apply(self, report: Report, *, hold: bool = True, source: str = "") -> Applied:
         """Outcome ``delivered`` or ``undelivered`` when the report moved a recipient, ``duplicate``
-        when it had already, ``unmatched`` when nothing is known of its id."""
+        when it had already, ``held`` when its record is not there yet (``hold``: else, and when
+        too many are held, ``unmatched``). ``source``: where it came from, kept with a held report."""
         report = self._reading(report)
         receipt_key = self._keys.receipt(report.provider, report.message_id, report.number)
-        at = report.at if is_time(report.at) else time.time()  # parsers refuse what is not a time
+        # Parsers refuse what is not a time; a report without one happened when it came.
+        report = dataclasses.replace(report, at=report.at if is_time(report.at) else time.time())
         pipe: Any = self._client.pipeline(transaction=True)
         while True:
             try:
-                return self._apply(pipe, receipt_key, report, at)
+                applied = self._apply(
+                    pipe, receipt_key, report, hold=hold and self._hold_max > 0, source=source
+                )
             except redis.WatchError:
                 continue  # another report for the same record or task landed first: read again
             finally:
                 pipe.reset()
+            if applied is not None:
+                return applied
+
+    def _held(self, report: Report, source: str) -> Applied | None:
+        """Hold a report whose record is not there; None if the record appeared meanwhile."""
+        readings = (report.number, *report.also)
+        receipts = [self._keys.receipt(report.provider, report.message_id, n) for n in readings]
+        outcome = self._hold(
+            keys=[self._keys.held, self._keys.held_since, self._keys.stats, *receipts],
+            args=[held_line(report, source), time.time(), self._hold_max],
+        )
+        if outcome == b"linked":
+            return None
+        return Applied("held" if outcome == b"held" else "unmatched", report)
 
     def _reading(self, report: Report) -> Report:
         """The report under the first reading of its number that a receipt was recorded for."""
@@ -95,10 +125,16 @@ class ReceiptStore:
                 return dataclasses.replace(report, number=number, also=())
         return report
 
-    def _apply(self, pipe: Any, receipt_key: str, report: Report, at: float) -> Applied:
+    def _apply(
+        self, pipe: Any, receipt_key: str, report: Report, *, hold: bool, source: str
+    ) -> Applied | None:
+        at = report.at if report.at is not None else time.time()
         pipe.watch(receipt_key)
         raw, ttl = pipe.get(receipt_key), pipe.ttl(receipt_key)
         record = parse_record(raw)
+        if record is None and hold:
+            pipe.reset()
+            return self._held(report, source)
         if record is None:
             pipe.multi()
             pipe.hincrby(self._keys.stats, "unmatched", 1)
@@ -171,3 +207,22 @@ def _moved(current: dict[str, Any], report: Report, at: float) -> bytes:
         history.append({"state": current["state"], "at": current.get("at")})
     kept = {k: v for k, v in current.items() if k in ("provider", "message_id")}
     return state_json(report.state, at, **kept, code=report.code, text=report.text, history=history)
+
+
+def held_line(report: Report, source: str = "") -> str:
+    """A held report as one line of JSON (``Q:held`` keeps one per line)."""
+    fields = dataclasses.asdict(report)
+    return json.dumps(
+        {**fields, "also": list(report.also), "source": source}, ensure_ascii=False, separators=(",", ":")
+    )
+
+
+def from_held_line(line: str) -> tuple[Report, str] | None:
+    """The report and its source in a line ``held_line`` wrote; None for anything else."""
+    try:
+        fields = json.loads(line)
+        source = str(fields.pop("source", ""))
+        fields["also"] = tuple(fields.get("also") or ())
+        return Report(**fields), source
+    except (ValueError, TypeError, AttributeError):
+        return None

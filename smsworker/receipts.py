@@ -5,6 +5,8 @@ with an ``id``, one state per number in ``Q:status:<id>`` (``sent`` with the pro
 id, or ``dead`` with the reason); for each number a vendor accepted with a message id, a receipt
 record ``Q:receipt:<provider>:<message id>:<number>`` naming the task and the number. Both expire
 after ``--receipt-ttl``. Every value is strict JSON (UTF-8, no NaN), whatever the texts hold.
+Numbers a previous run of the task sent (a worker died after sending them) are recorded too, from
+what their progress marks kept of who accepted them.
 """
 
 from __future__ import annotations
@@ -41,12 +43,17 @@ def state_json(state: str, at: float, **fields: Any) -> bytes:
 
 
 def recipient_states(
-    sent: Sequence[str], accepted: Mapping[str, Acceptance], failed: Mapping[str, Failure], at: float
+    sent: Sequence[str],
+    accepted: Mapping[str, Acceptance],
+    failed: Mapping[str, Failure],
+    at: float,
+    skipped: Mapping[str, Acceptance] | None = None,
 ) -> tuple[tuple[str, bytes], ...]:
-    """(number, state JSON) for each number sent or dead-lettered in this settle."""
+    """(number, state JSON) for each number sent or dead-lettered in this settle, and each
+    ``skipped`` one (sent by an earlier run of the task)."""
+    done = {**(skipped or {}), **{m: accepted.get(m, Acceptance("")) for m in sent}}
     states = [
-        (m, state_json("sent", at, provider=a.provider, message_id=a.message_id))
-        for m, a in ((m, accepted.get(m, Acceptance(""))) for m in sent)
+        (m, state_json("sent", at, provider=a.provider, message_id=a.message_id)) for m, a in done.items()
     ]
     states += [
         (m, state_json("dead", at, reason=f.reason, error=f.error, code=f.provider_code))

@@ -101,6 +101,13 @@ _RECEIPTS = [
     ),
     ("--receipts-pull-every", "Seconds between two pull rounds.", "30"),
     (
+        "--receipts-hold",
+        "Seconds a report that came before its task settled waits for the task's receipt record "
+        "(then it is applied); past them it counts as unmatched. 0: unmatched at once.",
+        "21600",
+    ),
+    ("--receipts-hold-max", "Reports held at most at once; more count as unmatched at once.", "100000"),
+    (
         "--receipts-metrics-port",
         "Serve the receiver's Prometheus metrics on this port (at --metrics-address), apart from "
         "the report port.",
@@ -174,6 +181,24 @@ _DASHBOARD = [
         "File holding the key (32+ characters) session cookies are signed with; without it a new key "
         "is made at each start, which logs everyone out.",
         None,
+    ),
+    (
+        "--dashboard-allowed-hosts",
+        "Host names the pages are served under, comma-separated (.example.com: any name under it); "
+        "IP addresses and localhost always work. Others get 400, so that no other site's page can "
+        "read the dashboard through a name that points here (DNS rebinding).",
+        None,
+    ),
+    (
+        "--dashboard-trusted-proxies",
+        "Addresses or networks of the proxies in front, comma-separated: their X-Forwarded-For names "
+        "the client (the login limit, the audit log). Without them the proxy is the client.",
+        None,
+    ),
+    (
+        "--dashboard-idle-timeout",
+        "Seconds a session may go unused before it ends (it ends after 12 hours in any case).",
+        "3600",
     ),
 ]
 

@@ -53,6 +53,12 @@ def receipts(**flags: Any) -> None:
     if server is not None:
         log.info("receipts.listening", address=settings.receipts_address, port=settings.receipts_port,
                  sources=receiver.app.config["SMSWORKER_SOURCES"] if receiver.app else [])  # fmt: skip
+    stopping = threading.Event()
+    if receiver.held is not None:
+        # A daemon: a round cut short by the exit applies again next time (held.py).
+        threading.Thread(
+            target=receiver.held.run, args=(stopping,), name="smsworker-held", daemon=True
+        ).start()
     puller = receiver.puller
     if puller is None:
         assert server is not None
@@ -63,6 +69,7 @@ def receipts(**flags: Any) -> None:
 
     def stop(signum: int, frame: Any) -> None:
         puller.stop()  # the round in progress ends at its next call; what was applied stays applied
+        stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)

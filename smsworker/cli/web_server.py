@@ -1,8 +1,9 @@
 """The WSGI server of ``receipts`` and ``dashboard``: waitress, and a busy port said in one line.
 
 waitress reads a whole request before the app sees it: a slow client holds a buffer, never one of
-the threads, and a body over ``max_body`` is refused while it is being read. Imported only by those
-two commands: the workers never carry Flask or waitress (RSS, scenario (e)).
+the threads, and a body over ``max_body`` bytes is refused while it is being read (waitress refuses
+a body of its limit or more, so its limit is one more). Imported only by those two commands: the
+workers never carry Flask or waitress (RSS, scenario (e)).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ def create_server(app: Any, address: str, port: int, *, max_body: int, threads: 
 
     try:
         return waitress.create_server(
-            app, host=address, port=port, threads=threads, max_request_body_size=max_body,
+            app, host=address, port=port, threads=threads, max_request_body_size=max_body + 1,
             channel_timeout=30, ident="smsworker",
         )  # fmt: skip
     except OSError as exc:

@@ -22,7 +22,7 @@ from typing import Any
 
 from smsworker.providers.aliyun import phone_number
 from smsworker.receipt_store import Report
-from smsworker.receiver.fields import BadReport, beijing_time, digits, json_array, report_object, text
+from smsworker.receiver.fields import BadReport, Batch, beijing_time, digits, each_report, text
 
 ANSWER = {"code": 0, "msg": "接收成功"}
 
@@ -32,8 +32,10 @@ def refusal(why: str) -> dict[str, Any]:
     return {"code": 1, "msg": why}
 
 
-def parse(body: bytes) -> list[Report]:
-    return [_report(report_object(item, n), n) for n, item in enumerate(json_array(body))]
+def parse(body: bytes) -> Batch:
+    """The reports in the body, and what is wrong with the elements that are not; ``BadReport``
+    when there is none."""
+    return each_report(body, _report)
 
 
 def readings(phone_number: str) -> tuple[str, ...]:

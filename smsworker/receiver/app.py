@@ -10,9 +10,10 @@
 
 Hostile traffic gets nothing: a body over ``MAX_BODY`` is refused before it is read (413), a bad
 or missing signature is a bare 403, a proven body that is not a report a 400 saying why, Redis away
-a 503 (every vendor pushes again later). Reports are applied one by one (``receipt_store.py``), so
-a repeat changes nothing and a report for an unknown id is counted, not an error. Each answer is
-the one its vendor expects.
+a 503 (every vendor pushes again later). In a batch, the elements that are reports are applied and
+the others counted as ``malformed`` (``fields.each_report`` says why). Reports are applied one by
+one (``receipt_store.py``), so a repeat changes nothing and one for an unknown id is held, then
+counted, not an error. Each answer is the one its vendor expects.
 """
 
 from __future__ import annotations
@@ -20,22 +21,19 @@ from __future__ import annotations
 import hmac
 import ipaddress
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import redis
 from flask import Flask, Response, jsonify, request
 
-from smsworker.receipt_store import ReceiptStore, Report
 from smsworker.receiver import aliyun_reports, http_reports, tencent_reports, twilio_reports
-from smsworker.receiver.fields import BadReport
+from smsworker.receiver.fields import BadReport, Batch
 from smsworker.receiver.recorder import Recorder
 
-if TYPE_CHECKING:
-    from smsworker.receiver.metrics import ReceiptMetrics
-
-MAX_BODY = 1024 * 1024
+MAX_BODY = 1024 * 1024  # bytes a body may have: one more is refused (413)
+# Problems said in a /http answer, at most: the count says how many there were.
+SHOWN_PROBLEMS = 10
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -56,13 +54,11 @@ class Sources:
         return [name for name, given in on.items() if given]
 
 
-def make_app(
-    store: ReceiptStore, sources: Sources, *, log: Any, metrics: ReceiptMetrics | None = None
-) -> Flask:
+def make_app(recorder: Recorder, sources: Sources, *, log: Any) -> Flask:
     app = Flask("smsworker.receiver")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config["SMSWORKER_SOURCES"] = sources.names  # said when listening
-    routes = _Routes(Recorder(store, log, metrics), sources, log)
+    routes = _Routes(recorder, sources, log)
     app.add_url_rule("/http", view_func=routes.http, methods=["POST"])
     app.add_url_rule("/aliyun/<token>", view_func=routes.aliyun, methods=["POST"])
     app.add_url_rule("/tencent/<token>", view_func=routes.tencent, methods=["POST"])
@@ -85,10 +81,13 @@ class _Routes:
         if secret is None or not http_reports.is_signed(secret, request.headers, body):
             return self._forbidden("http", "signature")
         try:
-            reports = http_reports.parse(body)
+            batch = http_reports.parse(body)
         except BadReport as exc:
             return self._bad("http", exc, {"error": str(exc)})
-        return jsonify(dict(self._apply("http", reports))), 200
+        answer: dict[str, Any] = dict(self._apply("http", batch))
+        if batch.problems:
+            answer["errors"] = batch.problems[:SHOWN_PROBLEMS]
+        return jsonify(answer), 200
 
     def aliyun(self, token: str) -> tuple[Response, int]:
         return self._unsigned("aliyun", token, aliyun_reports)
@@ -107,7 +106,7 @@ class _Routes:
         except BadReport as exc:
             return self._bad("twilio", exc, {"error": str(exc)})
         if report is not None:
-            self._apply("twilio", [report])
+            self._recorder.record("twilio", [report])
         return Response(status=204)
 
     def store_away(self, error: redis.RedisError) -> tuple[Response, int]:
@@ -124,14 +123,18 @@ class _Routes:
         if self._sources.allow and not _allowed(request.remote_addr, self._sources.allow):
             return self._forbidden(source, "address not in receipts_allow")
         try:
-            reports = vendor.parse(request.get_data(cache=False))
+            batch = vendor.parse(request.get_data(cache=False))
         except BadReport as exc:
             return self._bad(source, exc, vendor.refusal(str(exc)))
-        self._apply(source, reports)
+        self._apply(source, batch)
         return jsonify(vendor.ANSWER), 200
 
-    def _apply(self, source: str, reports: Sequence[Report]) -> Counter[str]:
-        return self._recorder.record(source, reports)
+    def _apply(self, source: str, batch: Batch) -> Counter[str]:
+        outcomes = self._recorder.record(source, batch.reports)
+        if batch.problems:
+            outcomes["malformed"] = len(batch.problems)
+            self._recorder.malformed(source, batch.problems)
+        return outcomes
 
     def _forbidden(self, source: str, why: str) -> tuple[Response, int]:
         self._log.warning("receipts.refused", source=source, why=why, remote=request.remote_addr)

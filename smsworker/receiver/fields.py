@@ -3,16 +3,26 @@
 Every body is hostile until proven otherwise: JSON without NaN or Infinity, arrays of a bounded
 length, text fields of bounded size that are valid Unicode, times that are real times. A body that
 breaks a rule is refused with ``BadReport``, whose message says which report and which field.
+
+In a batch, one element that is not a report does not cost the others: the vendors push a batch
+again whole when it is refused, and give up after a few tries (Alibaba after three), so refusing a
+batch for one bad element would drop every good report in it. ``each_report`` keeps the good ones
+and says what was wrong with the others; only a body that is not an array of reports is refused.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smsworker.receipts import is_time
 from smsworker.strict_json import is_text
+
+if TYPE_CHECKING:
+    from smsworker.receipt_store import Report
 
 MAX_REPORTS = 1000  # per request
 MAX_FIELD = 256  # characters in any one text field
@@ -22,6 +32,28 @@ BEIJING = timezone(timedelta(hours=8))
 
 class BadReport(ValueError):
     """The body is not a report this source sends; the message says what is wrong."""
+
+
+@dataclass
+class Batch:
+    """The reports in a pushed body, and what was wrong with each element that is not one."""
+
+    reports: list[Report] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def each_report(body: bytes, read: Callable[[dict[str, Any], int], Report]) -> Batch:
+    """Every element of the body's JSON array that ``read`` makes a report of. ``BadReport`` only
+    when the body is not such an array, or when no element is a report (its first problem)."""
+    batch = Batch()
+    for n, item in enumerate(json_array(body)):
+        try:
+            batch.reports.append(read(report_object(item, n), n))
+        except BadReport as exc:
+            batch.problems.append(str(exc))
+    if not batch.reports:
+        raise BadReport(batch.problems[0])
+    return batch
 
 
 def json_array(body: bytes) -> list[Any]:

@@ -20,7 +20,7 @@ from typing import Any
 
 from smsworker.receipt_store import Report
 from smsworker.receipts import is_time
-from smsworker.receiver.fields import BadReport, json_array, report_object, text
+from smsworker.receiver.fields import BadReport, Batch, each_report, text
 
 MAX_SKEW_S = 300
 
@@ -40,9 +40,10 @@ def is_signed(secret: bytes, headers: Any, body: bytes, now: float | None = None
     return hmac.compare_digest(signature(secret, timestamp, body), given)
 
 
-def parse(body: bytes) -> list[Report]:
-    """The reports in a signed body; ``BadReport`` saying what is wrong otherwise."""
-    return [_report(report_object(item, n), n) for n, item in enumerate(json_array(body))]
+def parse(body: bytes) -> Batch:
+    """The reports in the body, and what is wrong with the elements that are not; ``BadReport``
+    when there is none."""
+    return each_report(body, _report)
 
 
 def _report(item: dict[str, Any], n: int) -> Report:

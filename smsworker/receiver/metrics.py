@@ -21,8 +21,9 @@ class ReceiptMetrics:
         self.registry = CollectorRegistry()
         self.reports = Counter(
             "smsworker_receipts",
-            "Delivery reports received, by provider and what they did "
-            "(delivered, undelivered, duplicate, unmatched)",
+            "Delivery reports received, by provider and what they did (delivered, undelivered, "
+            "duplicate; held: came before their task settled, counted again once applied; unmatched; "
+            "malformed: elements of a pushed batch that were not reports)",
             ["provider", "state"],
             registry=self.registry,
         )

@@ -10,8 +10,14 @@
 Every call waits its turn under the shared rate limit (``ratelimit.py``), named ``<vendor>.pull``
 (``--rate-limit aliyun.pull=20/s``; ``DEFAULT_PER_S`` when not given), so the vendors' QPS limits
 hold however many receivers run. A failed call (the vendor, the network, Redis) is logged and the
-round ends; the next one tries again. A report pulled from Tencent is applied at once: Tencent will
-not hand it out twice.
+round ends; the next one tries again.
+
+Tencent will not hand a report out twice, so a round never takes what it cannot keep: its turn is
+taken in Redis (with Redis away there is no turn, so no call), and what a call brought is kept in
+memory until it is written. A round first writes what an earlier one could not, and pulls nothing
+more until that is done, so at most one page waits at a time. Stopping, the puller keeps trying to
+write it for ``flush_s``. (Alibaba's answers are asked for again: a receipt leaves the awaiting set
+only when its report is written.)
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ import redis
 from smsworker.errors import ProviderError
 from smsworker.keys import Keys
 from smsworker.ratelimit import RateLimiter
+from smsworker.receipt_store import Report
 from smsworker.receipts import is_time, parse_record
 from smsworker.receiver import aliyun_reports, tencent_reports
 from smsworker.receiver.fields import BEIJING, BadReport
@@ -65,6 +72,7 @@ class Puller:
         aliyun: AliyunQuery | None = None,
         after_s: float = 60.0,
         retry_s: float = 300.0,
+        flush_s: float = 30.0,
     ) -> None:
         self._recorder = recorder
         self._client = client
@@ -75,17 +83,44 @@ class Puller:
         self._aliyun = aliyun
         self._after_s = after_s
         self._retry_s = retry_s
+        self._flush_s = flush_s
         self._stop = threading.Event()
+        # Reports a vendor handed out that are not written yet (Redis went away): (source, report).
+        self._unwritten: list[tuple[str, Report]] = []
 
     @property
     def vendors(self) -> list[str]:
         return [name for name, on in (("aliyun", self._aliyun), ("tencent", self._tencent)) if on]
 
     def run(self, every_s: float) -> None:
-        """Pull every ``every_s`` until ``stop``."""
+        """Pull every ``every_s`` until ``stop``; then write what is still unwritten, if Redis lets."""
         while not self._stop.is_set():
             self.round()
             self._stop.wait(every_s)
+        self.flush()
+
+    def flush(self) -> None:
+        """Write the reports pulled and not yet written, trying for ``flush_s``."""
+        deadline = time.monotonic() + self._flush_s
+        while self._unwritten:
+            try:
+                self._write(Counter())
+            except redis.RedisError as exc:
+                if time.monotonic() >= deadline:
+                    self._log.error(
+                        "receipts.unwritten",
+                        count=len(self._unwritten),
+                        message_ids=[r.message_id for _, r in self._unwritten],
+                        error=str(exc),
+                        note="pulled from the vendor and never written: Redis stayed away",
+                    )
+                    return
+                time.sleep(1.0)
+
+    @property
+    def unwritten(self) -> int:
+        """Reports pulled and not yet written (Redis was away)."""
+        return len(self._unwritten)
 
     def stop(self) -> None:
         self._stop.set()
@@ -93,6 +128,12 @@ class Puller:
     def round(self) -> Counter[str]:
         """One pass over every vendor; what the reports did, and ``malformed`` ones skipped."""
         outcomes: Counter[str] = Counter()
+        try:
+            self._write(outcomes)
+        except redis.RedisError as exc:
+            note = f"{len(self._unwritten)} reports pulled earlier wait for Redis"
+            self._log.warning("receipts.pull_failed", provider="tencent", error=str(exc), note=note)
+            return outcomes
         for vendor, step in (("tencent", self._pull_tencent), ("aliyun", self._query_aliyun)):
             if vendor not in self.vendors:
                 continue
@@ -113,14 +154,20 @@ class Puller:
             items = self._tencent.pull_statuses(PAGE)
             for item in items:
                 try:
-                    report = tencent_reports.from_pull(item)
+                    self._unwritten.append(("tencent-pull", tencent_reports.from_pull(item)))
                 except BadReport as exc:
                     self._log.warning("receipts.bad_report", source="tencent-pull", error=str(exc))
                     outcomes["malformed"] += 1
-                    continue
-                outcomes.update(self._recorder.record("tencent-pull", [report]))
+            self._write(outcomes)
             if len(items) < PAGE:
                 return
+
+    def _write(self, outcomes: Counter[str]) -> None:
+        """Write the reports pulled so far, each forgotten once written; raises what Redis raised."""
+        while self._unwritten:
+            source, report = self._unwritten[0]
+            outcomes.update(self._recorder.record(source, [report]))
+            self._unwritten.pop(0)
 
     def _query_aliyun(self, outcomes: Counter[str]) -> None:
         assert self._aliyun is not None
@@ -157,7 +204,8 @@ class Puller:
             outcomes.update(self._recorder.record("aliyun-pull", [report]))
 
     def _pace(self, vendor: str) -> None:
-        self._limiter.wait_turn(f"{vendor}.pull", sleep=self._sleep)
+        # Strict: with Redis away there is no turn, and no call: nothing is taken that cannot be kept.
+        self._limiter.wait_turn(f"{vendor}.pull", sleep=self._sleep, strict=True)
 
     def _sleep(self, seconds: float) -> None:
         if self._stop.wait(seconds):

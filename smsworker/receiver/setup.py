@@ -17,6 +17,7 @@ from smsworker.providers.registry import FACTORIES
 from smsworker.providers.tencent import TencentProvider
 from smsworker.ratelimit import RateLimiter
 from smsworker.receipt_store import ReceiptStore
+from smsworker.receiver.held import HeldReports
 from smsworker.receiver.pull import DEFAULT_PER_S, Puller
 from smsworker.receiver.recorder import Recorder
 
@@ -32,6 +33,7 @@ class Receiver:
     app: Flask | None  # None: nothing is pushed to it, it only pulls
     puller: Puller | None
     metrics: ReceiptMetrics | None
+    held: HeldReports | None  # None: reports are not held (receipts_hold 0)
 
 
 def build_receiver(settings: Settings, log: Any) -> Receiver:
@@ -55,24 +57,31 @@ def build_receiver(settings: Settings, log: Any) -> Receiver:
         raise StartupError("Redis did not answer")
     changes_max = settings.receipts_list_max if settings.receipts_list else 0
     parser = build_parser(settings) if settings.dead_letter_undelivered else None
-    store = ReceiptStore(queue.client, queue.keys, changes_max=changes_max, undelivered_parser=parser)
+    hold_max = settings.receipts_hold_max if settings.receipts_hold > 0 else 0
+    store = ReceiptStore(
+        queue.client, queue.keys, changes_max=changes_max, undelivered_parser=parser, hold_max=hold_max
+    )
+    recorder = Recorder(store, log, metrics)
     app = None
     if sources.names:
         from smsworker.receiver.app import make_app  # Flask only here: the workers do not carry it
 
-        app = make_app(store, sources, log=log, metrics=metrics)
+        app = make_app(recorder, sources, log=log)
     puller = None
     if settings.receipts_pull:
         vendors = {name: FACTORIES[name](settings, log) for name in settings.receipts_pull}
         limits = {f"{name}.pull": settings.rate_limits.get(f"{name}.pull", DEFAULT_PER_S) for name in vendors}
         tencent, aliyun = vendors.get("tencent"), vendors.get("aliyun")
         puller = Puller(
-            Recorder(store, log, metrics), queue.client, queue.keys, RateLimiter(queue, limits, log), log,
+            recorder, queue.client, queue.keys, RateLimiter(queue, limits, log), log,
             tencent=tencent if isinstance(tencent, TencentProvider) else None,
             aliyun=aliyun if isinstance(aliyun, AliyunProvider) else None,
             after_s=settings.receipts_pull_after,
         )  # fmt: skip
-    return Receiver(app, puller, metrics)
+    held = None
+    if hold_max:
+        held = HeldReports(recorder, queue.client, queue.keys, log, hold_s=settings.receipts_hold)
+    return Receiver(app, puller, metrics, held)
 
 
 def push_sources(settings: Settings) -> Sources:

@@ -16,7 +16,7 @@ from typing import Any
 
 from smsworker.receipt_store import Report
 from smsworker.receipts import is_time
-from smsworker.receiver.fields import BadReport, beijing_time, digits, json_array, report_object, text
+from smsworker.receiver.fields import BadReport, Batch, beijing_time, digits, each_report, report_object, text
 
 ANSWER = {"result": 0, "errmsg": "OK"}
 
@@ -26,8 +26,10 @@ def refusal(why: str) -> dict[str, Any]:
     return {"result": 1, "errmsg": why}
 
 
-def parse(body: bytes) -> list[Report]:
-    return [_report(report_object(item, n), n) for n, item in enumerate(json_array(body))]
+def parse(body: bytes) -> Batch:
+    """The reports in the body, and what is wrong with the elements that are not; ``BadReport``
+    when there is none."""
+    return each_report(body, _report)
 
 
 def _report(item: dict[str, Any], n: int) -> Report:

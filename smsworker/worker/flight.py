@@ -20,7 +20,8 @@ class TaskInFlight:
     units_expected: int
     # Written into the progress hash before each request (see progress.py); "" without a key.
     reservation: str = ""
-    skipped: int = 0  # recipients already sent under the progress key (a previous run, a duplicate)
+    # Recipients already sent under the progress key (a previous run, a duplicate), with who took them.
+    skipped: dict[str, Acceptance] = field(default_factory=dict)
     segments_each: int = 1  # SMS parts one message of this task costs
     failed: dict[str, Failure] = field(default_factory=dict)
     sent: list[str] = field(default_factory=list)
@@ -46,7 +47,7 @@ class TaskInFlight:
         with self.lock:
             self.sent.extend(outcome.sent)
             self.accepted.update(outcome.accepted)
-            self.skipped += len(outcome.skipped)
+            self.skipped.update(outcome.skipped)
             self.failed.update(outcome.failed)
             self.attempts = max(self.attempts, outcome.attempts)
             self.tasks_per_request = max(self.tasks_per_request, outcome.tasks_per_request)

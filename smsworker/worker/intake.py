@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from smsworker.errors import InvalidTask
-from smsworker.outcome import Failure
+from smsworker.outcome import Acceptance, Failure
 from smsworker.progress import reservation
 from smsworker.providers.base import Provider, batches
 from smsworker.stamps import PREFIX, new_token, stamp, unstamp
@@ -86,13 +86,14 @@ class Intake:
             return Rejected(element, stamped.raw, exc)
         progress_key = self._redis.keys.progress(task.task_id, stamped.token)
         mine = reservation(self._redis.worker_id, secrets.token_hex(4))
-        todo, held, skipped = list(task.mobiles), [], 0
+        todo, held = list(task.mobiles), []
+        skipped: dict[str, Acceptance] = {}
         # Someone else may be on these recipients: a task pushed with the same id, or the previous
         # owner of a task that was put back. Reserve them all now, in one call.
         if progress_key is not None:
             key = progress_key
             found = self._redis.reserve(key, mine, todo)
-            todo, held, skipped = found.mine, list(found.held), len(found.sent)
+            todo, held, skipped = found.mine, list(found.held), found.sent
         units = [Unit(chunk) for chunk in batches(todo, self._provider.max_batch_size)]
         if len(units) > 1 and progress_key is None:
             element, progress_key = self._stamp(element, stamped.raw)  # a fresh token: nobody else has it

@@ -142,7 +142,7 @@ class UnitSender:
         pending, wait_s = mobiles, WAIT_FIRST_S
         while pending:
             found = self._reserve(key, flight.reservation, pending)
-            outcome.skipped.extend(found.sent)
+            outcome.skipped.update(found.sent)
             if found.mine:
                 part = self._deliver(flight, found.mine)
                 self._finish(key, flight.reservation, part, found.mine)
@@ -177,7 +177,10 @@ class UnitSender:
         another worker's since it took the task over), so that whoever sends them next need not
         wait for this worker, which is alive and would hold them for good."""
         sent = set(part.sent)
-        self._marks.write(Mark(key, mine, tuple(part.sent), tuple(m for m in mobiles if m not in sent)))
+        accepted = tuple((m, a) for m, a in part.accepted.items() if a.message_id)
+        self._marks.write(
+            Mark(key, mine, tuple(part.sent), tuple(m for m in mobiles if m not in sent), accepted)
+        )
 
     def _reserve(self, key: str, mine: str, mobiles: list[str]) -> Reserved:
         return self._redis.reserve(key, mine, mobiles)

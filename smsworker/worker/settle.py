@@ -84,9 +84,15 @@ class Settler:
         task, now = flight.task, time.time()
         # Each recipient's state is kept for a task with an id: the producer can ask for it by it.
         status_key = self._redis.keys.status(task.task_id) if task.task_id is not None else None
-        statuses = recipient_states(flight.sent, flight.accepted, flight.failed, now) if status_key else ()
+        statuses = (
+            recipient_states(flight.sent, flight.accepted, flight.failed, now, flight.skipped)
+            if status_key
+            else ()
+        )
+        # What earlier runs of the task sent keeps its link to the reports, as what this one sent.
+        accepted = {**flight.skipped, **flight.accepted}
         # Kept only when some recipient awaits a report that may dead-letter it.
-        awaiting = any(a.message_id for a in flight.accepted.values())
+        awaiting = any(a.message_id for a in accepted.values())
         payload_key = (
             self._redis.keys.payload(secrets.token_hex(8)) if self._keep_payloads and awaiting else ""
         )
@@ -104,7 +110,7 @@ class Settler:
             changes=tuple(change_json(task.task_id, n, state) for n, state in statuses)
             if self._changes_max
             else (),
-            receipts=receipt_records(self._redis.keys, task.task_id, flight.accepted, now, payload_key),
+            receipts=receipt_records(self._redis.keys, task.task_id, accepted, now, payload_key),
             payload=(payload_key, flight.raw) if payload_key else None,
         )
         fields = {
@@ -113,7 +119,7 @@ class Settler:
             "recipients": len(task.mobiles) + len(task.invalid_mobiles),
             "sent": len(flight.sent),
             "dead": len(flight.failed),
-            "skipped": flight.skipped,
+            "skipped": len(flight.skipped),
             "segments": flight.segments,
             "attempts": flight.attempts,
             "tasks_per_request": flight.tasks_per_request,

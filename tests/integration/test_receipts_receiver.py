@@ -111,8 +111,25 @@ def test_slow_clients_hold_no_thread(cli: Cli, start_worker: Start, tmp_path: Pa
         headers = signed_headers(body, SECRET.encode())
         started = time.monotonic()
         answer = requests.post(f"http://127.0.0.1:{port}/http", data=body, headers=headers, timeout=10)
-        assert answer.status_code == 200 and answer.json() == {"unmatched": 1}
+        assert answer.status_code == 200 and answer.json() == {"held": 1}  # unknown yet: held
         assert time.monotonic() - started < 5
     finally:
         for sock in stalled:
             sock.close()
+
+
+def test_a_body_of_exactly_one_mib_is_read_and_one_byte_more_is_refused(
+    start_worker: Start, tmp_path: Path
+) -> None:
+    from smsworker.receiver.app import MAX_BODY
+
+    port = start_receiver(start_worker, tmp_path)
+    report = json.dumps([{"message_id": "m-1", "mobile": "+8613800138000", "status": "delivered"}])
+    exactly = (report[:-1] + " " * (MAX_BODY - len(report)) + "]").encode()
+    assert len(exactly) == MAX_BODY == 1024 * 1024
+    url = f"http://127.0.0.1:{port}/http"
+    answer = requests.post(url, data=exactly, headers=signed_headers(exactly, SECRET.encode()), timeout=30)
+    assert answer.status_code == 200 and answer.json() == {"held": 1}  # read, and held for its task
+    over = exactly[:-1] + b" ]"
+    refused = requests.post(url, data=over, headers=signed_headers(over, SECRET.encode()), timeout=30)
+    assert refused.status_code == 413

@@ -10,6 +10,7 @@ import pytest
 
 from smsworker.delivery import RetryPolicy
 from smsworker.events import WorkerEvents
+from smsworker.outcome import Acceptance
 from smsworker.progress import Mark, Progress, holder, reservation
 from smsworker.queue import RedisQueue
 from smsworker.task import SmsTask
@@ -33,14 +34,21 @@ def test_reserve_steal_finish(fake_redis: fakeredis.FakeRedis) -> None:
     assert holder(mine) == "w1:1:a" and holder("1") is None
     fake_redis.hset(KEY, mapping={A: "1", B: theirs})
     found = progress.reserve(KEY, mine, [A, B, C])
-    assert (found.mine, found.sent, found.held) == ([C], [A], {B: theirs})
+    assert (found.mine, found.sent, found.held) == ([C], {A: Acceptance("")}, {B: theirs})
     assert progress.reserve(KEY, mine, [C]).mine == [C]  # ours already: asking again is fine
     progress.steal(KEY, mine, {B: "r someone-else x"})  # changed since: not taken
     assert fake_redis.hget(KEY, B) == theirs.encode()
     progress.steal(KEY, mine, {B: theirs})
     assert progress.reserve(KEY, mine, [B]).mine == [B]
-    progress.finish_many([Mark(KEY, mine, sent=(B,), release=(C,))])
-    assert fake_redis.hgetall(KEY) == {A.encode(): b"1", B.encode(): b"1"}
+    progress.finish_many(
+        [Mark(KEY, mine, sent=(B,), release=(C,), accepted=((B, Acceptance("aliyun", "9^0")),))]
+    )
+    assert fake_redis.hgetall(KEY) == {A.encode(): b"1", B.encode(): b"1", f"@{B}".encode(): b"aliyun 9^0"}
+    # Whoever claims the task next learns who accepted what was sent: it records the receipt.
+    assert progress.reserve(KEY, "r w9:9:z f9", [A, B]).sent == {
+        A: Acceptance(""),
+        B: Acceptance("aliyun", "9^0"),
+    }
     progress.finish_many([Mark(KEY, "r w3:3:c f3", sent=(), release=(A,))])  # not ours to release
     assert fake_redis.hget(KEY, A) == b"1"
 
@@ -155,7 +163,7 @@ def test_a_second_claimant_waits_for_a_live_holder_then_skips(
 
     provider = FakeProvider(max_batch_size=10)
     outcome = make_sender(queue, provider, logs, sleep).send(flight((A, B)), Unit([A, B], contested=True))
-    assert provider.sent_to() == [A] and outcome.sent == [A] and outcome.skipped == [B]
+    assert provider.sent_to() == [A] and outcome.sent == [A] and outcome.skipped == {B: Acceptance("")}
     assert waits == [0.2]
 
 
@@ -169,7 +177,11 @@ def test_a_dead_holder_is_taken_over(
     )
     assert sorted(provider.sent_to()) == [A, B] and sorted(outcome.sent) == [A, B]
     assert logs.events("progress.taken_over")[0]["recipients"] == 1
-    assert fake_redis.hgetall(KEY) == {A.encode(): b"1", B.encode(): b"1"}
+    marks: dict[bytes, bytes] = fake_redis.hgetall(KEY)  # type: ignore[assignment]
+    assert {k: v for k, v in marks.items() if not k.startswith(b"@")} == {
+        A.encode(): b"1",
+        B.encode(): b"1",
+    }
 
 
 def test_units_check_their_reservations_again_only_while_the_heartbeat_is_in_doubt(
@@ -185,7 +197,7 @@ def test_units_check_their_reservations_again_only_while_the_heartbeat_is_in_dou
     provider = FakeProvider()
     fake_redis.lpush("{sms_queue}:processing:me:1:m", b"t")  # still ours, but its recipient is not
     doubtful = make_sender(queue, provider, logs, holder_sends, in_doubt=True)
-    assert doubtful.send(flight((A,)), Unit([A])).skipped == [A]
+    assert doubtful.send(flight((A,)), Unit([A])).skipped == {A: Acceptance("")}
     assert provider.sent_to() == []
     fake_redis.delete("{sms_queue}:processing:me:1:m", KEY)  # taken over, sent, settled: nothing left
     taken = doubtful.send(flight((C,)), Unit([C]))

@@ -157,7 +157,7 @@ class Blocking:
     def __init__(self) -> None:
         self.waiting = threading.Event()
 
-    def wait_turn(self, provider: str, sleep: Callable[[float], None]) -> None:
+    def wait_turn(self, provider: str, sleep: Callable[[float], None], *, strict: bool = False) -> None:
         self.waiting.set()
         sleep(1000)
 

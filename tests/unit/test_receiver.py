@@ -17,6 +17,7 @@ from smsworker.receipt_store import ReceiptStore
 from smsworker.receipts import parse_state
 from smsworker.receiver.app import MAX_BODY, Sources, make_app
 from smsworker.receiver.http_reports import MAX_SKEW_S
+from smsworker.receiver.recorder import Recorder
 from smsworker.status_book import StatusBook
 from tests.support.logs import LogCapture
 from tests.support.reports import signed_headers
@@ -35,7 +36,8 @@ def client(queue: RedisQueue, fake_redis: fakeredis.FakeRedis, logs: LogCapture)
     sources = Sources(
         http_secret=SECRET, path_token=TOKEN, twilio_auth_token=TWILIO_TOKEN, twilio_url=TWILIO_URL
     )
-    return make_app(ReceiptStore(fake_redis, queue.keys), sources, log=logs.logger).test_client()
+    store = ReceiptStore(fake_redis, queue.keys)
+    return make_app(Recorder(store, logs.logger), sources, log=logs.logger).test_client()
 
 
 def signed(body: bytes, *, secret: bytes = SECRET, at: float | None = None) -> dict[str, str]:
@@ -108,6 +110,16 @@ def test_a_signed_body_that_is_not_a_report_is_a_400_saying_why(
     answer = client.post("/http", data=body, headers=signed(body))
     assert answer.status_code == 400 and why in answer.get_json()["error"]
     assert state(queue)["state"] == "sent"
+
+
+def test_the_answer_says_which_elements_were_not_reports(client: FlaskClient, queue: RedisQueue) -> None:
+    body = json.dumps(
+        [{"message_id": "m-1", "mobile": A, "status": "delivered"}, {"status": "read"}]
+    ).encode()
+    answer = client.post("/http", data=body, headers=signed(body))
+    assert answer.status_code == 200 and state(queue)["state"] == "delivered"
+    why = "report 1: status must be 'delivered' or 'undelivered'"
+    assert answer.get_json() == {"delivered": 1, "malformed": 1, "errors": [why]}
 
 
 def test_a_report_for_an_unknown_id_is_counted_not_an_error(client: FlaskClient, queue: RedisQueue) -> None:

@@ -20,6 +20,7 @@ from smsworker.receipts import parse_state
 from smsworker.receiver import aliyun_reports
 from smsworker.receiver.app import Sources, make_app
 from smsworker.receiver.metrics import ReceiptMetrics
+from smsworker.receiver.recorder import Recorder
 from smsworker.receiver.twilio_reports import signature
 from smsworker.status_book import StatusBook
 from tests.support.logs import LogCapture
@@ -52,7 +53,8 @@ def client_for(
     sources: Sources = SOURCES,
     metrics: ReceiptMetrics | None = None,
 ) -> FlaskClient:
-    app = make_app(ReceiptStore(fake_redis, queue.keys), sources, log=logs.logger, metrics=metrics)
+    recorder = Recorder(ReceiptStore(fake_redis, queue.keys), logs.logger, metrics)
+    app = make_app(recorder, sources, log=logs.logger)
     return app.test_client()
 
 
@@ -149,6 +151,24 @@ def test_a_malformed_aliyun_push_is_a_400_in_alibabas_format(
     assert answer.status_code == 400 and answer.get_json()["code"] != 0 and why in answer.get_json()["msg"]
 
 
+@pytest.mark.parametrize("route", ["aliyun", "tencent"])
+def test_one_bad_element_does_not_cost_a_batch_its_good_reports(
+    client: FlaskClient, fake_redis: fakeredis.FakeRedis, queue: RedisQueue, logs: LogCapture, route: str
+) -> None:
+    """Alibaba pushes a refused batch again, whole, and drops it after three tries: so the reports
+    in it are applied and the element that is not one is counted, and the answer is a success."""
+    message_id = "900619746936498440^0" if route == "aliyun" else "sn-1"
+    sent(fake_redis, queue, route, message_id, A)
+    good = json.loads(aliyun() if route == "aliyun" else tencent())[0]
+    body = json.dumps([{"phone_number": None}, good, "not even an object"]).encode()
+    answer = client.post(f"/{route}/{TOKEN}", data=body)
+    assert answer.status_code == 200 and status(queue)["state"] == "delivered"
+    [event] = logs.events("receipts.bad_report")
+    assert event["count"] == 2 and "report 0" in event["error"]
+    refused = client.post(f"/{route}/{TOKEN}", data=json.dumps([{"x": 1}]).encode())  # no report at all
+    assert refused.status_code == 400
+
+
 # -- Tencent Cloud ----------------------------------------------------------------------------------
 
 
@@ -241,10 +261,13 @@ class Away:
     def pipeline(self, transaction: bool = True) -> Any:
         raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6380. Connection refused.")
 
+    def register_script(self, script: str) -> Any:
+        return lambda **call: self.pipeline()
+
 
 def test_redis_away_is_a_503_so_the_vendor_pushes_again(queue: RedisQueue, logs: LogCapture) -> None:
     store = ReceiptStore(cast(redis.Redis, Away()), queue.keys)
-    client = make_app(store, SOURCES, log=logs.logger).test_client()
+    client = make_app(Recorder(store, logs.logger), SOURCES, log=logs.logger).test_client()
     assert client.post(f"/tencent/{TOKEN}", data=tencent()).status_code == 503
     assert logs.events("receipts.store_unavailable")
 
