@@ -1,9 +1,16 @@
-"""Operator actions on the dead-letter list: read it, replay it, purge it."""
+"""Operator actions on the dead-letter list: read it, replay it, purge it.
+
+Entries have no identity but their bytes: ``entry_id`` names one by its digest. An action on a
+chosen set (the dashboard's, confirmed first) is one on exactly what was counted: ``select`` counts
+the entries a chooser takes over the whole list, ``exactly`` acts on those (identical entries
+counted as many times as they were there) and nothing added since.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from smsworker.deadletter import parse_envelope, replayable_task
@@ -74,6 +81,56 @@ def _recipients(envelope: dict[str, Any]) -> int:
         return len(task["mobiles"])
     count = envelope.get("recipients")
     return count if isinstance(count, int) and not isinstance(count, bool) else 0
+
+
+def entry_id(raw: bytes) -> str:
+    """A dead letter's name in forms and URLs: its digest."""
+    return hashlib.sha256(raw).hexdigest()[:24]
+
+
+@dataclass
+class Selection:
+    """Entries chosen for an action: entry id -> how many identical entries were there."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    replayable: int = 0  # of them, those with a task to push again
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+class TooMany(Exception):
+    """More entries chose than one action may take."""
+
+
+def select(queue: RedisQueue, choose: Chooser, *, at_most: int) -> Selection:
+    """The entries of the whole list ``choose`` takes; ``TooMany`` past ``at_most``."""
+    chosen = Selection()
+    for raw in queue.dead_letters_oldest_first():
+        envelope = parse_envelope(raw) or {"reason": "unreadable"}
+        if not choose(raw, envelope):
+            continue
+        key = entry_id(raw)
+        chosen.counts[key] = chosen.counts.get(key, 0) + 1
+        chosen.replayable += replayable_task(envelope) is not None
+        if chosen.total > at_most:
+            raise TooMany()
+    return chosen
+
+
+def exactly(selection: Selection) -> Chooser:
+    """A chooser that takes the selected entries, each as many times as it was counted, once."""
+    left = dict(selection.counts)
+
+    def choose(raw: bytes, envelope: dict[str, Any]) -> bool:
+        key = entry_id(raw)
+        if left.get(key, 0) <= 0:
+            return False
+        left[key] -= 1
+        return True
+
+    return choose
 
 
 def purge(queue: RedisQueue, only: Chooser) -> int:

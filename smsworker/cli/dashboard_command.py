@@ -37,36 +37,44 @@ def dashboard(ctx: click.Context, /, **flags: Any) -> None:
     # Only here: the workers never carry Flask or waitress.
     from smsworker.cli.web_server import create_server
     from smsworker.dashboard.app import DashboardConfig, make_app
-    from smsworker.dashboard.users import load_users
+    from smsworker.dashboard.users import UsersFile
 
     settings = settings_from(flags)
     with friendly_errors(settings):
         log = build_logger(settings)
+        users = None
         if settings.dashboard_no_auth:
-            users: dict[str, tuple[str, str]] = {}
-            log.warning("dashboard.no_auth", address=settings.dashboard_address,
-                        note="no logins: anyone who can reach this address may replay and purge")  # fmt: skip
+            note = "no logins: anyone who can reach this address may replay and purge"
+            log.warning("dashboard.no_auth", address=settings.dashboard_address, note=note)
         elif not settings.dashboard_users_file:
             raise ConfigError(
                 "smsworker dashboard needs dashboard_users_file (make one with `smsworker dashboard "
                 "add-user`), or dashboard_no_auth on a loopback address"
             )
         else:
-            users = load_users(settings.dashboard_users_file)
-            if not users:
+            users = UsersFile(settings.dashboard_users_file, log)
+            if not users.users():
                 raise ConfigError(f"dashboard_users_file {settings.dashboard_users_file} has no users")
-        secret = (settings.dashboard_secret or "").encode()
         queue = wait_for_redis(lambda: open_queue(settings, log), log, stop=threading.Event())
         if queue is None:  # not reached: nothing sets the event
             raise StartupError("Redis did not answer")
-        config = DashboardConfig(users, settings.dashboard_no_auth, secret, settings.dashboard_behind_tls,
-                                 settings.default_region)  # fmt: skip
+        config = DashboardConfig(
+            users,
+            no_auth=settings.dashboard_no_auth,
+            secret=(settings.dashboard_secret or "").encode(),
+            behind_tls=settings.dashboard_behind_tls,
+            region=settings.default_region,
+            allowed_hosts=settings.dashboard_allowed_hosts,
+            trusted_proxies=settings.dashboard_trusted_proxies,
+            idle_timeout_s=settings.dashboard_idle_timeout,
+        )
         server = create_server(
             make_app(queue, config, log), settings.dashboard_address, settings.dashboard_port,
             max_body=MAX_REQUEST, threads=4, flags="dashboard",
         )  # fmt: skip
+    count = len(users.users()) if users is not None else 0
     log.info("dashboard.listening", address=settings.dashboard_address, port=settings.dashboard_port,
-             users=len(users), auth=not settings.dashboard_no_auth)  # fmt: skip
+             users=count, auth=not settings.dashboard_no_auth)  # fmt: skip
     server.run()
 
 
@@ -96,3 +104,24 @@ def add_user(name: str, role: str, users_file: str | None) -> None:
     with friendly_errors(settings):
         new = add(path, name, role, password)
     click.echo(f"{'added' if new else 'updated'} {name} ({role}) in {Path(path)}")
+    if not new:
+        click.echo("their sessions end at their next request: a new password or role takes effect at once")
+
+
+@dashboard.command("remove-user")
+@click.argument("name")
+@click.option(
+    "--dashboard-users-file", "users_file", help="The users file. [env: SMSWORKER_DASHBOARD_USERS_FILE]"
+)
+def remove_user(name: str, users_file: str | None) -> None:
+    """Remove a user from the dashboard's users file; their sessions end at their next request."""
+    from smsworker.dashboard.users import remove_user as remove
+
+    settings = settings_from({"dashboard_users_file": users_file})
+    path = settings.dashboard_users_file
+    if not path:
+        raise click.UsageError("give --dashboard-users-file (or SMSWORKER_DASHBOARD_USERS_FILE)")
+    with friendly_errors(settings):
+        if not remove(path, name):
+            raise ConfigError(f"no user {name!r} in {path}")
+    click.echo(f"removed {name} from {Path(path)}; their sessions have ended")

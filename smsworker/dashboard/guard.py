@@ -1,46 +1,59 @@
-"""Who may see and do what: logins, sessions, CSRF tokens, the login rate limit.
+"""What guards the pages before any is served: the Host a request names, who the client is behind a
+proxy, how often a login may fail, and CSRF tokens.
 
-Sessions are Flask's signed cookies (``HttpOnly``, ``SameSite=Strict``, ``Secure`` behind TLS) that
-carry the user's name, role and a CSRF token; every form that changes something posts the token
-back and is refused without it. Failed logins are counted per client address: after
-``MAX_FAILURES`` within ``WINDOW_S`` the address is refused (429) until the window has passed.
+- **Host**: a request must name this dashboard: an IP address, ``localhost``, or a name in
+  ``dashboard_allowed_hosts`` (Django's ``ALLOWED_HOSTS``). A web page of another site whose name
+  its owner points at this address (DNS rebinding) names its own site, and gets a 400: it cannot
+  read the pages or fetch a form's token to act, with logins or without. An IP address in the Host
+  is always safe: a page served from an address is that address's own origin.
+- **The client**: the peer's address, unless the peer is one of ``dashboard_trusted_proxies``: then
+  the nearest address in ``X-Forwarded-For`` that is not a trusted proxy.
+- **Failed logins** are counted per client address and per account: ``MAX_FAILURES`` from one
+  address, or ``MAX_ACCOUNT_FAILURES`` for one account from anywhere, within ``WINDOW_S``, and
+  that address or account is refused (429) until the window has passed.
+- **CSRF**: every form that changes something posts the session's token back, compared in
+  constant time. Before logging in (and without logins), the token lives in the signed cookie.
 """
 
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import secrets
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Sequence
 
 from flask import session
 
-from smsworker.dashboard.users import User
-
 MAX_FAILURES = 5
+MAX_ACCOUNT_FAILURES = 10
 WINDOW_S = 300.0
-# Addresses remembered at most; past it, those whose failures have all aged out are forgotten, so a
+# Keys remembered at most; past it, those whose failures have all aged out are forgotten, so a
 # flood from many addresses cannot grow the table without bound.
 MAX_CLIENTS = 10_000
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class LoginLimiter:
+    """Failed logins per key (an address, or an account) within a sliding window."""
+
     def __init__(self, max_failures: int = MAX_FAILURES, window_s: float = WINDOW_S) -> None:
         self._max = max_failures
         self._window_s = window_s
         self._failures: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
-    def blocked(self, client: str, now: float | None = None) -> bool:
+    def blocked(self, key: str, now: float | None = None) -> bool:
         with self._lock:
-            recent = self._recent(client, time.monotonic() if now is None else now)
+            recent = self._recent(key, time.monotonic() if now is None else now)
             return len(recent) >= self._max
 
-    def failed(self, client: str, now: float | None = None) -> None:
+    def failed(self, key: str, now: float | None = None) -> None:
         at = time.monotonic() if now is None else now
         with self._lock:
-            self._recent(client, at).append(at)
+            self._recent(key, at).append(at)
             if len(self._failures) > MAX_CLIENTS:
                 for old in [c for c, times in self._failures.items() if times[-1] <= at - self._window_s]:
                     del self._failures[old]
@@ -48,36 +61,68 @@ class LoginLimiter:
     def __len__(self) -> int:
         return len(self._failures)
 
-    def _recent(self, client: str, now: float) -> deque[float]:
-        recent = self._failures[client]
+    def _recent(self, key: str, now: float) -> deque[float]:
+        recent = self._failures[key]
         while recent and recent[0] <= now - self._window_s:
             recent.popleft()
         if not recent:
-            self._failures.pop(client, None)
-            recent = self._failures[client]
+            self._failures.pop(key, None)
+            recent = self._failures[key]
         return recent
 
 
-def log_in(user: User) -> None:
-    session.clear()
-    session["user"], session["role"] = user.name, user.role
-    session["csrf"] = secrets.token_urlsafe(32)
+def host_allowed(host: str, allowed: Sequence[str]) -> bool:
+    """Whether the Host header ``host`` (with or without a port) names this dashboard."""
+    name = host.strip().lower()
+    if name.startswith("["):  # [::1]:8091
+        return _is_address(name[1 : name.find("]")]) if "]" in name else False
+    name = name.rpartition(":")[0] if name.count(":") == 1 else name
+    name = name.rstrip(".")
+    if not name:
+        return False
+    if name == "localhost" or _is_address(name):
+        return True
+    return any(name == a or (a.startswith(".") and (name.endswith(a) or name == a[1:])) for a in allowed)
 
 
-def current_user(no_auth: bool) -> User | None:
-    if no_auth:
-        return User("local", "operator")
-    name, role = session.get("user"), session.get("role")
-    return User(name, role) if isinstance(name, str) and isinstance(role, str) else None
+def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequence[Network]) -> str:
+    """Who the client is: ``peer``, unless it is a trusted proxy; then the nearest address in
+    ``X-Forwarded-For`` (the right end is the nearest) that is not one."""
+    address = peer or "?"
+    if not trusted or not _within(address, trusted):
+        return address
+    for hop in reversed([h.strip() for h in (forwarded_for or "").split(",") if h.strip()]):
+        if not _is_address(hop):
+            return address  # a hop that is not an address: believe nothing further
+        address = hop
+        if not _within(hop, trusted):
+            return hop
+    return address
 
 
-def csrf_token() -> str:
+def anonymous_csrf() -> str:
+    """The token of a visitor with no session yet (the login form; no logins at all)."""
     token = session.get("csrf")
     if not isinstance(token, str):
         token = session["csrf"] = secrets.token_urlsafe(32)
     return token
 
 
-def csrf_ok(sent: str | None) -> bool:
-    expected = session.get("csrf")
-    return isinstance(expected, str) and isinstance(sent, str) and hmac.compare_digest(expected, sent)
+def same_token(expected: str, sent: object) -> bool:
+    return bool(expected) and isinstance(sent, str) and hmac.compare_digest(expected, sent)
+
+
+def _is_address(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _within(address: str, networks: Sequence[Network]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)

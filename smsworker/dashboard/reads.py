@@ -1,20 +1,22 @@
-"""What the dashboard shows, read from Redis, and its two actions (replay, purge) through ``dlq.py``.
+"""What the dashboard shows, read from Redis: the overview, the workers, dead letters, states.
 
-Numbers are masked here, once, for a user who may not see them (``mask``): the templates and the
-JSON API only ever get what this module hands them.
+Anything a dead letter or a state holds is the producer's or a vendor's text, and may be of any
+shape: each is turned into a view of known types here (an entry that is not an envelope is shown
+raw, never a 500). For a user who may not see numbers, a view is masked here, whole
+(``masked``, through the one masking function): the templates and the JSON API only ever get what
+this module hands them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from smsworker import dlq
 from smsworker.deadletter import parse_envelope
 from smsworker.queue import RedisQueue
 from smsworker.receipts import parse_state
@@ -24,8 +26,14 @@ from smsworker.task import normalise_mobile
 
 PAGE = 50
 _DETAILS = ("provider", "message_id", "reason", "code", "text", "error")
-# Dead letters looked at for one filtered page: the newest this many (the CLI reaches the rest).
+# Dead letters looked at for one page: the newest this many (the CLI reaches the rest).
 SCAN_LIMIT = 20_000
+_WHEN = re.compile(r"\d{4}-\d{2}-\d{2}(T\d{2}(:\d{2}(:\d{2})?)?)?Z?")
+MAX_FIELD = 64  # characters of a filter field
+
+
+class BadQuery(ValueError):
+    """A page was asked for with a parameter it cannot take; the message says which (a 400)."""
 
 
 def entry_id(raw: bytes) -> str:
@@ -72,13 +80,34 @@ def workers(queue: RedisQueue, now: float | None = None) -> list[dict[str, Any]]
     return shown
 
 
-@dataclass
+@dataclass(frozen=True)
 class DeadFilter:
     reason: str = ""
     code: str = ""
-    number: str = ""  # digits the number ends with, or the whole number
+    # The number the failed ones are compared with: by its last digits for an operator, only
+    # whole (the same E.164 number) for a viewer, who sees numbers masked: digits by digits, a
+    # search for endings would give the masked ones away.
+    number: str = ""
     since: str = ""  # ISO date or time, UTC
     until: str = ""
+    whole_number: bool = False
+    region: str = "CN"
+
+    @classmethod
+    def from_args(cls, args: Any, *, whole_number: bool, region: str) -> DeadFilter:
+        """The filter a query or form asks for; ``BadQuery`` saying what is wrong."""
+        given = {
+            name: str(args.get(name, "")).strip() for name in ("reason", "code", "number", "since", "until")
+        }
+        for name, value in given.items():
+            if len(value) > MAX_FIELD:
+                raise BadQuery(f"{name} is longer than {MAX_FIELD} characters")
+        for name in ("since", "until"):
+            if given[name] and not _WHEN.fullmatch(given[name]):
+                raise BadQuery(f"{name} must be a date or time like 2026-11-21 or 2026-11-21T10")
+        if whole_number and given["number"] and normalise_mobile(given["number"], region) is None:
+            raise BadQuery("number must be a whole phone number (viewers search by whole numbers)")
+        return cls(**given, whole_number=whole_number, region=region)
 
     def matches(self, envelope: dict[str, Any]) -> bool:
         if self.reason and envelope.get("reason") != self.reason:
@@ -86,7 +115,7 @@ class DeadFilter:
         if self.code and str(envelope.get("provider_code", "")) != self.code:
             return False
         if self.number and not any(
-            _digits(str(m)).endswith(_digits(self.number)) for m in envelope.get("failed_mobiles") or []
+            self._number_matches(str(m)) for m in _list(envelope.get("failed_mobiles"))
         ):
             return False
         failed_at = str(envelope.get("failed_at", ""))
@@ -94,9 +123,18 @@ class DeadFilter:
             return False
         return not (self.until and failed_at[: len(self.until)] > self.until)
 
+    def _number_matches(self, mobile: str) -> bool:
+        if self.whole_number:
+            wanted = normalise_mobile(self.number, self.region)
+            return wanted is not None and normalise_mobile(mobile, self.region) == wanted
+        return _digits(mobile).endswith(_digits(self.number))
+
     @property
-    def any(self) -> bool:
-        return bool(self.reason or self.code or self.number or self.since or self.until)
+    def fields(self) -> dict[str, Any]:
+        """The fields given, for links and forms."""
+        shown = {"reason": self.reason, "code": self.code, "number": self.number, "since": self.since,
+                 "until": self.until}  # fmt: skip
+        return {k: v for k, v in shown.items() if v}
 
 
 @dataclass
@@ -107,39 +145,29 @@ class DeadPage:
     pages: int = 1
 
 
+def page_number(text: str | None) -> int:
+    """``?page=``: a whole number from 1; ``BadQuery`` otherwise."""
+    if text is None or text == "":
+        return 1
+    if not (text.isascii() and text.isdigit()) or len(text) > 6 or int(text) < 1:
+        raise BadQuery("page must be a whole number from 1")
+    return int(text)
+
+
 def dead_page(queue: RedisQueue, wanted: DeadFilter, page: int, *, mask: bool) -> DeadPage:
     """One page of the dead letters ``wanted`` chooses, newest first."""
-    chosen = [(raw, env) for raw, env in _newest(queue) if wanted.matches(env)]
+    chosen = [(raw, env) for raw, env in newest(queue) if wanted.matches(env)]
     pages = max(1, -(-len(chosen) // PAGE))
     page = min(max(1, page), pages)
-    shown = [_shown(raw, env, mask) for raw, env in chosen[(page - 1) * PAGE : page * PAGE]]
+    shown = [view(raw, env, mask=mask) for raw, env in chosen[(page - 1) * PAGE : page * PAGE]]
     return DeadPage(shown, len(chosen), page, pages)
 
 
 def dead_entry(queue: RedisQueue, wanted_id: str, *, mask: bool) -> dict[str, Any] | None:
-    for raw, envelope in _newest(queue):
+    for raw, envelope in newest(queue):
         if entry_id(raw) == wanted_id:
-            return _shown(raw, envelope, mask, whole=True)
+            return view(raw, envelope, mask=mask, whole=True)
     return None
-
-
-def chooser(wanted: DeadFilter, ids: set[str] | None) -> dlq.Chooser:
-    """The entries an action is for: the ``ids`` ticked, or else all that ``wanted`` shows."""
-    if ids is not None:
-        return lambda raw, envelope: entry_id(raw) in ids
-    return lambda raw, envelope: wanted.matches(envelope)
-
-
-def count_chosen(queue: RedisQueue, choose: dlq.Chooser) -> int:
-    return sum(1 for raw, envelope in _newest(queue) if choose(raw, envelope))
-
-
-def replay(queue: RedisQueue, choose: dlq.Chooser) -> dlq.ReplayResult:
-    return dlq.replay(queue, limit=None, reason=None, only=choose)
-
-
-def purge(queue: RedisQueue, choose: dlq.Chooser) -> int:
-    return dlq.purge(queue, choose)
 
 
 def lookup(queue: RedisQueue, task_id: str, mobile: str, region: str, *, mask: bool) -> list[dict[str, Any]]:
@@ -149,61 +177,100 @@ def lookup(queue: RedisQueue, task_id: str, mobile: str, region: str, *, mask: b
     if task_id:
         found = [(task_id, number, parse_state(raw)) for number, raw in book.statuses(task_id).items()]
     elif mobile:
-        number = normalise_mobile(mobile.strip(), region)
+        number = normalise_mobile(mobile, region)
         if number is not None:
             found = [(tid, number, state) for tid, state in book.states_of_number(number)]
-    hide: Callable[[str], str] = mask_numbers if mask else (lambda text: text)
-    return [
+    views = [
         {
             "id": tid,
-            "number": hide(number),
-            "state": state.get("state"),
+            "number": number,
+            "state": _text(state.get("state")),
             "at": when(state.get("at")),
-            "detail": {k: state[k] for k in _DETAILS if k in state},
+            "detail": {k: _text(state[k]) for k in _DETAILS if k in state},
             "history": [
-                {"state": h.get("state"), "at": when(h.get("at"))}
-                for h in state.get("history", []) if isinstance(h, dict)
+                {"state": _text(h.get("state")), "at": when(h.get("at"))}
+                for h in _list(state.get("history")) if isinstance(h, dict)
             ],
         }
         for tid, number, state in found
     ]  # fmt: skip
+    return [masked(v) for v in views] if mask else views
 
 
-def _newest(queue: RedisQueue) -> list[tuple[bytes, dict[str, Any]]]:
-    return [
-        (raw, parse_envelope(raw) or {"reason": "unreadable", "error": raw[:200].decode("utf-8", "replace")})
-        for raw in queue.dead_letters(SCAN_LIMIT)
-    ]
+def newest(queue: RedisQueue) -> list[tuple[bytes, dict[str, Any]]]:
+    """The newest ``SCAN_LIMIT`` dead letters, each with its envelope (or what stands for one)."""
+    return [(raw, envelope_of(raw)) for raw in queue.dead_letters(SCAN_LIMIT)]
 
 
-def _shown(raw: bytes, envelope: dict[str, Any], mask: bool, *, whole: bool = False) -> dict[str, Any]:
-    mobiles = [str(m) for m in envelope.get("failed_mobiles") or []]
-    shown = {
+def envelope_of(raw: bytes) -> dict[str, Any]:
+    """The envelope in an entry, or, for one that is not an envelope, an ``unreadable`` stand-in
+    that carries the entry as text: shown raw, never a 500."""
+    envelope = parse_envelope(raw)
+    if envelope is not None and _is_envelope(envelope):
+        return envelope
+    return {"reason": "unreadable", "error": raw[:500].decode("utf-8", "replace")}
+
+
+def view(raw: bytes, envelope: dict[str, Any], *, mask: bool, whole: bool = False) -> dict[str, Any]:
+    """What a page shows of one dead letter: every value of a known type."""
+    mobiles = [_text(m) for m in _list(envelope.get("failed_mobiles"))]
+    recipients = envelope.get("recipients")
+    shown: dict[str, Any] = {
         "id": entry_id(raw),
-        "reason": envelope.get("reason"),
-        "code": envelope.get("provider_code"),
-        "error": _hide(str(envelope.get("error", "")), mask),
-        "failed_at": envelope.get("failed_at"),
-        "recipients": len(mobiles) or envelope.get("recipients", 0),
-        "mobiles": [mask_numbers(m) if mask else m for m in mobiles[:5]],
-        "more": max(0, len(mobiles) - 5),
+        "reason": _text(envelope.get("reason")),
+        "code": _text(envelope.get("provider_code")),
+        "error": _text(envelope.get("error")),
+        "failed_at": _text(envelope.get("failed_at")),
+        "recipients": len(mobiles) or (recipients if isinstance(recipients, int) else 0),
+        "mobiles": mobiles if whole else mobiles[:5],
+        "more": 0 if whole else max(0, len(mobiles) - 5),
     }
     if whole:
         payload = envelope.get("payload")
         shown["payload"] = (
-            _hide(payload, mask)
-            if isinstance(payload, str)
-            else "(binary, base64 in the CLI's dlq list --json)"
+            payload if isinstance(payload, str) else "(binary, base64 in the CLI's dlq list --json)"
         )
-        shown["attempts"] = envelope.get("attempts")
-        shown["worker"] = envelope.get("worker")
-        shown["mobiles"] = [mask_numbers(m) if mask else m for m in mobiles]
-        shown["more"] = 0
-    return shown  # fmt: skip
+        shown["attempts"] = _text(envelope.get("attempts"))
+        shown["worker"] = _text(envelope.get("worker"))
+    return masked(shown, keep=("id",)) if mask else shown
 
 
-def _hide(text: str, mask: bool) -> str:
-    return mask_numbers(text) if mask else text
+def masked(value: Any, keep: tuple[str, ...] = ()) -> Any:
+    """``value`` with every text in it masked (``redact.mask_numbers``), but the keys in ``keep``
+    (ids of our own making) at its top."""
+    if isinstance(value, str):
+        return mask_numbers(value)
+    if isinstance(value, list):
+        return [masked(v) for v in value]
+    if isinstance(value, dict):
+        return {k: v if k in keep else masked(v) for k, v in value.items()}
+    return value
+
+
+def _is_envelope(envelope: dict[str, Any]) -> bool:
+    """The fields the pages read have the types the worker writes."""
+    texts = ("reason", "error", "failed_at", "provider_code", "payload", "worker")
+    return (
+        isinstance(envelope.get("reason"), str)
+        and all(envelope.get(k) is None or isinstance(envelope.get(k), str) for k in texts)
+        and (envelope.get("failed_mobiles") is None or isinstance(envelope.get("failed_mobiles"), list))
+    )
+
+
+def _text(value: Any) -> str:
+    """A value as text to show: text as it is, anything else as JSON, nothing as ""."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    try:
+        return json.dumps(value, ensure_ascii=False)[:500]
+    except (TypeError, ValueError):
+        return repr(value)[:500]
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
 
 
 def _digits(text: str) -> str:

@@ -2,15 +2,21 @@
 
 The hash is werkzeug's (scrypt, salted), the kind ``smsworker dashboard add-user`` writes; roles are
 ``viewer`` (reads, numbers masked) and ``operator`` (also replays and purges, sees whole numbers).
+The running dashboard reads the file again whenever it changes (``UsersFile``): a user removed,
+demoted or given a new password is so at the next request, and their sessions end (``sessions.py``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -57,6 +63,53 @@ def load_users(path: str) -> dict[str, tuple[str, str]]:
     return users
 
 
+def line_digest(key: bytes, name: str, role: str, hashed: str) -> str:
+    """A keyed digest of a user's line: it changes when the role or the password does. What a
+    session is checked against (``sessions.py``)."""
+    return hmac.new(key, f"{name}:{role}:{hashed}".encode(), hashlib.sha256).hexdigest()
+
+
+class UsersFile:
+    """The users file as it is now: read again when it changes on disk (its inode, size or time).
+    A file that cannot be read any more lets nobody in (logged once per change), rather than the
+    users it had."""
+
+    def __init__(self, path: str, log: Any = None) -> None:
+        self.path = path
+        self._log = log
+        self._lock = threading.Lock()
+        self._seen: tuple[int, int, int] | None = None
+        self._users = load_users(path)  # at start, a bad file stops the command: ConfigError
+        self._seen = self._stamp()
+
+    def users(self) -> dict[str, tuple[str, str]]:
+        with self._lock:
+            stamp = self._stamp()
+            if stamp != self._seen:
+                self._seen = stamp
+                try:
+                    self._users = load_users(self.path)
+                except ConfigError as exc:
+                    self._users = {}
+                    if self._log is not None:
+                        self._log.error(
+                            "dashboard.users_unreadable", error=str(exc), note="nobody may log in"
+                        )
+            return self._users
+
+    def digest(self, name: str, key: bytes) -> str | None:
+        """``line_digest`` of the user's line as it is now; None once the user is gone."""
+        found = self.users().get(name)
+        return None if found is None else line_digest(key, name, *found)
+
+    def _stamp(self) -> tuple[int, int, int]:
+        try:
+            found = os.stat(self.path)
+        except OSError:
+            return (0, 0, 0)
+        return (found.st_ino, found.st_size, found.st_mtime_ns)
+
+
 def authenticate(users: dict[str, tuple[str, str]], name: str, password: str) -> User | None:
     role, hashed = users.get(name, ("", _DUMMY))
     if check_password_hash(hashed, password) and role:
@@ -76,6 +129,21 @@ def add_user(path: str, name: str, role: str, password: str) -> bool:
     users = load_users(path) if Path(path).exists() else {}
     new = name not in users
     users[name] = (role, generate_password_hash(password))
+    _write(path, users)
+    return new
+
+
+def remove_user(path: str, name: str) -> bool:
+    """Remove ``name``; False if it was not there. A running dashboard ends its sessions at once."""
+    users = load_users(path)
+    if users.pop(name, None) is None:
+        return False
+    _write(path, users)
+    return True
+
+
+def _write(path: str, users: dict[str, tuple[str, str]]) -> None:
+    """Replace the file whole (a crash leaves the old one), readable by its owner only."""
     lines = "".join(f"{n}:{r}:{h}\n" for n, (r, h) in sorted(users.items()))
     directory = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=directory, prefix=".users-")
@@ -87,4 +155,3 @@ def add_user(path: str, name: str, role: str, password: str) -> bool:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
-    return new

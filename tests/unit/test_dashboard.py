@@ -15,11 +15,10 @@ import pytest
 from flask.testing import FlaskClient
 
 from smsworker.dashboard.app import DashboardConfig, make_app
-from smsworker.dashboard.users import add_user, load_users
+from smsworker.dashboard.users import UsersFile, add_user
 from smsworker.queue import RedisQueue
+from tests.support.dashboard import PASSWORD, confirm, csrf_of, dead_letter, log_in
 from tests.support.logs import LogCapture
-
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -28,12 +27,12 @@ def queue() -> RedisQueue:
 
 
 @pytest.fixture
-def users(tmp_path: Path) -> dict[str, tuple[str, str]]:
+def users(tmp_path: Path) -> UsersFile:
     path = str(tmp_path / "users")
     add_user(path, "olga", "operator", PASSWORD)
     add_user(path, "vic", "viewer", PASSWORD)
     assert (tmp_path / "users").stat().st_mode & 0o777 == 0o600
-    return load_users(path)
+    return UsersFile(path)
 
 
 @pytest.fixture
@@ -42,28 +41,9 @@ def logs() -> LogCapture:
 
 
 @pytest.fixture
-def client(queue: RedisQueue, users: dict[str, tuple[str, str]], logs: LogCapture) -> Iterator[FlaskClient]:
+def client(queue: RedisQueue, users: UsersFile, logs: LogCapture) -> Iterator[FlaskClient]:
     app = make_app(queue, DashboardConfig(users), logs.logger)
     yield app.test_client()
-
-
-def csrf_of(page: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', page)
-    assert found, page
-    return found.group(1)
-
-
-def log_in(client: FlaskClient, name: str, password: str = PASSWORD, **env: Any) -> Any:
-    token = csrf_of(client.get("/login").text)
-    return client.post("/login", data={"user": name, "password": password, "csrf": token}, **env)
-
-
-def dead_letter(queue: RedisQueue, mobile: str, reason: str = "provider_rejected") -> None:
-    task = {"template_id": 1, "mobiles": [mobile], "content": "x"}
-    envelope = {"payload": json.dumps(task), "task": task, "failed_mobiles": [mobile], "reason": reason,
-                "error": f"{mobile} refused", "attempts": 1, "failed_at": "2026-11-21T10:00:00Z",
-                "provider_code": "R1", "worker": "w", "queue": "sms_queue"}  # fmt: skip
-    queue.client.lpush(queue.keys.dead, json.dumps(envelope))
 
 
 def test_every_page_and_the_api_need_a_login(client: FlaskClient) -> None:
@@ -141,12 +121,15 @@ def test_an_operator_replays_one_with_the_token_and_not_without(
     first = re.findall(r'name="id" value="([0-9a-f]+)"', page)[0]
     refused = client.post("/dead/replay", data={"id": first, "scope": "selected"})
     assert refused.status_code == 400 and queue.length() == 0
-    done = client.post("/dead/replay", data={"id": first, "scope": "selected", "csrf": csrf_of(page)})
+    asked = client.post("/dead/replay", data={"id": first, "scope": "selected", "csrf": csrf_of(page)})
+    assert asked.status_code == 200 and "Replay 1 dead letters" in asked.text and queue.length() == 0
+    done = confirm(client, asked)
     assert done.status_code == 302 and queue.length() == 1 and queue.dead_length() == 1
     assert [(e["user"], e["count"]) for e in logs.events("dashboard.replay")] == [("olga", 1)]
+    assert confirm(client, asked).status_code == 302 and queue.length() == 1  # a confirmation counts once
 
 
-def test_purging_by_reason_asks_with_the_count_and_rechecks_it(
+def test_purging_by_reason_says_what_it_will_delete_and_deletes_exactly_that(
     client: FlaskClient, queue: RedisQueue, logs: LogCapture
 ) -> None:
     for n in range(3):
@@ -156,14 +139,14 @@ def test_purging_by_reason_asks_with_the_count_and_rechecks_it(
     page = client.get("/dead?reason=invalid_mobile").text
     form = {"csrf": csrf_of(page), "scope": "all", "reason": "invalid_mobile"}
     asked = client.post("/dead/purge", data=form)
-    assert asked.status_code == 200 and 'name="expected" value="3"' in asked.text
+    assert asked.status_code == 200 and "Delete 3 dead letters for good?" in asked.text
+    assert "reason=invalid_mobile" in asked.text  # the filter it counted by
     assert queue.dead_length() == 4  # nothing deleted before the confirmation
     dead_letter(queue, "13800138005", reason="invalid_mobile")  # the list changes meanwhile
-    again = client.post("/dead/purge", data={**form, "confirm": "1", "expected": "3"})
-    assert 'name="expected" value="4"' in again.text and queue.dead_length() == 5
-    client.post("/dead/purge", data={**form, "confirm": "1", "expected": "4"})
-    assert queue.dead_length() == 1 and b"provider_rejected" in queue.dead_letters()[0]
-    assert [(e["user"], e["count"]) for e in logs.events("dashboard.purge")] == [("olga", 4)]
+    assert confirm(client, asked).status_code == 302
+    left = [json.loads(e)["failed_mobiles"] for e in queue.dead_letters()]
+    assert left == [["13800138005"], ["13800138009"]]  # the one added since is not touched
+    assert [(e["user"], e["count"]) for e in logs.events("dashboard.purge")] == [("olga", 3)]
 
 
 def test_the_pages_speak_chinese_when_asked(client: FlaskClient) -> None:
@@ -177,7 +160,7 @@ def test_the_pages_speak_chinese_when_asked(client: FlaskClient) -> None:
 
 
 def test_without_auth_the_pages_open_and_say_so(queue: RedisQueue, logs: LogCapture) -> None:
-    client = make_app(queue, DashboardConfig({}, no_auth=True), logs.logger).test_client()
+    client = make_app(queue, DashboardConfig(None, no_auth=True), logs.logger).test_client()
     page = client.get("/").text
     assert "anyone on this machine may act" in page
 

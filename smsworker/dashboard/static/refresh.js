@@ -3,7 +3,8 @@
   var figures = document.getElementById("figures");
   if (!figures || !window.fetch) { return; }
   function refresh() {
-    fetch(figures.getAttribute("data-api"), { credentials: "same-origin" })
+    // Said so, so that the page refreshing itself does not keep an idle session alive.
+    fetch(figures.getAttribute("data-api"), { credentials: "same-origin", headers: { "X-Smsworker-Refresh": "1" } })
       .then(function (answer) { return answer.ok ? answer.json() : null; })
       .then(function (data) {
         if (!data) { return; }

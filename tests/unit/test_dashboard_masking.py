@@ -1,0 +1,83 @@
+"""No number a producer sent shows through to a viewer, whatever shape it was written in and wherever
+it sits: in a dead letter's numbers, payload (mobiles, content, params, keys, id) or error, in a
+state's details (a vendor's error text that names it), in a task id. Searched over the numbers PHP
+apps send (``tests/support/numbers.py``), on every page and API a viewer reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import fakeredis
+import pytest
+from flask.testing import FlaskClient
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from smsworker.dashboard.app import DashboardConfig, make_app
+from smsworker.dashboard.sessions import Sessions
+from smsworker.dashboard.users import User, UsersFile, add_user
+from smsworker.queue import RedisQueue
+from tests.support.dashboard import PASSWORD
+from tests.support.logs import LogCapture
+from tests.support.numbers import Written, full_width, json_escaped, shown_digits, written_numbers
+
+SECRET = b"0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture(scope="module")
+def users(tmp_path_factory: pytest.TempPathFactory) -> UsersFile:
+    path = str(Path(tmp_path_factory.mktemp("users")) / "users")
+    add_user(path, "vic", "viewer", PASSWORD)
+    return UsersFile(path)
+
+
+def viewer(queue: RedisQueue, users: UsersFile) -> FlaskClient:
+    """A viewer's browser, logged in."""
+    config = DashboardConfig(users, secret=SECRET)
+    client = make_app(queue, config, LogCapture().logger).test_client()
+    session = Sessions(queue.client, queue.keys, users, key=SECRET, idle_s=600).begin(User("vic", "viewer"))
+    with client.session_transaction() as cookie:
+        cookie["sid"] = session.session_id
+    return client
+
+
+def seed(queue: RedisQueue, numbers: list[Written]) -> str:
+    """Dead letters and states that hold the numbers every way they can; the task id used."""
+    texts = [n.text for n in numbers]
+    task_id = "order-" + texts[0]
+    task = {"template_id": 1, "mobiles": texts, "content": f"验证码1234已发送至{texts[-1]}",
+            "params": {"phone": texts[0], texts[-1]: "key"}, "id": task_id}  # fmt: skip
+    envelope = {"payload": json.dumps(task, ensure_ascii=False), "task": task, "failed_mobiles": texts,
+                "reason": "invalid_mobile", "error": f"{texts[0]} is not a valid phone number",
+                "failed_at": "2026-11-21T10:00:00Z", "provider_code": texts[-1], "worker": "w"}  # fmt: skip
+    queue.client.lpush(queue.keys.dead, json.dumps(envelope))
+    two = {**envelope, "failed_mobiles": [" / ".join(texts)], "payload": json.dumps(task)}
+    queue.client.lpush(queue.keys.dead, json.dumps(two))
+    state = {"state": "dead", "at": 1_800_000_000, "reason": "provider_rejected", "provider": "aliyun",
+             "error": f"isv.MOBILE_NUMBER_ILLEGAL: {texts[0]}", "text": f"空号 {texts[-1]}",
+             "message_id": texts[0], "history": [{"state": "queued", "at": 1_799_999_999}]}  # fmt: skip
+    queue.client.hset(queue.keys.status(task_id), "+86" + numbers[0].national, json.dumps(state))
+    return task_id
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(numbers=st.lists(written_numbers(), min_size=1, max_size=3))
+@example(numbers=[Written("13800138009", "13800138009"), Written("13900139009", "13900139009")])
+@example(numbers=[Written("13800138007", "验证码已发送至13800138007\uff0c请查收")])
+@example(numbers=[Written("2015550123", json_escaped(full_width("2015550123")))])  # escaped again in JSON
+@example(numbers=[Written("13000000000", "008613000000000")])  # after an escape: "\u81f3" + 0086...
+def test_a_viewer_never_reads_a_number(users: UsersFile, numbers: list[Written]) -> None:
+    queue = RedisQueue(fakeredis.FakeRedis(), "sms_queue", "{sms_queue}:dead", use_blmove=True)
+    task_id = seed(queue, numbers)
+    client = viewer(queue, users)
+    dead: Any = client.get("/api/dead").json
+    read = [client.get(path).text for path in ("/dead", "/api/dead", f"/status?id={task_id}")]
+    read += [client.get(f"/dead/{entry['id']}").text for entry in dead["entries"]]
+    read += [json.dumps(client.get("/api/status", query_string={"id": task_id}).json)]
+    read += [client.get("/status", query_string={"mobile": "+86" + numbers[0].national}).text]
+    assert len(dead["entries"]) == 2 and all(page for page in read)
+    for page in read:
+        for number in numbers:
+            assert shown_digits(page, number.national) is None, page
