@@ -9,6 +9,8 @@ from typing import Any
 
 from flask.testing import FlaskClient
 
+from smsworker.dashboard.sessions import Sessions
+from smsworker.dashboard.users import User, UsersFile
 from smsworker.queue import RedisQueue
 
 PASSWORD = "correct horse battery"
@@ -23,6 +25,17 @@ def csrf_of(page: str) -> str:
 def log_in(client: FlaskClient, name: str, password: str = PASSWORD, **env: Any) -> Any:
     token = csrf_of(client.get("/login").text)
     return client.post("/login", data={"user": name, "password": password, "csrf": token}, **env)
+
+
+def signed_in(
+    client: FlaskClient, queue: RedisQueue, users: UsersFile, key: bytes, user: User
+) -> FlaskClient:
+    """``client`` with a session of ``user`` begun, as a login would, without a password check
+    (scrypt is slow by design: properties that log in hundreds of times use this)."""
+    session = Sessions(queue.client, queue.keys, users, key=key, idle_s=600).begin(user)
+    with client.session_transaction() as cookie:
+        cookie["sid"] = session.session_id
+    return client
 
 
 def dead_letter(queue: RedisQueue, mobile: str, reason: str = "provider_rejected") -> None:

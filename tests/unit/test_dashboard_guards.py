@@ -12,6 +12,8 @@ from typing import Any
 import fakeredis
 import pytest
 from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from smsworker.dashboard import guard
 from smsworker.dashboard.app import DashboardConfig, make_app
@@ -19,7 +21,7 @@ from smsworker.dashboard.searches import PER_HOUR
 from smsworker.dashboard.sessions import MAX_AGE_S, Sessions
 from smsworker.dashboard.users import User, UsersFile, add_user, remove_user
 from smsworker.queue import RedisQueue
-from tests.support.dashboard import PASSWORD, confirm, csrf_of, dead_letter, log_in
+from tests.support.dashboard import PASSWORD, confirm, csrf_of, dead_letter, log_in, signed_in
 from tests.support.logs import LogCapture
 
 SECRET = b"0123456789abcdef0123456789abcdef"
@@ -295,3 +297,40 @@ def test_a_replay_confirmed_by_another_operator_does_nothing(
     asked = olga.post("/dead/replay", data={"csrf": csrf_of(olga.get("/dead").text), "scope": "all"})
     confirm(ann, asked, csrf=csrf_of(ann.get("/dead").text))  # the confirmation is olga's
     assert queue.length() == 0 and queue.dead_length() == 1
+
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+_ENVELOPE_KEYS = ["reason", "failed_mobiles", "error", "failed_at", "provider_code", "payload", "task",
+                  "recipients", "attempts", "worker"]  # fmt: skip
+_ENTRIES = st.one_of(
+    st.binary(max_size=60),
+    st.builds(lambda v: json.dumps(v).encode(), _JSON),
+    st.builds(lambda v: json.dumps(v).encode(), st.dictionaries(st.sampled_from(_ENVELOPE_KEYS), _JSON)),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(entries=st.lists(_ENTRIES, max_size=4), query=st.dictionaries(
+    st.sampled_from(["page", "reason", "code", "number", "since", "until", "id", "mobile"]),
+    st.text(max_size=12), max_size=3))  # fmt: skip
+def test_no_entry_and_no_parameter_makes_a_500(
+    queue: RedisQueue, users_path: str, entries: list[bytes], query: dict[str, str]
+) -> None:
+    queue.client.delete(queue.keys.dead)
+    for entry in entries:
+        queue.client.lpush(queue.keys.dead, entry)
+    for user in (User("olga", "operator"), User("vic", "viewer")):
+        client = signed_in(
+            dashboard(queue, users_path).test_client(), queue, UsersFile(users_path), SECRET, user
+        )
+        for path in ("/dead", "/api/dead", "/status", "/api/status"):
+            answer = client.get(path, query_string=query)
+            assert answer.status_code in (200, 400, 429), (path, query, answer.text)
+            if path.startswith("/api/"):
+                assert answer.is_json
+        for found in client.get("/api/dead").json["entries"]:  # type: ignore[index]
+            assert client.get(f"/dead/{found['id']}").status_code == 200

@@ -16,10 +16,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from smsworker.dashboard.app import DashboardConfig, make_app
-from smsworker.dashboard.sessions import Sessions
 from smsworker.dashboard.users import User, UsersFile, add_user
 from smsworker.queue import RedisQueue
-from tests.support.dashboard import PASSWORD
+from tests.support.dashboard import PASSWORD, signed_in
 from tests.support.logs import LogCapture
 from tests.support.numbers import Written, full_width, json_escaped, shown_digits, written_numbers
 
@@ -35,12 +34,8 @@ def users(tmp_path_factory: pytest.TempPathFactory) -> UsersFile:
 
 def viewer(queue: RedisQueue, users: UsersFile) -> FlaskClient:
     """A viewer's browser, logged in."""
-    config = DashboardConfig(users, secret=SECRET)
-    client = make_app(queue, config, LogCapture().logger).test_client()
-    session = Sessions(queue.client, queue.keys, users, key=SECRET, idle_s=600).begin(User("vic", "viewer"))
-    with client.session_transaction() as cookie:
-        cookie["sid"] = session.session_id
-    return client
+    client = make_app(queue, DashboardConfig(users, secret=SECRET), LogCapture().logger).test_client()
+    return signed_in(client, queue, users, SECRET, User("vic", "viewer"))
 
 
 def seed(queue: RedisQueue, numbers: list[Written]) -> str:
