@@ -11,6 +11,9 @@ import click
 from smsworker.app import build_logger
 from smsworker.cli.options import common_options, friendly_errors, receipts_options, settings_from
 
+# Seconds a stopping receiver keeps trying to write what it took and Redis did not (backlog.py).
+FLUSH_S = 10.0
+
 
 @click.command()
 @common_options
@@ -54,26 +57,29 @@ def receipts(**flags: Any) -> None:
         log.info("receipts.listening", address=settings.receipts_address, port=settings.receipts_port,
                  sources=receiver.app.config["SMSWORKER_SOURCES"] if receiver.app else [])  # fmt: skip
     stopping = threading.Event()
+    # Daemons: a round cut short by the exit is done again next time (held.py, backlog.py).
+    if server is not None:
+        threading.Thread(target=server.run, name="smsworker-receipts-http", daemon=True).start()
     if receiver.held is not None:
-        # A daemon: a round cut short by the exit applies again next time (held.py).
         threading.Thread(
             target=receiver.held.run, args=(stopping,), name="smsworker-held", daemon=True
         ).start()
-    puller = receiver.puller
-    if puller is None:
-        assert server is not None
-        server.run()
-        return
-    if server is not None:
-        threading.Thread(target=server.run, name="smsworker-receipts-http", daemon=True).start()
+    threading.Thread(
+        target=receiver.backlog.run, args=(stopping,), name="smsworker-backlog", daemon=True
+    ).start()
 
     def stop(signum: int, frame: Any) -> None:
-        puller.stop()  # the round in progress ends at its next call; what was applied stays applied
+        if receiver.puller is not None:
+            receiver.puller.stop()  # the round in progress ends at its next call
         stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("receipts.pulling", vendors=puller.vendors, every_s=settings.receipts_pull_every,
-             after_s=settings.receipts_pull_after)  # fmt: skip
-    puller.run(settings.receipts_pull_every)
+    if receiver.puller is not None:
+        log.info("receipts.pulling", vendors=receiver.puller.vendors, every_s=settings.receipts_pull_every,
+                 after_s=settings.receipts_pull_after)  # fmt: skip
+        receiver.puller.run(settings.receipts_pull_every)
+    stopping.wait()
+    # What a vendor handed out once and Redis has not taken yet: a last chance before exit.
+    receiver.backlog.flush(patience_s=FLUSH_S)
     log.info("receipts.stopped")

@@ -28,6 +28,7 @@ import redis
 from flask import Flask, Response, jsonify, request
 
 from smsworker.receiver import aliyun_reports, http_reports, tencent_reports, twilio_reports
+from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.fields import BadReport, Batch
 from smsworker.receiver.recorder import Recorder
 
@@ -54,11 +55,11 @@ class Sources:
         return [name for name, given in on.items() if given]
 
 
-def make_app(recorder: Recorder, sources: Sources, *, log: Any) -> Flask:
+def make_app(recorder: Recorder, sources: Sources, *, log: Any, backlog: Backlog | None = None) -> Flask:
     app = Flask("smsworker.receiver")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY
     app.config["SMSWORKER_SOURCES"] = sources.names  # said when listening
-    routes = _Routes(recorder, sources, log)
+    routes = _Routes(recorder, sources, log, backlog if backlog is not None else Backlog(recorder, log))
     app.add_url_rule("/http", view_func=routes.http, methods=["POST"])
     app.add_url_rule("/aliyun/<token>", view_func=routes.aliyun, methods=["POST"])
     app.add_url_rule("/tencent/<token>", view_func=routes.tencent, methods=["POST"])
@@ -70,8 +71,9 @@ def make_app(recorder: Recorder, sources: Sources, *, log: Any) -> Flask:
 
 
 class _Routes:
-    def __init__(self, recorder: Recorder, sources: Sources, log: Any) -> None:
+    def __init__(self, recorder: Recorder, sources: Sources, log: Any, backlog: Backlog) -> None:
         self._recorder = recorder
+        self._backlog = backlog
         self._sources = sources
         self._log = log
 
@@ -106,7 +108,13 @@ class _Routes:
         except BadReport as exc:
             return self._bad("twilio", exc, {"error": str(exc)})
         if report is not None:
-            self._recorder.record("twilio", [report])
+            try:
+                self._recorder.record("twilio", [report])
+            except redis.RedisError:
+                # Twilio does not call again after an error: kept until Redis is back (backlog.py).
+                if not self._backlog.add("twilio", [report]):
+                    raise
+                self._log.warning("receipts.backlogged", source="twilio", waiting=len(self._backlog))
         return Response(status=204)
 
     def store_away(self, error: redis.RedisError) -> tuple[Response, int]:

@@ -13,11 +13,10 @@ hold however many receivers run. A failed call (the vendor, the network, Redis) 
 round ends; the next one tries again.
 
 Tencent will not hand a report out twice, so a round never takes what it cannot keep: its turn is
-taken in Redis (with Redis away there is no turn, so no call), and what a call brought is kept in
-memory until it is written. A round first writes what an earlier one could not, and pulls nothing
-more until that is done, so at most one page waits at a time. Stopping, the puller keeps trying to
-write it for ``flush_s``. (Alibaba's answers are asked for again: a receipt leaves the awaiting set
-only when its report is written.)
+taken in Redis (with Redis away there is no turn, so no call), and what a call brought waits in the
+backlog (``backlog.py``) until it is written. A round first writes what waits there, and pulls
+nothing more until that is done. (Alibaba's answers are asked for again: a receipt leaves the
+awaiting set only when its report is written.)
 """
 
 from __future__ import annotations
@@ -33,9 +32,9 @@ import redis
 from smsworker.errors import ProviderError
 from smsworker.keys import Keys
 from smsworker.ratelimit import RateLimiter
-from smsworker.receipt_store import Report
 from smsworker.receipts import is_time, parse_record
 from smsworker.receiver import aliyun_reports, tencent_reports
+from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.fields import BEIJING, BadReport
 from smsworker.receiver.recorder import Recorder
 
@@ -70,9 +69,9 @@ class Puller:
         *,
         tencent: TencentPull | None = None,
         aliyun: AliyunQuery | None = None,
+        backlog: Backlog,
         after_s: float = 60.0,
         retry_s: float = 300.0,
-        flush_s: float = 30.0,
     ) -> None:
         self._recorder = recorder
         self._client = client
@@ -83,44 +82,18 @@ class Puller:
         self._aliyun = aliyun
         self._after_s = after_s
         self._retry_s = retry_s
-        self._flush_s = flush_s
+        self._backlog = backlog
         self._stop = threading.Event()
-        # Reports a vendor handed out that are not written yet (Redis went away): (source, report).
-        self._unwritten: list[tuple[str, Report]] = []
 
     @property
     def vendors(self) -> list[str]:
         return [name for name, on in (("aliyun", self._aliyun), ("tencent", self._tencent)) if on]
 
     def run(self, every_s: float) -> None:
-        """Pull every ``every_s`` until ``stop``; then write what is still unwritten, if Redis lets."""
+        """Pull every ``every_s`` until ``stop``."""
         while not self._stop.is_set():
             self.round()
             self._stop.wait(every_s)
-        self.flush()
-
-    def flush(self) -> None:
-        """Write the reports pulled and not yet written, trying for ``flush_s``."""
-        deadline = time.monotonic() + self._flush_s
-        while self._unwritten:
-            try:
-                self._write(Counter())
-            except redis.RedisError as exc:
-                if time.monotonic() >= deadline:
-                    self._log.error(
-                        "receipts.unwritten",
-                        count=len(self._unwritten),
-                        message_ids=[r.message_id for _, r in self._unwritten],
-                        error=str(exc),
-                        note="pulled from the vendor and never written: Redis stayed away",
-                    )
-                    return
-                time.sleep(1.0)
-
-    @property
-    def unwritten(self) -> int:
-        """Reports pulled and not yet written (Redis was away)."""
-        return len(self._unwritten)
 
     def stop(self) -> None:
         self._stop.set()
@@ -129,9 +102,9 @@ class Puller:
         """One pass over every vendor; what the reports did, and ``malformed`` ones skipped."""
         outcomes: Counter[str] = Counter()
         try:
-            self._write(outcomes)
+            outcomes += self._backlog.write()
         except redis.RedisError as exc:
-            note = f"{len(self._unwritten)} reports pulled earlier wait for Redis"
+            note = f"{len(self._backlog)} reports taken earlier wait for Redis"
             self._log.warning("receipts.pull_failed", provider="tencent", error=str(exc), note=note)
             return outcomes
         for vendor, step in (("tencent", self._pull_tencent), ("aliyun", self._query_aliyun)):
@@ -150,24 +123,21 @@ class Puller:
     def _pull_tencent(self, outcomes: Counter[str]) -> None:
         assert self._tencent is not None
         for _ in range(MAX_PAGES):
+            if not self._backlog.has_room(PAGE):
+                return  # Twilio's callbacks fill it: Redis is away, and the next round tries again
             self._pace("tencent")
             items = self._tencent.pull_statuses(PAGE)
+            reports = []
             for item in items:
                 try:
-                    self._unwritten.append(("tencent-pull", tencent_reports.from_pull(item)))
+                    reports.append(tencent_reports.from_pull(item))
                 except BadReport as exc:
                     self._log.warning("receipts.bad_report", source="tencent-pull", error=str(exc))
                     outcomes["malformed"] += 1
-            self._write(outcomes)
+            self._backlog.add("tencent-pull", reports, taken=True)
+            outcomes += self._backlog.write()
             if len(items) < PAGE:
                 return
-
-    def _write(self, outcomes: Counter[str]) -> None:
-        """Write the reports pulled so far, each forgotten once written; raises what Redis raised."""
-        while self._unwritten:
-            source, report = self._unwritten[0]
-            outcomes.update(self._recorder.record(source, [report]))
-            self._unwritten.pop(0)
 
     def _query_aliyun(self, outcomes: Counter[str]) -> None:
         assert self._aliyun is not None

@@ -17,6 +17,7 @@ from smsworker.providers.registry import FACTORIES
 from smsworker.providers.tencent import TencentProvider
 from smsworker.ratelimit import RateLimiter
 from smsworker.receipt_store import ReceiptStore
+from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.held import HeldReports
 from smsworker.receiver.pull import DEFAULT_PER_S, Puller
 from smsworker.receiver.recorder import Recorder
@@ -34,6 +35,7 @@ class Receiver:
     puller: Puller | None
     metrics: ReceiptMetrics | None
     held: HeldReports | None  # None: reports are not held (receipts_hold 0)
+    backlog: Backlog  # what a vendor handed out once, while Redis was away
 
 
 def build_receiver(settings: Settings, log: Any) -> Receiver:
@@ -62,11 +64,12 @@ def build_receiver(settings: Settings, log: Any) -> Receiver:
         queue.client, queue.keys, changes_max=changes_max, undelivered_parser=parser, hold_max=hold_max
     )
     recorder = Recorder(store, log, metrics)
+    backlog = Backlog(recorder, log)
     app = None
     if sources.names:
         from smsworker.receiver.app import make_app  # Flask only here: the workers do not carry it
 
-        app = make_app(recorder, sources, log=log)
+        app = make_app(recorder, sources, log=log, backlog=backlog)
     puller = None
     if settings.receipts_pull:
         vendors = {name: FACTORIES[name](settings, log) for name in settings.receipts_pull}
@@ -76,12 +79,12 @@ def build_receiver(settings: Settings, log: Any) -> Receiver:
             recorder, queue.client, queue.keys, RateLimiter(queue, limits, log), log,
             tencent=tencent if isinstance(tencent, TencentProvider) else None,
             aliyun=aliyun if isinstance(aliyun, AliyunProvider) else None,
-            after_s=settings.receipts_pull_after,
+            backlog=backlog, after_s=settings.receipts_pull_after,
         )  # fmt: skip
     held = None
     if hold_max:
         held = HeldReports(recorder, queue.client, queue.keys, log, hold_s=settings.receipts_hold)
-    return Receiver(app, puller, metrics, held)
+    return Receiver(app, puller, metrics, held, backlog)
 
 
 def push_sources(settings: Settings) -> Sources:

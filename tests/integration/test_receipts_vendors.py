@@ -180,3 +180,38 @@ def test_a_burst_of_reports_is_held_without_loss(
     assert "delivered_total 500" in stats and "unmatched_reports 0" in stats
     shown = json.loads(cli("status", "--id", "burst", "--json").stdout)
     assert {state["state"] for state in shown.values()} == {"delivered"} and len(shown) == 500
+
+
+@pytest.mark.parametrize("vendor", ["aliyun", "tencent", "twilio"])
+def test_a_report_that_comes_before_its_task_settles_is_applied_when_it_does(
+    vendor: str, cli: Cli, start_worker: Start, tmp_path: Path
+) -> None:
+    """Each number is reported before the request that sent it is even answered, and the task's
+    second request is slow (Twilio sends one number a request): every report arrives while its task
+    is still being sent, is held, and is applied once the task settles."""
+    fake_class = {"aliyun": FakeAliyun, "tencent": FakeTencent, "twilio": FakeTwilio}[vendor]
+    port = free_port()
+    route = f"http://127.0.0.1:{port}/" + ("twilio" if vendor == "twilio" else f"{vendor}/{TOKEN}")
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    with fake_class() as fake:
+        env = vendor_settings(vendor, fake, tmp_path / "secret")
+        if vendor == "twilio":
+            env["SMSWORKER_TWILIO_STATUS_CALLBACK_URL"] = route
+        receiver = start_worker("--receipts-port", str(port), "--receipts-path-token-file", str(token_file),
+                                command="receipts", **env)  # fmt: skip
+        receiver.wait_for_event("receipts.listening")
+        fake.report_at_once, fake.slow = route, {B: 2.0}
+        cli("enqueue", "--template-id", "1", "--mobile", "13800138000", "--mobile", "13800138001",
+            "--content", "x", "--id", "order-9")  # fmt: skip
+        assert cli("drain", "--http-batch-size", "1", **env).returncode == 0
+    assert receiver.events("receipt.held")  # they did come first
+
+    def applied() -> dict[str, Any]:
+        shown: dict[str, Any] = json.loads(cli("status", "--id", "order-9", "--json").stdout)
+        return shown if {s["state"] for s in shown.values()} == {"delivered"} else {}
+
+    shown = wait_until(applied, timeout_s=20, what="the held reports applied", every_s=0.2)
+    assert [h["state"] for h in shown[A]["history"]] == ["sent"]  # sent, then delivered: in order
+    stats = " ".join(cli("stats").stdout.split())
+    assert "delivered_total 2" in stats and "unmatched_reports 0" in stats and "held_reports 0" in stats

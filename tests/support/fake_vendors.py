@@ -7,7 +7,9 @@ Script a number's answers with ``script(number, code, ...)``: codes are the vend
 Like the vendors, each fake then tells what reached the phone: ``push_reports(url, failed=...)``
 POSTs a delivery report for every number it accepted, in the vendor's own format (Alibaba's
 SmsReport batch, Tencent's status callback, Twilio's signed StatusCallback form, one a message),
-and returns the answers.
+and returns the answers. With ``report_at_once`` set to a URL, each accepted number is reported
+there before the request that sent it is even answered: the report always comes before its task
+settles. ``slow`` delays the answer to a request that carries a given number.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -46,6 +49,10 @@ class FakeVendor:
         self.undeliverable: set[str] = set()
         self.waiting: set[str] = set()
         self.pulls: list[dict[str, Any]] = []  # the pull API calls, as received
+        self.report_at_once: str | None = None
+        # Runs once, inside the next pull call, before it answers: what happens meanwhile.
+        self.while_pulling: Callable[[], None] | None = None
+        self.slow: dict[str, float] = {}  # E.164 number -> seconds before answering its request
         self._serial = itertools.count(1)
         self.server = LoopbackServer(self._answer)
 
@@ -61,7 +68,16 @@ class FakeVendor:
         self.server.stop()
 
     def _answer(self, request: Request) -> Answer:
+        with self.lock:
+            known = len(self.message_ids)
         status, body = self.handle(request.path, dict(request.headers), request.body)
+        with self.lock:
+            accepted = list(self.message_ids.items())[known:]
+        if self.report_at_once and accepted:  # before the sender hears of it
+            answers = self.post_reports(self.report_at_once, [(n, m, True) for n, m in accepted])
+            assert all(a.status_code < 300 for a in answers), [a.text for a in answers]
+        delay = max((self.slow.get(n, 0.0) for n, _ in accepted), default=0.0)
+        time.sleep(delay)  # a slow vendor, for the request's sender
         return Answer(status, {"Content-Type": "application/json"}, json.dumps(body).encode())
 
     def script(self, number: str, *codes: str) -> None:
@@ -71,6 +87,11 @@ class FakeVendor:
     def next_code(self, number: str, ok: str) -> str:
         with self.lock:
             return self.replies[number].pop(0) if self.replies.get(number) else ok
+
+    def meanwhile(self) -> None:
+        hook, self.while_pulling = self.while_pulling, None
+        if hook is not None:
+            hook()
 
     def new_id(self) -> int:
         with self.lock:
@@ -174,6 +195,7 @@ class FakeAliyun(FakeVendor):
 
     def _query_details(self, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
         self.pulls.append(params)
+        self.meanwhile()
         with self.lock:
             sent = [(n, biz) for n, biz in self.message_ids.items()
                     if _as_sent(n) == params["PhoneNumber"] and params.get("BizId", biz) == biz
@@ -243,6 +265,7 @@ class FakeTencent(FakeVendor):
     def _pull(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Each report once, oldest first, like the real queue."""
         self.pulls.append(body)
+        self.meanwhile()
         with self.lock:
             taken, self.unpulled = self.unpulled[: body["Limit"]], self.unpulled[body["Limit"] :]
         items = [

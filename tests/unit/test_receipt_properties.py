@@ -29,6 +29,7 @@ from smsworker.ratelimit import RateLimiter
 from smsworker.receipt_store import ReceiptStore
 from smsworker.receipts import parse_record, parse_state
 from smsworker.receiver.app import Sources, make_app
+from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.held import HeldReports
 from smsworker.receiver.pull import Puller
 from smsworker.receiver.recorder import Recorder
@@ -110,7 +111,10 @@ class Life:
             recorder, Sources(path_token=TOKEN), log=self.logs.logger
         ).test_client()
         limiter = RateLimiter(queue, {}, self.logs.logger)
-        self.puller = Puller(recorder, queue.client, queue.keys, limiter, self.logs.logger, tencent=vendor)
+        backlog = Backlog(recorder, self.logs.logger)
+        self.puller = Puller(
+            recorder, queue.client, queue.keys, limiter, self.logs.logger, tencent=vendor, backlog=backlog
+        )
         self.held = HeldReports(
             recorder, queue.client, queue.keys, self.logs.logger, hold_s=HOLD_S, clock=lambda: self.now
         )

@@ -17,6 +17,7 @@ from smsworker.queue import RedisQueue
 from smsworker.ratelimit import RateLimiter
 from smsworker.receipt_store import ReceiptStore
 from smsworker.receipts import parse_state
+from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.pull import PAGE, Puller
 from smsworker.receiver.recorder import Recorder
 from smsworker.status_book import StatusBook
@@ -74,7 +75,10 @@ def accepted(r: fakeredis.FakeRedis, queue: RedisQueue, provider: str, message_i
 def puller(r: fakeredis.FakeRedis, queue: RedisQueue, logs: LogCapture, **vendors: Any) -> Puller:
     limiter = RateLimiter(queue, {"aliyun.pull": 1000.0, "tencent.pull": 1000.0}, logs.logger)
     recorder = Recorder(ReceiptStore(r, queue.keys), logs.logger)
-    return Puller(recorder, r, queue.keys, limiter, logs.logger, after_s=60, retry_s=300, **vendors)
+    backlog = Backlog(recorder, logs.logger)
+    return Puller(
+        recorder, r, queue.keys, limiter, logs.logger, backlog=backlog, after_s=60, retry_s=300, **vendors
+    )
 
 
 def state(queue: RedisQueue, number: str) -> dict[str, Any]:
@@ -100,6 +104,36 @@ def test_tencent_is_pulled_until_a_page_comes_back_short(
     assert state(queue, B)["state"] == "undelivered"
     assert queue.stats().awaiting_receipt == 0
     assert fake_redis.exists("{sms_queue}:ratelimit:tencent.pull")  # paced under its own name
+
+
+def test_with_redis_away_nothing_is_pulled_that_could_not_be_kept(logs: LogCapture) -> None:
+    """Tencent hands each report out once: with no turn from the shared rate limit (Redis away),
+    there is no call at all; what one call brought is kept until Redis is back."""
+    server = fakeredis.FakeServer()
+    r = fakeredis.FakeRedis(server=server)
+    queue = RedisQueue(r, "sms_queue", "{sms_queue}:dead", use_blmove=True)
+    accepted(r, queue, "tencent", "2433:1", A)
+    vendor = Tencent([[tencent_item(A, "2433:1")]])
+    pulling = puller(r, queue, logs, tencent=vendor)
+    server.connected = False
+    assert pulling.round() == {} and vendor.calls == []  # no turn: no call
+    assert logs.events("receipts.pull_failed")
+    server.connected = True
+    pages = vendor.pull_statuses  # Redis goes away again while Tencent answers the call
+
+    def answered_then_redis_goes(limit: int = PAGE) -> list[dict[str, Any]]:
+        vendor.pull_statuses = pages  # type: ignore[method-assign]
+        items = pages(limit)
+        server.connected = False
+        return items
+
+    vendor.pull_statuses = answered_then_redis_goes  # type: ignore[method-assign]
+    pulling.round()
+    assert vendor.calls == [PAGE]
+    pulling.round()
+    assert vendor.calls == [PAGE]  # what it holds is written first: nothing more is pulled meanwhile
+    server.connected = True
+    assert pulling.round() == {"delivered": 1} and state(queue, A)["state"] == "delivered"
 
 
 def test_alibaba_is_asked_about_each_receipt_that_has_waited_long_enough(
@@ -168,9 +202,9 @@ def test_stop_ends_the_loop_even_while_waiting_for_a_turn(
     limiter = Blocking()
     recorder = Recorder(ReceiptStore(fake_redis, queue.keys), logs.logger)
     vendor = Tencent([])
-    pulling = Puller(
-        recorder, fake_redis, queue.keys, cast(RateLimiter, limiter), logs.logger, tencent=vendor
-    )
+    limited = cast(RateLimiter, limiter)
+    backlog = Backlog(recorder, logs.logger)
+    pulling = Puller(recorder, fake_redis, queue.keys, limited, logs.logger, tencent=vendor, backlog=backlog)
     thread = threading.Thread(target=pulling.run, args=(3600,))
     thread.start()
     assert limiter.waiting.wait(5)
