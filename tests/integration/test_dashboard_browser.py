@@ -1,8 +1,10 @@
 """``smsworker dashboard`` as a real process, used through a real headless Chromium: a viewer and an
 operator log in, the overview agrees with ``smsworker stats --json``, a dead letter replayed from
-the page is delivered by a running worker, a purge by reason asks with the count first, a viewer
-cannot act and sees masked numbers, a form without its CSRF token is refused, and the Chinese pages
-render. Screenshots of every page go to ``test-artifacts/dashboard-*.png``."""
+the page (after its confirmation) is delivered by a running worker, a purge by reason asks with the
+count and the filter first, a viewer cannot act and sees masked numbers (in Chinese text too), a
+form without its CSRF token is refused, a session ends at logout even for a copy of its cookie and
+when its user is removed, and the Chinese pages render. Screenshots of every page go to
+``test-artifacts/dashboard-*.png``."""
 
 from __future__ import annotations
 
@@ -71,13 +73,22 @@ def test_operators_and_viewers_in_a_real_browser(
     from selenium.webdriver.common.by import By
 
     base, server = dashboard
+    users_file = str(tmp_path / "users")
     r = redis_server.client()
     fake_api.script("+8613800138000", Reply(400, body='{"error": "blocked for now"}'))  # refused once
     worker = start_worker("--provider", "http", "--http-url", fake_api.url)
     worker.wait_for_event("worker.started")
     cli("enqueue", "--template-id", "1", "--mobile", "13800138000", "--content", "x", "--id", "order-7")
     for mobile in ("12345", "123456"):
-        cli("enqueue", "--template-id", "1", "--mobile", mobile, "--content", "x")
+        cli(
+            "enqueue",
+            "--template-id",
+            "1",
+            "--mobile",
+            mobile,
+            "--content",
+            "验证码已发送至13800138007\uff0c请查收",
+        )
     wait_until(lambda: r.llen("{sms_queue}:dead") == 3, what="three dead letters")
 
     with chromium(tmp_path / "viewer", failure_shot="dashboard-viewer-failure") as browser:
@@ -103,6 +114,24 @@ def test_operators_and_viewers_in_a_real_browser(
         )
         wait_until(lambda: "403" in browser.title or "Forbidden" in browser.page_source, what="a 403")
         assert r.llen("sms_queue") == 0
+        browser.get(base + "/dead?reason=invalid_mobile")
+        browser.find_element(By.CSS_SELECTOR, "#entries a").click()
+        payload = appears(browser, "payload").text
+        assert "验证码已发送至138****8007" in payload and "13800138007" not in browser.page_source
+        shot(browser, "dashboard-entry-viewer")
+        # Logging out ends the session: a copy of its cookie, put back, opens nothing.
+        browser.get(base + "/")
+        cookie = browser.get_cookie("smsworker_session")
+        browser.find_element(By.ID, "logout").click()
+        wait_until(lambda: "/login" in browser.current_url, what="the login page")
+        browser.add_cookie(cookie)
+        browser.get(base + "/dead")
+        assert "/login" in browser.current_url
+        # A user removed from the file is logged out at their next request.
+        log_in(browser, base, "vic")
+        assert cli("dashboard", "remove-user", "vic", "--dashboard-users-file", users_file).returncode == 0
+        browser.get(base + "/dead")
+        assert "/login" in browser.current_url
 
     with chromium(tmp_path / "operator", failure_shot="dashboard-operator-failure") as browser:
         log_in(browser, base, "olga")
@@ -114,17 +143,21 @@ def test_operators_and_viewers_in_a_real_browser(
         browser.find_element(By.ID, "replay-selected").click()
         wait_until(lambda: "400" in browser.title or "Bad Request" in browser.page_source, what="a 400")
         assert r.llen("{sms_queue}:dead") == 3
-        # With it, the replay goes through, and the running worker delivers it.
+        # With it, the replay is asked for, confirmed, and the running worker delivers it.
         browser.get(base + "/dead?number=8000")
         browser.find_element(By.CSS_SELECTOR, "#entries input[name=id]").click()
         browser.find_element(By.ID, "replay-selected").click()
+        assert "Replay 1 dead letters" in appears(browser, "question").text and r.llen("sms_queue") == 0
+        shot(browser, "dashboard-replay-confirm")
+        browser.find_element(By.ID, "confirm-replay").click()
         wait_until(lambda: "+8613800138000" in fake_api.delivered, what="the replayed SMS at the provider")
         wait_until(lambda: "Replayed 1 tasks" in browser.page_source, what="the replay's message")
         # Purge all of a reason: the page says how many first.
         browser.get(base + "/dead?reason=invalid_mobile")
         browser.find_element(By.ID, "purge-all").click()
         question = appears(browser, "question").text
-        assert "2" in question and r.llen("{sms_queue}:dead") == 2
+        assert "Delete 2 dead letters" in question and r.llen("{sms_queue}:dead") == 2
+        assert "reason=invalid_mobile" in browser.find_element(By.ID, "chosen").text
         shot(browser, "dashboard-purge-confirm")
         browser.find_element(By.ID, "confirm-purge").click()
         wait_until(lambda: r.llen("{sms_queue}:dead") == 0, what="the purge")
@@ -142,8 +175,9 @@ def test_operators_and_viewers_in_a_real_browser(
         shot(browser, "dashboard-dead-zh")
     audit = [(e["event"], e.get("user"), e.get("count")) for e in server.events() if e["event"] in
              ("dashboard.login", "dashboard.replay", "dashboard.purge")]  # fmt: skip
-    assert audit == [("dashboard.login", "vic", None), ("dashboard.login", "olga", None),
-                     ("dashboard.replay", "olga", 1), ("dashboard.purge", "olga", 2)]  # fmt: skip
+    assert audit == [("dashboard.login", "vic", None), ("dashboard.login", "vic", None),
+                     ("dashboard.login", "olga", None), ("dashboard.replay", "olga", 1),
+                     ("dashboard.purge", "olga", 2)]  # fmt: skip
 
 
 def test_what_keeps_the_dashboard_from_starting_is_one_line(cli: Cli, tmp_path: Path) -> None:
