@@ -1,4 +1,4 @@
-"""``smsworker dashboard``: the operator's web pages; ``smsworker dashboard add-user``: who may log in."""
+"""``smsworker dashboard``: the operator's web pages; ``add-user`` and ``remove-user``: who may log in."""
 
 from __future__ import annotations
 
@@ -26,9 +26,12 @@ def dashboard(ctx: click.Context, /, **flags: Any) -> None:
     Logins are required: make users first with
       smsworker dashboard add-user NAME --role viewer|operator --dashboard-users-file FILE
     viewer: reads, numbers masked.  operator: also replays and purges, sees whole numbers.
-    It listens on 127.0.0.1:8091 unless told otherwise; put a TLS proxy in front of it and give
-    --dashboard-behind-tls so its cookies are Secure. --dashboard-no-auth (loopback only) drops
-    the logins. English and Simplified Chinese: ?lang=en|zh, or the browser's language.
+    Sessions live in Redis: removing a user (remove-user), a new role or password, logging out
+    end them at once. It listens on 127.0.0.1:8091 unless told otherwise; put a TLS proxy in
+    front of it and give --dashboard-behind-tls (Secure cookies), --dashboard-allowed-hosts
+    (the name it is served under) and --dashboard-trusted-proxies (whose X-Forwarded-For to
+    believe). --dashboard-no-auth (loopback only) drops the logins.
+    English and Simplified Chinese: ?lang=en|zh, or the browser's language.
     """
     if ctx.invoked_subcommand is not None:
         return
