@@ -89,13 +89,15 @@ class ReceiptStore:
         too many are held, ``unmatched``). ``source``: where it came from, kept with a held report."""
         report = self._reading(report)
         receipt_key = self._keys.receipt(report.provider, report.message_id, report.number)
-        # Parsers refuse what is not a time; a report without one happened when it came.
-        report = dataclasses.replace(report, at=report.at if is_time(report.at) else time.time())
+        # Parsers refuse what is not a time; a report without one happened when it came (and a held
+        # one keeps that time).
+        at = report.at if is_time(report.at) else time.time()
+        report = dataclasses.replace(report, at=at)
         pipe: Any = self._client.pipeline(transaction=True)
         while True:
             try:
                 applied = self._apply(
-                    pipe, receipt_key, report, hold=hold and self._hold_max > 0, source=source
+                    pipe, receipt_key, report, at, hold=hold and self._hold_max > 0, source=source
                 )
             except redis.WatchError:
                 continue  # another report for the same record or task landed first: read again
@@ -126,9 +128,8 @@ class ReceiptStore:
         return report
 
     def _apply(
-        self, pipe: Any, receipt_key: str, report: Report, *, hold: bool, source: str
+        self, pipe: Any, receipt_key: str, report: Report, at: float, *, hold: bool, source: str
     ) -> Applied | None:
-        at = report.at if report.at is not None else time.time()
         pipe.watch(receipt_key)
         raw, ttl = pipe.get(receipt_key), pipe.ttl(receipt_key)
         record = parse_record(raw)

@@ -105,6 +105,7 @@ def test_settle_is_one_script(queue: RedisQueue, fake_redis: fakeredis.FakeRedis
         "undelivered_total": 0,
         "unmatched_reports": 0,
         "awaiting_receipt": 0,
+        "held_reports": 0,
     }
 
 
