@@ -5,7 +5,6 @@ user who may not see numbers; a viewer's search by number takes a whole number a
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from flask import Response, abort, g, jsonify, render_template, request
@@ -36,8 +35,6 @@ class Pages:
 
     def dead(self) -> str:
         wanted, page = self._dead()
-        if self._mask():  # what a viewer typed is shown back masked too: every page is masked whole
-            wanted = dataclasses.replace(wanted, number=reads.masked(wanted.number))
         return render_template("dead.html", page=page, wanted=wanted, reasons=REASONS)
 
     def entry(self, entry: str) -> str:
@@ -50,8 +47,6 @@ class Pages:
         task_id, mobile = self._asked()
         found = self._lookup(task_id, mobile)
         asked = bool(task_id or mobile)
-        if self._mask():
-            task_id, mobile = reads.masked(task_id), reads.masked(mobile)
         return render_template("status.html", found=found, task_id=task_id, mobile=mobile, asked=asked)
 
     def api_overview(self) -> Response:

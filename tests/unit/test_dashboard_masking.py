@@ -6,6 +6,7 @@ apps send (``tests/support/numbers.py``), on every page and API a viewer reads."
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,11 @@ def seed(queue: RedisQueue, numbers: list[Written]) -> str:
     return task_id
 
 
+def without_the_query(page: str) -> str:
+    """The page but for the form's echo of what the viewer typed (they know it)."""
+    return re.sub(r'(<input name="(?:id|mobile)" value=")[^"]*"', r'\1"', page)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(numbers=st.lists(written_numbers(), min_size=1, max_size=3))
 @example(numbers=[Written("13800138009", "13800138009"), Written("13900139009", "13900139009")])
@@ -68,10 +74,11 @@ def test_a_viewer_never_reads_a_number(users: UsersFile, numbers: list[Written])
     task_id = seed(queue, numbers)
     client = viewer(queue, users)
     dead: Any = client.get("/api/dead").json
-    read = [client.get(path).text for path in ("/dead", "/api/dead", f"/status?id={task_id}")]
+    read = [client.get(path).text for path in ("/dead", "/api/dead")]
     read += [client.get(f"/dead/{entry['id']}").text for entry in dead["entries"]]
     read += [json.dumps(client.get("/api/status", query_string={"id": task_id}).json)]
-    read += [client.get("/status", query_string={"mobile": "+86" + numbers[0].national}).text]
+    for asked in ({"id": task_id}, {"mobile": "+86" + numbers[0].national}):
+        read += [without_the_query(client.get("/status", query_string=asked).text)]
     assert len(dead["entries"]) == 2 and all(page for page in read)
     for page in read:
         for number in numbers:
