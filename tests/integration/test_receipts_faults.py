@@ -17,17 +17,15 @@ from typing import Any
 
 import pytest
 
+from tests.integration.test_receipts_vendors import FAKES, receiving
 from tests.integration.test_vendors_end_to_end import settings as vendor_settings
-from tests.support.fake_vendors import FakeAliyun, FakeTencent, FakeTwilio, FakeVendor
 from tests.support.processes import WorkerProcess
-from tests.support.redis_server import RedisServer, free_port
+from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_until
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 Start = Callable[..., WorkerProcess]
-TOKEN = "vendor-path-token-0123456789"
 A, B = "+8613800138000", "+8613800138001"
-FAKES: dict[str, type[FakeVendor]] = {"aliyun": FakeAliyun, "tencent": FakeTencent, "twilio": FakeTwilio}
 
 
 @pytest.fixture
@@ -56,16 +54,10 @@ def states(cli: Cli, url: str, task_id: str) -> dict[str, str]:
 def test_reports_pushed_while_redis_is_away_all_land(
     vendor: str, cli: Cli, start_worker: Start, own_redis: RedisServer, tmp_path: Path
 ) -> None:
-    port = free_port()
-    route = f"http://127.0.0.1:{port}/" + ("twilio" if vendor == "twilio" else f"{vendor}/{TOKEN}")
-    (tmp_path / "token").write_text(TOKEN)
     with FAKES[vendor]() as fake:
-        env = vendor_settings(vendor, fake, tmp_path / "secret")
-        if vendor == "twilio":
-            env["SMSWORKER_TWILIO_STATUS_CALLBACK_URL"] = route
+        port, route, token, env = receiving(vendor, fake, tmp_path)
         sent(cli, own_redis.url, env, "order-1")
-        token = str(tmp_path / "token")
-        receiver = start_worker("--receipts-port", str(port), "--receipts-path-token-file", token,
+        receiver = start_worker("--receipts-port", str(port), "--receipts-path-token-file", str(token),
                                 command="receipts", url=own_redis.url, **env)  # fmt: skip
         receiver.wait_for_event("receipts.listening")
         own_redis.stop()

@@ -18,7 +18,7 @@ import requests
 
 from smsworker.keys import Keys
 from tests.integration.test_vendors_end_to_end import settings as vendor_settings
-from tests.support.fake_vendors import FakeAliyun, FakeTencent, FakeTwilio
+from tests.support.fake_vendors import FakeAliyun, FakeTencent, FakeTwilio, FakeVendor
 from tests.support.processes import WorkerProcess
 from tests.support.redis_server import free_port
 from tests.support.waiting import wait_until
@@ -31,19 +31,29 @@ ANSWERS = {"aliyun": (200, {"code": 0, "msg": "接收成功"}), "tencent": (200,
            "twilio": (204, None)}  # fmt: skip
 
 
-@pytest.mark.parametrize("vendor", ["aliyun", "tencent", "twilio"])
-def test_the_vendors_reports_reach_smsworker_status(
-    vendor: str, cli: Cli, start_worker: Start, tmp_path: Path
-) -> None:
-    fake_class = {"aliyun": FakeAliyun, "tencent": FakeTencent, "twilio": FakeTwilio}[vendor]
+FAKES: dict[str, type[FakeVendor]] = {"aliyun": FakeAliyun, "tencent": FakeTencent, "twilio": FakeTwilio}
+
+
+def receiving(vendor: str, fake: FakeVendor, tmp_path: Path) -> tuple[int, str, Path, dict[str, str]]:
+    """A free port for the receiver, the URL ``vendor`` reports to there, the file of its path
+    token, and the settings that send through ``fake`` (for Twilio, asking for status callbacks to
+    that URL, which is also what the receiver checks their signatures against)."""
     port = free_port()
     route = f"http://127.0.0.1:{port}/" + ("twilio" if vendor == "twilio" else f"{vendor}/{TOKEN}")
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN + "\n")
-    with fake_class() as fake:
-        env = vendor_settings(vendor, fake, tmp_path / "secret")
-        if vendor == "twilio":  # asked for with each message, and what the receiver checks signatures against
-            env["SMSWORKER_TWILIO_STATUS_CALLBACK_URL"] = route
+    env = vendor_settings(vendor, fake, tmp_path / "secret")
+    if vendor == "twilio":
+        env["SMSWORKER_TWILIO_STATUS_CALLBACK_URL"] = route
+    return port, route, token_file, env
+
+
+@pytest.mark.parametrize("vendor", ["aliyun", "tencent", "twilio"])
+def test_the_vendors_reports_reach_smsworker_status(
+    vendor: str, cli: Cli, start_worker: Start, tmp_path: Path
+) -> None:
+    with FAKES[vendor]() as fake:
+        port, route, token_file, env = receiving(vendor, fake, tmp_path)
         cli("enqueue", "--template-id", "1", "--mobile", "13800138000", "--mobile", "13800138001",
             "--content", "x", "--id", "order-7")  # fmt: skip
         queued = json.loads(cli("status", "--id", "order-7", "--json").stdout)
@@ -189,15 +199,8 @@ def test_a_report_that_comes_before_its_task_settles_is_applied_when_it_does(
     """Each number is reported before the request that sent it is even answered, and the task's
     second request is slow (Twilio sends one number a request): every report arrives while its task
     is still being sent, is held, and is applied once the task settles."""
-    fake_class = {"aliyun": FakeAliyun, "tencent": FakeTencent, "twilio": FakeTwilio}[vendor]
-    port = free_port()
-    route = f"http://127.0.0.1:{port}/" + ("twilio" if vendor == "twilio" else f"{vendor}/{TOKEN}")
-    token_file = tmp_path / "token"
-    token_file.write_text(TOKEN + "\n")
-    with fake_class() as fake:
-        env = vendor_settings(vendor, fake, tmp_path / "secret")
-        if vendor == "twilio":
-            env["SMSWORKER_TWILIO_STATUS_CALLBACK_URL"] = route
+    with FAKES[vendor]() as fake:
+        port, route, token_file, env = receiving(vendor, fake, tmp_path)
         receiver = start_worker("--receipts-port", str(port), "--receipts-path-token-file", str(token_file),
                                 command="receipts", **env)  # fmt: skip
         receiver.wait_for_event("receipts.listening")

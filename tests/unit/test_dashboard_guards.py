@@ -29,11 +29,6 @@ IDLE_S = 600
 
 
 @pytest.fixture
-def queue() -> RedisQueue:
-    return RedisQueue(fakeredis.FakeRedis(), "sms_queue", "{sms_queue}:dead", use_blmove=True)
-
-
-@pytest.fixture
 def users_path(tmp_path: Path) -> str:
     path = str(tmp_path / "users")
     add_user(path, "olga", "operator", PASSWORD)
