@@ -202,7 +202,7 @@ class Worker:
         fill a request.
         """
         grouper = Grouper(self._group_size)
-        claimed, total = elements, 0
+        claimed, total, last = elements, 0, False
         while True:
             before = grouper.taken + grouper.pending()
             for element in claimed:
@@ -214,24 +214,26 @@ class Worker:
             grouped = groups - before < len(claimed)
             room = min(free * self._group_size, ROUND_MAX) - total
             more = groups < free or (groups == free and grouped)
-            if len(claimed) < asked or room <= 0 or not more or self._stopping.requested:
+            if last or len(claimed) < asked or room <= 0 or not more or self._stopping.requested:
                 break
             asked = min(total, room)
-            claimed = self._claim_more(asked)
+            claimed, last = self._claim_more(asked)
             if not claimed:
                 break
         self._submit(grouper.take_all())
 
-    def _claim_more(self, count: int) -> list[bytes]:
-        """More elements for this round; a suspect among them goes back, to be started alone."""
+    def _claim_more(self, count: int) -> tuple[list[bytes], bool]:
+        """More elements for this round, and whether it is the last claim of it: a suspect among
+        them goes back, to be started alone, and the rest of the claim is started with this round,
+        which claims no more."""
         elements = self._redis.claim_many(count)
         for element in elements:
             self._holdings.add(element)
         suspects = [e for e in elements if self._suspect(e)]
         if not suspects:
-            return elements
+            return elements, False
         self._put_back(suspects)
-        return []  # the rest of this claim is started with this round; no more claims in it
+        return [e for e in elements if not self._suspect(e)], True
 
     def _put_back(self, elements: list[bytes]) -> None:
         """Unclaim ``elements`` to the front of the queue: claimed beside a suspect, or suspects
