@@ -12,7 +12,7 @@ import ipaddress
 import math
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -229,7 +229,19 @@ def host_ports(value: Any) -> tuple[tuple[str, int], ...]:
     return tuple(found)
 
 
-def networks(value: Any) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def within(address: str | None, networks: Sequence[Network]) -> bool:
+    """Whether ``address`` is an IP address inside one of ``networks`` (a ``networks`` setting)."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def networks(value: Any) -> tuple[Network, ...]:
     """``"47.96.0.0/16, 10.0.0.1"`` (or a list) -> the networks; an address alone is a /32 (/128)."""
     found = []
     for item in (text(i) for i in _items(value) if i):

@@ -13,7 +13,6 @@ Redis away a 503, anything else a 500 that is logged; JSON under ``/api/``, a pa
 
 from __future__ import annotations
 
-import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
@@ -23,6 +22,7 @@ import redis
 from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
+from smsworker.config_values import Network
 from smsworker.dashboard import reads
 from smsworker.dashboard.actions import Actions
 from smsworker.dashboard.auth import Auth
@@ -38,7 +38,6 @@ MAX_FORM = 64 * 1024
 OPEN = {"login", "static"}
 # The overview's own refresh (static/refresh.js) says so: it does not keep a session from idling.
 PASSIVE = "X-Smsworker-Refresh"
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)

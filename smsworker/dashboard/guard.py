@@ -27,13 +27,14 @@ from collections.abc import Sequence
 
 from flask import session
 
+from smsworker.config_values import Network, within
+
 MAX_FAILURES = 5
 MAX_ACCOUNT_FAILURES = 10
 WINDOW_S = 300.0
 # Keys remembered at most; past it, those whose failures have all aged out are forgotten, so a
 # flood from many addresses cannot grow the table without bound.
 MAX_CLIENTS = 10_000
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class LoginLimiter:
@@ -89,13 +90,13 @@ def client_address(peer: str | None, forwarded_for: str | None, trusted: Sequenc
     """Who the client is: ``peer``, unless it is a trusted proxy; then the nearest address in
     ``X-Forwarded-For`` (the right end is the nearest) that is not one."""
     address = peer or "?"
-    if not trusted or not _within(address, trusted):
+    if not trusted or not within(address, trusted):
         return address
     for hop in reversed([h.strip() for h in (forwarded_for or "").split(",") if h.strip()]):
         if not _is_address(hop):
             return address  # a hop that is not an address: believe nothing further
         address = hop
-        if not _within(hop, trusted):
+        if not within(hop, trusted):
             return hop
     return address
 
@@ -118,11 +119,3 @@ def _is_address(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _within(address: str, networks: Sequence[Network]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)

@@ -19,7 +19,6 @@ counted, not an error. Each answer is the one its vendor expects.
 from __future__ import annotations
 
 import hmac
-import ipaddress
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import redis
 from flask import Flask, Response, jsonify, request
 
+from smsworker.config_values import Network, within
 from smsworker.receiver import aliyun_reports, http_reports, tencent_reports, twilio_reports
 from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.fields import BadReport, Batch
@@ -35,7 +35,6 @@ from smsworker.receiver.recorder import Recorder
 MAX_BODY = 1024 * 1024  # bytes a body may have: one more is refused (413)
 # Problems said in a /http answer, at most: the count says how many there were.
 SHOWN_PROBLEMS = 10
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 @dataclass(frozen=True)
@@ -128,7 +127,7 @@ class _Routes:
         if expected is None or not hmac.compare_digest(token.encode(), expected.encode()):
             self._log.warning("receipts.refused", source=source, why="path token", remote=request.remote_addr)
             return jsonify({"error": "not found"}), 404
-        if self._sources.allow and not _allowed(request.remote_addr, self._sources.allow):
+        if self._sources.allow and not within(request.remote_addr, self._sources.allow):
             return self._forbidden(source, "address not in receipts_allow")
         try:
             batch = vendor.parse(request.get_data(cache=False))
@@ -156,11 +155,3 @@ class _Routes:
 def _refused(error: Any) -> tuple[Response, int]:
     code = int(getattr(error, "code", 400))
     return jsonify({"error": "too large" if code == 413 else "not found"}), code
-
-
-def _allowed(address: str | None, networks: tuple[Network, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address or "")
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)

@@ -104,8 +104,8 @@ class Puller:
         try:
             outcomes += self._backlog.write()
         except redis.RedisError as exc:
-            note = f"{len(self._backlog)} reports taken earlier wait for Redis"
-            self._log.warning("receipts.pull_failed", provider="tencent", error=str(exc), note=note)
+            note = f"{len(self._backlog)} reports taken earlier wait for Redis: nothing is pulled meanwhile"
+            self._log.warning("receipts.pull_failed", vendors=self.vendors, error=str(exc), note=note)
             return outcomes
         for vendor, step in (("tencent", self._pull_tencent), ("aliyun", self._query_aliyun)):
             if vendor not in self.vendors:
