@@ -73,12 +73,13 @@ class Actions:
             flash(TEXTS[g.lang]["selection_gone"])
             return redirect(url_for("dead"))
         self._r.delete(key)  # one confirmation, used once
-        _, gone = self._replay(asked) if action == "replay" else self._purge(asked)
+        gone = self._replay(asked) if action == "replay" else self._purge(asked)
         if gone:
             flash(TEXTS[g.lang]["gone_meanwhile"].format(count=gone))
         return redirect(url_for("dead", **asked.wanted))
 
-    def _replay(self, asked: Asked) -> tuple[int, int]:
+    def _replay(self, asked: Asked) -> int:
+        """Replay exactly what was asked for; how many of those were gone meanwhile."""
         result = dlq.replay(self._queue, limit=None, reason=None, only=dlq.exactly(asked.selection))
         gone = asked.selection.total - result.replayed - result.not_replayable
         flash(TEXTS[g.lang]["replayed"].format(count=result.replayed, recipients=result.recipients))
@@ -92,9 +93,10 @@ class Actions:
             not_replayable=result.not_replayable,
             gone=gone,
         )
-        return result.replayed, gone
+        return gone
 
-    def _purge(self, asked: Asked) -> tuple[int, int]:
+    def _purge(self, asked: Asked) -> int:
+        """Purge exactly what was asked for; how many of those were gone meanwhile."""
         deleted = dlq.purge(self._queue, dlq.exactly(asked.selection))
         gone = asked.selection.total - deleted
         flash(TEXTS[g.lang]["purged"].format(count=deleted))
@@ -106,7 +108,7 @@ class Actions:
             asked=asked.selection.total,
             gone=gone,
         )
-        return deleted, gone
+        return gone
 
 
 def _chooser(wanted: DeadFilter, ids: set[str] | None) -> dlq.Chooser:

@@ -9,7 +9,6 @@ this module hands them.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import time
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from smsworker import dlq
 from smsworker.deadletter import parse_envelope
 from smsworker.queue import RedisQueue
 from smsworker.receipts import parse_state
@@ -34,11 +34,6 @@ MAX_FIELD = 64  # characters of a filter field
 
 class BadQuery(ValueError):
     """A page was asked for with a parameter it cannot take; the message says which (a 400)."""
-
-
-def entry_id(raw: bytes) -> str:
-    """A dead letter's name in forms and URLs: its digest (entries have no other identity)."""
-    return hashlib.sha256(raw).hexdigest()[:24]
 
 
 def overview(queue: RedisQueue) -> dict[str, Any]:
@@ -165,7 +160,7 @@ def dead_page(queue: RedisQueue, wanted: DeadFilter, page: int, *, mask: bool) -
 
 def dead_entry(queue: RedisQueue, wanted_id: str, *, mask: bool) -> dict[str, Any] | None:
     for raw, envelope in newest(queue):
-        if entry_id(raw) == wanted_id:
+        if dlq.entry_id(raw) == wanted_id:
             return view(raw, envelope, mask=mask, whole=True)
     return None
 
@@ -216,7 +211,7 @@ def view(raw: bytes, envelope: dict[str, Any], *, mask: bool, whole: bool = Fals
     mobiles = [_text(m) for m in _list(envelope.get("failed_mobiles"))]
     recipients = envelope.get("recipients")
     shown: dict[str, Any] = {
-        "id": entry_id(raw),
+        "id": dlq.entry_id(raw),
         "reason": _text(envelope.get("reason")),
         "code": _text(envelope.get("provider_code")),
         "error": _text(envelope.get("error")),
