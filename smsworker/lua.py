@@ -110,8 +110,8 @@ return 0
 # is not replaced, and a receipt record that exists (written by the worker that sent the number, or
 # marked by its report) is kept. Each receipt record written joins the set of receipts awaiting a
 # report (scored by now), which the puller asks the vendors about and ``stats`` counts; entries
-# older than the receipt TTL leave it. A receipt for which the receiver holds reports that came before it (the
-# held hash) is queued on the held-due list, where the receiver applies them.
+# older than the receipt TTL leave it. A receipt for which the receiver holds reports that came
+# before it (the held hash) is queued on the held-due list, where the receiver applies them.
 # A status hash loses the fields a producer wrote as ``queued`` under the number as it was pushed
 # (the states are kept under E.164), and with ``--receipts-list`` every state written is also
 # pushed to the changes list, capped.

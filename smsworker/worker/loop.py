@@ -229,11 +229,14 @@ class Worker:
         elements = self._redis.claim_many(count)
         for element in elements:
             self._holdings.add(element)
-        suspects = [e for e in elements if self._suspect(e)]
+        suspects: list[bytes] = []
+        rest: list[bytes] = []
+        for element in elements:
+            (suspects if self._suspect(element) else rest).append(element)
         if not suspects:
-            return elements, False
+            return rest, False
         self._put_back(suspects)
-        return [e for e in elements if not self._suspect(e)], True
+        return rest, True
 
     def _put_back(self, elements: list[bytes]) -> None:
         """Unclaim ``elements`` to the front of the queue: claimed beside a suspect, or suspects
