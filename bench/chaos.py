@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.harness import SIGTERM, Api, Proc, Rig, mobiles, php_task, rig, wait_for
-from smsworker import lua
+from smsworker.store import lua
 from tests.support.dead_letters import dead_lettered_mobiles
 from tests.support.redis_proxy import RedisProxy, script
 

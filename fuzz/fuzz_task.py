@@ -17,7 +17,7 @@ from typing import Any
 import atheris
 
 with atheris.instrument_imports():
-    from smsworker.deadletter import build_envelope
+    from smsworker.deadletters import build_envelope
     from smsworker.errors import InvalidTask
     from smsworker.logs import make_logger
     from smsworker.outcome import Failure

@@ -13,18 +13,18 @@ from typing import Any, TypeVar
 import redis
 from redis.crc import key_slot
 
-from smsworker.config import Settings
+from smsworker.config.settings import Settings
 from smsworker.delivery import RetryPolicy
 from smsworker.errors import StartupError
-from smsworker.events import WorkerEvents
-from smsworker.keys import default_dead_letter_key
 from smsworker.logs import make_logger
-from smsworker.queue import RedisQueue
-from smsworker.redis_conn import connect, connect_cluster, connect_sentinel, is_cluster_node
+from smsworker.store.connect import connect, connect_cluster, connect_sentinel, is_cluster_node
+from smsworker.store.keys import default_dead_letter_key
+from smsworker.store.queue import RedisQueue
+from smsworker.store.upgrade import upgrade_layout
 from smsworker.task import TaskParser
-from smsworker.upgrade import upgrade_layout
-from smsworker.worker import WorkerOptions
+from smsworker.worker.events import WorkerEvents
 from smsworker.worker.guarded import BACKOFF_FIRST_S, BACKOFF_MAX_S
+from smsworker.worker.options import WorkerOptions
 
 T = TypeVar("T")
 # How long a fetch blocks on an empty queue: long enough to cost nothing when idle, short enough

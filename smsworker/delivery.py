@@ -25,9 +25,9 @@ from smsworker.errors import (
     TransientProviderError,
     UnsendableMessage,
 )
-from smsworker.events import WorkerEvents
 from smsworker.outcome import Acceptance, Failure, UnitOutcome
 from smsworker.providers.base import OutgoingMessage, Provider, SendResult, batches
+from smsworker.worker.events import WorkerEvents
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from smsworker.deadletter import parse_envelope, replayable_task
-from smsworker.queue import RedisQueue
+from smsworker.deadletters import parse_envelope, replayable_task
+from smsworker.store.queue import RedisQueue
 
 
 @dataclass

@@ -16,8 +16,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
-from smsworker.keys import Keys
 from smsworker.outcome import Acceptance, Failure
+from smsworker.store.keys import Keys
 from smsworker.task import SmsTask
 
 # 9999-12-31T23:59:59Z: the last moment a date can show. A report's time past it (or before 1970)

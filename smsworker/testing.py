@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from smsworker.errors import PermanentProviderError, ProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
-from smsworker.segments import count_segments
+from smsworker.providers.segments import count_segments
 
 
 class FakeProvider:

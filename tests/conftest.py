@@ -14,10 +14,11 @@ import pytest
 from hypothesis import settings
 
 from smsworker.delivery import RetryPolicy
-from smsworker.queue import RedisQueue
+from smsworker.store.queue import RedisQueue
 from smsworker.task import TaskParser
 from smsworker.testing import FakeProvider
-from smsworker.worker import Worker, WorkerOptions
+from smsworker.worker.loop import Worker
+from smsworker.worker.options import WorkerOptions
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.logs import LogCapture
 

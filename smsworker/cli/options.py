@@ -10,7 +10,7 @@ from typing import Any
 import click
 import redis
 
-from smsworker.config import LOG_FORMATS, LOG_LEVELS, Settings, load_settings
+from smsworker.config.settings import LOG_FORMATS, LOG_LEVELS, Settings, load_settings
 from smsworker.errors import ConfigError, StartupError
 from smsworker.providers.registry import FACTORIES
 from smsworker.redact import redact_url

@@ -15,8 +15,8 @@ from smsworker.cli.progress import progress
 from smsworker.dlq import list_dead, replay
 from smsworker.errors import InvalidTask
 from smsworker.outcome import REASONS
-from smsworker.queue import RedisQueue
-from smsworker.status_book import StatusBook
+from smsworker.store.queue import RedisQueue
+from smsworker.store.status import StatusBook
 from smsworker.strict_json import is_text
 from smsworker.task import encode_task
 

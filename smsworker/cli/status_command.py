@@ -10,10 +10,10 @@ import click
 
 from smsworker.app import open_queue
 from smsworker.cli.options import common_options, friendly_errors, settings_from
-from smsworker.config import Settings
-from smsworker.deadletter import utc_text
+from smsworker.config.settings import Settings
+from smsworker.deadletters import utc_text
 from smsworker.receipts import is_time, parse_state
-from smsworker.status_book import StatusBook
+from smsworker.store.status import StatusBook
 from smsworker.task import normalise_mobile
 
 

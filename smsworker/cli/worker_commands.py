@@ -13,12 +13,12 @@ import redis
 from smsworker.app import build_logger, build_queue, redis_mode
 from smsworker.cli.options import common_options, friendly_errors, plural, settings_from, worker_options
 from smsworker.cli.progress import progress
-from smsworker.config import Settings
-from smsworker.events import WorkerEvents
-from smsworker.process import end_process, run_processes, run_worker
+from smsworker.config.settings import Settings
+from smsworker.daemon.process import end_process, run_processes, run_worker
 from smsworker.providers.registry import build_providers
-from smsworker.upgrade import pending_renames
-from smsworker.worker import Totals
+from smsworker.store.upgrade import pending_renames
+from smsworker.worker.events import WorkerEvents
+from smsworker.worker.tally import Totals
 
 
 class _ProgressBar(WorkerEvents):

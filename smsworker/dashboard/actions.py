@@ -21,7 +21,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from smsworker import dlq
 from smsworker.dashboard.reads import DeadFilter
 from smsworker.dashboard.texts import TEXTS
-from smsworker.queue import RedisQueue
+from smsworker.store.queue import RedisQueue
 
 SELECTION_TTL_S = 900
 MAX_SELECTION = 100_000  # entries one confirmation may cover; more: narrow the filter, or the CLI

@@ -22,7 +22,7 @@ import redis
 from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
-from smsworker.config_values import Network
+from smsworker.config.values import Network
 from smsworker.dashboard import reads
 from smsworker.dashboard.actions import Actions
 from smsworker.dashboard.auth import Auth
@@ -32,7 +32,7 @@ from smsworker.dashboard.searches import NumberSearches
 from smsworker.dashboard.sessions import MAX_AGE_S, Sessions
 from smsworker.dashboard.texts import TEXTS, pick
 from smsworker.dashboard.users import User, UsersFile
-from smsworker.queue import RedisQueue
+from smsworker.store.queue import RedisQueue
 
 MAX_FORM = 64 * 1024
 OPEN = {"login", "static"}

@@ -13,7 +13,7 @@ from smsworker.dashboard import reads
 from smsworker.dashboard.searches import NumberSearches
 from smsworker.dashboard.texts import TEXTS
 from smsworker.outcome import REASONS
-from smsworker.queue import RedisQueue
+from smsworker.store.queue import RedisQueue
 
 
 class TooManySearches(Exception):

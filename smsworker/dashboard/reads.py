@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from smsworker import dlq
-from smsworker.deadletter import parse_envelope
-from smsworker.queue import RedisQueue
+from smsworker.deadletters import parse_envelope
 from smsworker.receipts import parse_state
 from smsworker.redact import mask_numbers
-from smsworker.status_book import StatusBook
+from smsworker.store.queue import RedisQueue
+from smsworker.store.status import StatusBook
 from smsworker.task import normalise_mobile
 
 PAGE = 50

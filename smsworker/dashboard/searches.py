@@ -9,7 +9,7 @@ from typing import Any
 
 import redis
 
-from smsworker.keys import Keys
+from smsworker.store.keys import Keys
 
 PER_HOUR = 30
 

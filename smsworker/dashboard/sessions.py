@@ -23,7 +23,7 @@ from typing import Any
 import redis
 
 from smsworker.dashboard.users import User, UsersFile, line_digest
-from smsworker.keys import Keys
+from smsworker.store.keys import Keys
 
 MAX_AGE_S = 12 * 3600
 

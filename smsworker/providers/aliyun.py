@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 from smsworker.errors import PermanentProviderError, TransientProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
+from smsworker.providers.segments import count_segments
 from smsworker.providers.signing import acs3_signature, canonical_query, rpc_v1_signature, sha256_hex
 from smsworker.providers.templates import named_variables, template_code
 from smsworker.providers.transport import encode_json, json_body, make_session, request
-from smsworker.segments import count_segments
 
 VERSION = "2017-05-25"
 EMPTY_SHA256 = sha256_hex(b"")

@@ -15,8 +15,8 @@ import requests
 
 from smsworker.errors import PermanentProviderError, TransientProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
+from smsworker.providers.segments import count_segments
 from smsworker.providers.transport import Endpoint, encode_json, make_session
-from smsworker.segments import count_segments
 from smsworker.strict_json import is_text
 
 TRANSIENT_STATUSES = frozenset({408, 429})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from smsworker.providers.base import OutgoingMessage, SendResult
-from smsworker.segments import count_segments
+from smsworker.providers.segments import count_segments
 
 
 class LogProvider:

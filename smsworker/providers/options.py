@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from smsworker.config_values import http_url, seconds
+from smsworker.config.values import http_url, seconds
 from smsworker.errors import ConfigError
 from smsworker.strict_json import is_text
 

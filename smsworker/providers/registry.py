@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from smsworker.config import Settings
+from smsworker.config.settings import Settings
 from smsworker.errors import ConfigError
 from smsworker.providers.aliyun import AliyunProvider
 from smsworker.providers.base import Provider

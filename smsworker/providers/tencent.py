@@ -14,10 +14,10 @@ from urllib.parse import urlsplit
 
 from smsworker.errors import PermanentProviderError, ProviderError, TransientProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
+from smsworker.providers.segments import count_segments
 from smsworker.providers.signing import tc3_signature
 from smsworker.providers.templates import positional_variables, template_code
 from smsworker.providers.transport import Endpoint, encode_json, json_body, make_session
-from smsworker.segments import count_segments
 
 VERSION = "2021-01-11"
 CONTENT_TYPE = "application/json; charset=utf-8"

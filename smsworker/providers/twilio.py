@@ -11,8 +11,8 @@ from __future__ import annotations
 from smsworker.errors import PermanentProviderError, TransientProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
 from smsworker.providers.http import parse_retry_after
+from smsworker.providers.segments import count_segments
 from smsworker.providers.transport import make_session, request
-from smsworker.segments import count_segments
 
 # The number's own problems (invalid, unsubscribed, not a mobile): a failover chain keeps them.
 RECIPIENT_CODES = frozenset({"21211", "21610", "21614"})

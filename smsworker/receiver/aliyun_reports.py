@@ -21,8 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 from smsworker.providers.aliyun import phone_number
-from smsworker.receipt_store import Report
 from smsworker.receiver.fields import BadReport, Batch, beijing_time, digits, each_report, text
+from smsworker.store.receipts import Report
 
 ANSWER = {"code": 0, "msg": "接收成功"}
 

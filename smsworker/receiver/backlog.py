@@ -19,8 +19,8 @@ from typing import Any
 
 import redis
 
-from smsworker.receipt_store import Report
 from smsworker.receiver.recorder import Recorder
+from smsworker.store.receipts import Report
 
 MAX_REPORTS = 10_000
 

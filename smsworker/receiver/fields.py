@@ -22,7 +22,7 @@ from smsworker.receipts import is_time
 from smsworker.strict_json import is_text
 
 if TYPE_CHECKING:
-    from smsworker.receipt_store import Report
+    from smsworker.store.receipts import Report
 
 MAX_REPORTS = 1000  # per request
 MAX_FIELD = 256  # characters in any one text field

@@ -22,10 +22,10 @@ from typing import Any, cast
 
 import redis
 
-from smsworker import lua
-from smsworker.keys import Keys
-from smsworker.receipt_store import from_held_line
 from smsworker.receiver.recorder import Recorder
+from smsworker.store import lua
+from smsworker.store.keys import Keys
+from smsworker.store.receipts import from_held_line
 
 BATCH = 100  # due or expired receipt keys per round
 LOCK_TTL_S = 10

@@ -18,9 +18,9 @@ import hmac
 import time
 from typing import Any
 
-from smsworker.receipt_store import Report
 from smsworker.receipts import is_time
 from smsworker.receiver.fields import BadReport, Batch, each_report, text
+from smsworker.store.receipts import Report
 
 MAX_SKEW_S = 300
 

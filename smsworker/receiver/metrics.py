@@ -10,7 +10,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
 
-from smsworker.receipt_store import Applied
+from smsworker.store.receipts import Applied
 
 # From the provider's acceptance to the handset: seconds for most, hours for a phone that was off.
 DELAY_BUCKETS = (1, 2, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600, 72 * 3600)

@@ -30,13 +30,13 @@ from typing import Any, Protocol, cast
 import redis
 
 from smsworker.errors import ProviderError
-from smsworker.keys import Keys
-from smsworker.ratelimit import RateLimiter
 from smsworker.receipts import is_time, parse_record
 from smsworker.receiver import aliyun_reports, tencent_reports
 from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.fields import BEIJING, BadReport
 from smsworker.receiver.recorder import Recorder
+from smsworker.store.keys import Keys
+from smsworker.store.ratelimit import RateLimiter
 
 PULLABLE = ("aliyun", "tencent")
 DEFAULT_PER_S = 10.0

@@ -6,8 +6,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from smsworker.receipt_store import Applied, ReceiptStore, Report
 from smsworker.redact import mask_numbers
+from smsworker.store.receipts import Applied, ReceiptStore, Report
 
 if TYPE_CHECKING:
     from smsworker.receiver.metrics import ReceiptMetrics

@@ -9,18 +9,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from smsworker.app import build_parser, open_queue, wait_for_redis
-from smsworker.config import Settings
+from smsworker.config.settings import Settings
 from smsworker.errors import ConfigError, StartupError
 from smsworker.providers.aliyun import AliyunProvider
 from smsworker.providers.options import Section
 from smsworker.providers.registry import FACTORIES
 from smsworker.providers.tencent import TencentProvider
-from smsworker.ratelimit import RateLimiter
-from smsworker.receipt_store import ReceiptStore
 from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.held import HeldReports
 from smsworker.receiver.pull import DEFAULT_PER_S, Puller
 from smsworker.receiver.recorder import Recorder
+from smsworker.store.ratelimit import RateLimiter
+from smsworker.store.receipts import ReceiptStore
 
 if TYPE_CHECKING:
     from flask import Flask

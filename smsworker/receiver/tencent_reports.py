@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from smsworker.receipt_store import Report
 from smsworker.receipts import is_time
 from smsworker.receiver.fields import BadReport, Batch, beijing_time, digits, each_report, report_object, text
+from smsworker.store.receipts import Report
 
 ANSWER = {"result": 0, "errmsg": "OK"}
 

@@ -18,8 +18,8 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 
-from smsworker.receipt_store import Report
 from smsworker.receiver.fields import MAX_FIELD, BadReport
+from smsworker.store.receipts import Report
 from smsworker.strict_json import is_text
 
 DELIVERED = frozenset({"delivered", "read"})

@@ -2,9 +2,3 @@
 
 ``loop.py`` is the place to start reading; ``docs/architecture.md`` maps the threads and the data.
 """
-
-from smsworker.worker.loop import Worker
-from smsworker.worker.options import WorkerOptions
-from smsworker.worker.tally import Totals
-
-__all__ = ["Totals", "Worker", "WorkerOptions"]

@@ -25,9 +25,9 @@ from typing import Any, TypeVar
 import redis
 from redis.exceptions import ClusterDownError, TryAgainError
 
-from smsworker.events import WorkerEvents
-from smsworker.progress import Mark, Progress, Reserved
-from smsworker.queue import RedisQueue, SettleOp
+from smsworker.store.progress import Mark, Progress, Reserved
+from smsworker.store.queue import RedisQueue, SettleOp
+from smsworker.worker.events import WorkerEvents
 from smsworker.worker.stopping import Stopping
 
 T = TypeVar("T")

@@ -13,9 +13,9 @@ from typing import Any
 
 from smsworker.errors import InvalidTask
 from smsworker.outcome import Acceptance, Failure
-from smsworker.progress import reservation
 from smsworker.providers.base import Provider, batches
-from smsworker.stamps import PREFIX, new_token, stamp, unstamp
+from smsworker.store.progress import reservation
+from smsworker.store.stamps import PREFIX, new_token, stamp, unstamp
 from smsworker.task import TaskParser
 from smsworker.worker.flight import TaskInFlight
 from smsworker.worker.guarded import RedisGaveUp, WorkerRedis

@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from smsworker import __version__
-from smsworker.events import WorkerEvents
 from smsworker.providers.base import Provider
-from smsworker.queue import RedisQueue, new_worker_id
-from smsworker.ratelimit import RateLimiter
-from smsworker.stamps import unstamp
+from smsworker.store.queue import RedisQueue, new_worker_id
+from smsworker.store.ratelimit import RateLimiter
+from smsworker.store.stamps import unstamp
 from smsworker.task import TaskParser
+from smsworker.worker.events import WorkerEvents
 from smsworker.worker.flight import FlightRegistry, Holdings
 from smsworker.worker.grouping import Grouper, Member
 from smsworker.worker.guarded import RedisGaveUp, RedisGuard, WorkerRedis

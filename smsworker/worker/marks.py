@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from smsworker.progress import Mark
+from smsworker.store.progress import Mark
 from smsworker.worker.guarded import WorkerRedis
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from smsworker.delivery import RetryPolicy
-from smsworker.keys import RECEIPT_TTL_S
+from smsworker.store.keys import RECEIPT_TTL_S
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from typing import Any
 
 from smsworker.delivery import RetryPolicy, deliver
 from smsworker.errors import ShutdownRequested, TakenOver
-from smsworker.events import WorkerEvents
 from smsworker.outcome import Failure, UnitOutcome
-from smsworker.progress import Mark, Reserved, holder
 from smsworker.providers.base import OutgoingMessage, Provider
+from smsworker.store.progress import Mark, Reserved, holder
+from smsworker.worker.events import WorkerEvents
 from smsworker.worker.flight import TaskInFlight
 from smsworker.worker.grouping import Member
 from smsworker.worker.guarded import RedisGaveUp, WorkerRedis

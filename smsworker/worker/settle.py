@@ -16,11 +16,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from smsworker.deadletter import build_envelope
-from smsworker.keys import RECEIPT_TTL_S
+from smsworker.deadletters import build_envelope
 from smsworker.outcome import Failure
-from smsworker.queue import SettleOp
 from smsworker.receipts import change_json, queued_fields, receipt_records, recipient_states
+from smsworker.store.keys import RECEIPT_TTL_S
+from smsworker.store.queue import SettleOp
 from smsworker.task import SmsTask
 from smsworker.worker.flight import FlightRegistry, Holdings, TaskInFlight
 from smsworker.worker.guarded import RedisGaveUp, WorkerRedis

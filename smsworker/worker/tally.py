@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from smsworker.events import WorkerEvents
+from smsworker.worker.events import WorkerEvents
 from smsworker.worker.flight import TaskInFlight
 
 

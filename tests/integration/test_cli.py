@@ -172,7 +172,7 @@ def test_help_teaches(cli: Cli) -> None:
 
 
 def test_brpoplpush_fallback_on_a_real_server(redis_server: RedisServer, redis_url: str) -> None:
-    from smsworker.queue import RedisQueue
+    from smsworker.store.queue import RedisQueue
 
     q = RedisQueue(redis.Redis.from_url(redis_url), "sms_queue", "{sms_queue}:dead", use_blmove=False)
     redis_server.client().lpush("sms_queue", b"a", b"b")

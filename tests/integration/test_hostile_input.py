@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smsworker.deadletter import original_payload
+from smsworker.deadletters import original_payload
 from smsworker.errors import InvalidTask
 from smsworker.outcome import REASONS
 from smsworker.task import TaskParser

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from smsworker import lua
+from smsworker.store import lua
 from tests.support.fake_sms_api import FakeSmsApi, Reply
 from tests.support.processes import WorkerProcess
 from tests.support.redis_proxy import Match, RedisProxy, command, script

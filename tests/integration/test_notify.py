@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from smsworker.notify import Notifier
+from smsworker.daemon.systemd import Notifier
 from tests.support.processes import WorkerProcess
 from tests.support.redis_server import RedisServer
 from tests.support.waiting import wait_until

@@ -8,8 +8,8 @@ import time
 from collections.abc import Callable
 
 from smsworker.logs import make_logger
-from smsworker.queue import RedisQueue
-from smsworker.ratelimit import RateLimiter
+from smsworker.store.queue import RedisQueue
+from smsworker.store.ratelimit import RateLimiter
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.processes import WorkerProcess
 from tests.support.redis_server import RedisServer

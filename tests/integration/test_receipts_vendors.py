@@ -16,7 +16,7 @@ import pytest
 import redis
 import requests
 
-from smsworker.keys import Keys
+from smsworker.store.keys import Keys
 from tests.integration.test_vendors_end_to_end import settings as vendor_settings
 from tests.support.fake_vendors import FakeAliyun, FakeTencent, FakeTwilio, FakeVendor
 from tests.support.processes import WorkerProcess

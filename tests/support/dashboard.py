@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 
 from smsworker.dashboard.sessions import Sessions
 from smsworker.dashboard.users import User, UsersFile
-from smsworker.queue import RedisQueue
+from smsworker.store.queue import RedisQueue
 
 PASSWORD = "correct horse battery"
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from hypothesis import strategies as st
 
 from smsworker.delivery import RetryPolicy
-from smsworker.events import WorkerEvents
-from smsworker.queue import RedisQueue
+from smsworker.store.queue import RedisQueue
 from smsworker.task import TaskParser
 from smsworker.testing import FakeProvider
+from smsworker.worker.events import WorkerEvents
 from smsworker.worker.flight import FlightRegistry, Holdings, TaskInFlight
 from smsworker.worker.grouping import Grouper
 from smsworker.worker.guarded import RedisGuard, WorkerRedis

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from smsworker.config import SETTING_NAMES, Settings, load_settings
+from smsworker.config.settings import SETTING_NAMES, Settings, load_settings
 from smsworker.errors import ConfigError
 
 

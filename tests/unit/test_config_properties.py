@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smsworker.config import SETTING_NAMES, Settings, load_settings
+from smsworker.config.settings import SETTING_NAMES, Settings, load_settings
 from smsworker.errors import ConfigError
 from smsworker.redact import redact_url
 

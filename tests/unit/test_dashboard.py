@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from smsworker.dashboard.app import DashboardConfig, make_app
 from smsworker.dashboard.users import UsersFile, add_user
-from smsworker.queue import RedisQueue
+from smsworker.store.queue import RedisQueue
 from tests.support.dashboard import PASSWORD, confirm, csrf_of, dead_letter, log_in
 from tests.support.logs import LogCapture
 

@@ -20,7 +20,7 @@ from smsworker.dashboard.app import DashboardConfig, make_app
 from smsworker.dashboard.searches import PER_HOUR
 from smsworker.dashboard.sessions import MAX_AGE_S, Sessions
 from smsworker.dashboard.users import User, UsersFile, add_user, remove_user
-from smsworker.queue import RedisQueue
+from smsworker.store.queue import RedisQueue
 from tests.support.dashboard import PASSWORD, confirm, csrf_of, dead_letter, log_in, signed_in
 from tests.support.logs import LogCapture
 

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from smsworker.dashboard.app import DashboardConfig, make_app
 from smsworker.dashboard.users import User, UsersFile, add_user
-from smsworker.queue import RedisQueue
+from smsworker.store.queue import RedisQueue
 from tests.support.dashboard import PASSWORD, signed_in
 from tests.support.logs import LogCapture
 from tests.support.numbers import Written, full_width, json_escaped, shown_digits, written_numbers

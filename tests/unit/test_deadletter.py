@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsworker.deadletter import build_envelope, original_payload, replayable_task
+from smsworker.deadletters import build_envelope, original_payload, replayable_task
 from smsworker.outcome import Failure
 from smsworker.task import SmsTask
 from tests.support.hostile import json_ish, text

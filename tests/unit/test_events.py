@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from smsworker.events import FanOut, WorkerEvents
+from smsworker.worker.events import FanOut, WorkerEvents
 from tests.support.logs import LogCapture
 
 EVENTS = sorted(

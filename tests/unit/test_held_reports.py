@@ -11,13 +11,13 @@ from collections.abc import Callable
 import fakeredis
 import pytest
 
-from smsworker.queue import RedisQueue
-from smsworker.receipt_store import ReceiptStore, Report
 from smsworker.receipts import parse_record
 from smsworker.receiver.held import HeldReports
 from smsworker.receiver.recorder import Recorder
+from smsworker.store.queue import RedisQueue
+from smsworker.store.receipts import ReceiptStore, Report
 from smsworker.testing import FakeProvider
-from smsworker.worker import Worker
+from smsworker.worker.loop import Worker
 from tests.support.logs import LogCapture
 
 MakeWorker = Callable[..., tuple[Worker, FakeProvider]]
@@ -42,7 +42,7 @@ class Rig:
 
 def settle(queue: RedisQueue, message_id: str, number: str = A, task_id: str = "order-1") -> None:
     """What SETTLE does for one accepted number, through the real script."""
-    from smsworker.queue import SettleOp
+    from smsworker.store.queue import SettleOp
 
     element = json.dumps({"template_id": 1, "mobiles": [number], "content": "x", "n": message_id}).encode()
     queue.client.lpush(queue.keys.processing("w"), element)

@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from redis.crc import key_slot
 
 from smsworker.app import build_queue
-from smsworker.config import load_settings
+from smsworker.config.settings import load_settings
 from smsworker.errors import ConfigError, StartupError
-from smsworker.keys import Keys, default_dead_letter_key, hash_tag, key_prefix
+from smsworker.store.keys import Keys, default_dead_letter_key, hash_tag, key_prefix
 
 names = st.text(alphabet=st.sampled_from("ab{}:é短信_"), min_size=1, max_size=12) | st.text(
     min_size=1, max_size=12

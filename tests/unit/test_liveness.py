@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from smsworker.logs import make_logger
-from smsworker.queue import RedisQueue
+from smsworker.store.queue import RedisQueue
 from smsworker.worker.liveness import Liveness, ProcessIdentity, is_gone, process_start
 
 

@@ -13,9 +13,9 @@ import fakeredis
 import pytest
 import yaml
 
-from smsworker.prometheus import PrometheusMetrics
-from smsworker.queue import RedisQueue
+from smsworker.daemon.metrics import PrometheusMetrics
 from smsworker.receiver.metrics import ReceiptMetrics
+from smsworker.store.queue import RedisQueue
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = ROOT / "contrib" / "grafana" / "smsworker.json"

@@ -18,15 +18,16 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from smsworker.deadletter import original_payload
+from smsworker.deadletters import original_payload
 from smsworker.delivery import RetryPolicy
 from smsworker.errors import InvalidTask, PermanentProviderError, TransientProviderError
 from smsworker.outcome import REASONS
 from smsworker.providers.base import OutgoingMessage, SendResult
-from smsworker.queue import RedisQueue
-from smsworker.segments import count_segments
+from smsworker.providers.segments import count_segments
+from smsworker.store.queue import RedisQueue
 from smsworker.task import TaskParser
-from smsworker.worker import Worker, WorkerOptions
+from smsworker.worker.loop import Worker
+from smsworker.worker.options import WorkerOptions
 from tests.support.hostile import elements, outcome_of
 from tests.support.logs import LogCapture
 

@@ -9,12 +9,12 @@ import fakeredis
 import pytest
 
 from smsworker.delivery import RetryPolicy
-from smsworker.events import WorkerEvents
 from smsworker.outcome import Acceptance
-from smsworker.progress import Mark, Progress, holder, reservation
-from smsworker.queue import RedisQueue
+from smsworker.store.progress import Mark, Progress, holder, reservation
+from smsworker.store.queue import RedisQueue
 from smsworker.task import SmsTask
 from smsworker.testing import FakeProvider
+from smsworker.worker.events import WorkerEvents
 from smsworker.worker.flight import TaskInFlight
 from smsworker.worker.guarded import RedisGaveUp, RedisGuard, WorkerRedis
 from smsworker.worker.intake import Unit

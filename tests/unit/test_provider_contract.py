@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from smsworker.config import load_settings
+from smsworker.config.settings import load_settings
 from smsworker.errors import (
     ConfigError,
     PermanentProviderError,

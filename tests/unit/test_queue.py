@@ -8,8 +8,8 @@ import fakeredis
 import pytest
 import redis
 
-from smsworker.queue import RedisQueue, SettleOp
-from smsworker.stamps import stamp, unstamp
+from smsworker.store.queue import RedisQueue, SettleOp
+from smsworker.store.stamps import stamp, unstamp
 
 
 def test_claim_is_fifo_for_lpush_producers(queue: RedisQueue, fake_redis: fakeredis.FakeRedis) -> None:

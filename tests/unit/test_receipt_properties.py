@@ -24,16 +24,16 @@ from hypothesis import strategies as st
 
 from smsworker.errors import TransientProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
-from smsworker.queue import RedisQueue
-from smsworker.ratelimit import RateLimiter
-from smsworker.receipt_store import ReceiptStore
 from smsworker.receipts import parse_record, parse_state
 from smsworker.receiver.app import Sources, make_app
 from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.held import HeldReports
 from smsworker.receiver.pull import Puller
 from smsworker.receiver.recorder import Recorder
-from smsworker.status_book import StatusBook
+from smsworker.store.queue import RedisQueue
+from smsworker.store.ratelimit import RateLimiter
+from smsworker.store.receipts import ReceiptStore
+from smsworker.store.status import StatusBook
 from smsworker.testing import FakeProvider
 from smsworker.worker.flight import TaskInFlight
 from tests.support.logs import LogCapture

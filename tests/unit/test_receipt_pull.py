@@ -13,14 +13,14 @@ import fakeredis
 import pytest
 
 from smsworker.errors import TransientProviderError
-from smsworker.queue import RedisQueue
-from smsworker.ratelimit import RateLimiter
-from smsworker.receipt_store import ReceiptStore
 from smsworker.receipts import parse_state
 from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.pull import PAGE, Puller
 from smsworker.receiver.recorder import Recorder
-from smsworker.status_book import StatusBook
+from smsworker.store.queue import RedisQueue
+from smsworker.store.ratelimit import RateLimiter
+from smsworker.store.receipts import ReceiptStore
+from smsworker.store.status import StatusBook
 from tests.support.logs import LogCapture
 
 A, B = "+8613800138000", "+8613800138001"

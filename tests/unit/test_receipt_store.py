@@ -13,14 +13,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from smsworker.dlq import replay
-from smsworker.keys import RECEIPT_TTL_S
-from smsworker.queue import RedisQueue
-from smsworker.receipt_store import ReceiptStore, Report
 from smsworker.receipts import is_time, parse_state
-from smsworker.status_book import StatusBook
+from smsworker.store.keys import RECEIPT_TTL_S
+from smsworker.store.queue import RedisQueue
+from smsworker.store.receipts import ReceiptStore, Report
+from smsworker.store.status import StatusBook
 from smsworker.task import TaskParser
 from smsworker.testing import FakeProvider
-from smsworker.worker import Worker
+from smsworker.worker.loop import Worker
 
 MakeWorker = Callable[..., tuple[Worker, FakeProvider]]
 A, B = "+8613800138000", "+8613800138001"

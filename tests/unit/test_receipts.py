@@ -10,14 +10,14 @@ import fakeredis
 from hypothesis import given
 from hypothesis import strategies as st
 
-from smsworker.keys import RECEIPT_TTL_S
 from smsworker.outcome import Acceptance, Failure
-from smsworker.queue import RedisQueue, SettleOp
-from smsworker.receipt_store import ReceiptStore, Report
 from smsworker.receipts import parse_state, recipient_states, state_json
-from smsworker.status_book import StatusBook
+from smsworker.store.keys import RECEIPT_TTL_S
+from smsworker.store.queue import RedisQueue, SettleOp
+from smsworker.store.receipts import ReceiptStore, Report
+from smsworker.store.status import StatusBook
 from smsworker.testing import FakeProvider
-from smsworker.worker import Worker
+from smsworker.worker.loop import Worker
 
 MakeWorker = Callable[..., tuple[Worker, FakeProvider]]
 A, B = "+8613800138000", "+8613800138001"

@@ -12,13 +12,13 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smsworker.queue import RedisQueue
-from smsworker.receipt_store import ReceiptStore
 from smsworker.receipts import parse_state
 from smsworker.receiver.app import MAX_BODY, Sources, make_app
 from smsworker.receiver.http_reports import MAX_SKEW_S
 from smsworker.receiver.recorder import Recorder
-from smsworker.status_book import StatusBook
+from smsworker.store.queue import RedisQueue
+from smsworker.store.receipts import ReceiptStore
+from smsworker.store.status import StatusBook
 from tests.support.logs import LogCapture
 from tests.support.reports import signed_headers
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from smsworker.segments import count_segments
+from smsworker.providers.segments import count_segments
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smsworker.errors import PermanentProviderError
-from smsworker.queue import RedisQueue
+from smsworker.store.queue import RedisQueue
 from smsworker.testing import FakeProvider
 from tests.support.dead_letters import dead_lettered_mobiles
 from tests.support.worker_rig import ME, STEPS, Rig

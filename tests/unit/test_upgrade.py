@@ -14,10 +14,10 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smsworker import lua
 from smsworker.logs import make_logger
-from smsworker.queue import RedisQueue
-from smsworker.upgrade import move_keys, old_names, pending_renames, upgrade_layout
+from smsworker.store import lua
+from smsworker.store.queue import RedisQueue
+from smsworker.store.upgrade import move_keys, old_names, pending_renames, upgrade_layout
 
 WORKERS = ["web1:10:aaaaaa", "web2:20:bbbbbb", "web3:30:cccccc"]
 items = st.lists(st.binary(min_size=1, max_size=6), max_size=6)

@@ -14,15 +14,15 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from smsworker.queue import RedisQueue
-from smsworker.receipt_store import ReceiptStore
 from smsworker.receipts import parse_state
 from smsworker.receiver import aliyun_reports
 from smsworker.receiver.app import Sources, make_app
 from smsworker.receiver.metrics import ReceiptMetrics
 from smsworker.receiver.recorder import Recorder
 from smsworker.receiver.twilio_reports import signature
-from smsworker.status_book import StatusBook
+from smsworker.store.queue import RedisQueue
+from smsworker.store.receipts import ReceiptStore
+from smsworker.store.status import StatusBook
 from tests.support.logs import LogCapture
 
 TOKEN = "path-token-0123456789"

@@ -13,11 +13,12 @@ import pytest
 
 from smsworker.errors import PermanentProviderError, TransientProviderError
 from smsworker.providers.base import OutgoingMessage, SendResult
-from smsworker.queue import RedisQueue
-from smsworker.stamps import stamp
+from smsworker.store.queue import RedisQueue
+from smsworker.store.stamps import stamp
 from smsworker.task import TaskParser
 from smsworker.testing import FakeProvider
-from smsworker.worker import Worker, WorkerOptions
+from smsworker.worker.loop import Worker
+from smsworker.worker.options import WorkerOptions
 from tests.support.logs import LogCapture
 from tests.support.waiting import wait_until
 
@@ -281,7 +282,7 @@ def test_a_task_workers_keep_dying_on_is_quarantined_unread(
     [envelope] = dead(fake_redis)
     assert envelope["reason"] == "poison" and envelope["payload"] == poison.decode()
     assert "died 3 times" in envelope["error"] and envelope["task"] is None
-    from smsworker.deadletter import replayable_task
+    from smsworker.deadletters import replayable_task
 
     assert replayable_task(envelope) == poison  # dlq replay pushes it back as it was pushed
 

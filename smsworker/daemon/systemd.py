@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Mapping
 
-from smsworker.events import WorkerEvents
+from smsworker.worker.events import WorkerEvents
 
 
 class Notifier(WorkerEvents):

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import asdict
 from typing import Any
 
-from smsworker.worker import Totals
+from smsworker.worker.tally import Totals
 
 RESTART_BACKOFF_MAX_S = 30.0
 PR_SET_PDEATHSIG = 1  # linux/prctl.h

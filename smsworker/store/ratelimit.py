@@ -7,7 +7,7 @@ from typing import Any
 
 import redis
 
-from smsworker.queue import RedisQueue
+from smsworker.store.queue import RedisQueue
 
 
 class RateLimiter:

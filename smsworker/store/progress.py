@@ -21,9 +21,9 @@ from typing import Any
 
 import redis
 
-from smsworker import lua
-from smsworker.keys import PROGRESS_TTL_S
 from smsworker.outcome import Acceptance
+from smsworker.store import lua
+from smsworker.store.keys import PROGRESS_TTL_S
 
 SENT = "1"
 

@@ -11,8 +11,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from smsworker.queue import RedisQueue, glob_escape
 from smsworker.receipts import parse_state, receipt_state, state_json
+from smsworker.store.queue import RedisQueue, glob_escape
 
 
 class StatusBook:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from smsworker import config_values as values
+from smsworker.config import values
 from smsworker.errors import ConfigError
-from smsworker.keys import default_dead_letter_key, hash_tag, key_prefix
 from smsworker.redact import redact_url
+from smsworker.store.keys import default_dead_letter_key, hash_tag, key_prefix
 
 ENV_PREFIX = "SMSWORKER_"
 # Providers with a settings table of their own: [aliyun] in TOML, SMSWORKER_ALIYUN_<KEY> in the

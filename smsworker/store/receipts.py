@@ -23,12 +23,12 @@ from typing import Any
 
 import redis
 
-from smsworker import lua
-from smsworker.deadletter import build_envelope
+from smsworker.deadletters import build_envelope
 from smsworker.errors import InvalidTask
-from smsworker.keys import Keys
 from smsworker.outcome import Failure
 from smsworker.receipts import change_json, is_time, parse_record, parse_state, state_json
+from smsworker.store import lua
+from smsworker.store.keys import Keys
 from smsworker.task import SmsTask, TaskParser
 
 DELIVERED, UNDELIVERED = "delivered", "undelivered"

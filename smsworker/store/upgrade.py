@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from smsworker import lua
-from smsworker.keys import default_dead_letter_key
-from smsworker.queue import RedisQueue, glob_escape
+from smsworker.store import lua
+from smsworker.store.keys import default_dead_letter_key
+from smsworker.store.queue import RedisQueue, glob_escape
 
 # What the released versions before 0.2 wrote: names under ``Q:``, and families ``Q:<family>:...``.
 _OLD_NAMES = ("workers", "stats")

@@ -18,8 +18,8 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, mult
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from smsworker.events import WorkerEvents
-from smsworker.queue import RedisQueue
+from smsworker.store.queue import RedisQueue
+from smsworker.worker.events import WorkerEvents
 
 
 class _QueueLengths(Collector):

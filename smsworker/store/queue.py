@@ -17,9 +17,9 @@ from typing import Any
 import redis
 from redis.cluster import RedisCluster
 
-from smsworker import lua
-from smsworker.keys import IDEMPOTENCY_TTL_S, RECEIPT_TTL_S, SETTLE_MARKER_TTL_S, Keys
-from smsworker.stamps import crashed_once_more
+from smsworker.store import lua
+from smsworker.store.keys import IDEMPOTENCY_TTL_S, RECEIPT_TTL_S, SETTLE_MARKER_TTL_S, Keys
+from smsworker.store.stamps import crashed_once_more
 
 
 def new_worker_id() -> str:

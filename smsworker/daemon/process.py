@@ -15,16 +15,17 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from smsworker.app import build_parser, build_queue, open_queue, wait_for_redis, worker_options
-from smsworker.config import Settings
+from smsworker.config.settings import Settings
+from smsworker.daemon.supervisor import supervise
+from smsworker.daemon.systemd import Notifier
 from smsworker.errors import StartupError
-from smsworker.events import FanOut, WorkerEvents
-from smsworker.notify import Notifier
 from smsworker.providers.registry import build_providers
-from smsworker.supervisor import supervise
-from smsworker.worker import Totals, Worker
+from smsworker.worker.events import FanOut, WorkerEvents
+from smsworker.worker.loop import Worker
+from smsworker.worker.tally import Totals
 
 if TYPE_CHECKING:
-    from smsworker.prometheus import PrometheusMetrics
+    from smsworker.daemon.metrics import PrometheusMetrics
 
 GIL_SWITCH_INTERVAL_S = 0.02
 
@@ -42,7 +43,7 @@ def run_processes(settings: Settings, log: Any, *, drain: bool) -> tuple[int, To
     with tempfile.TemporaryDirectory(prefix="smsworker-metrics-") as directory:
         # Before prometheus_client is first imported, here or in a child: it picks its value store then.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
-        from smsworker.prometheus import ChildrenMetrics
+        from smsworker.daemon.metrics import ChildrenMetrics
 
         served = ChildrenMetrics(lambda: build_queue(settings), directory)
 
@@ -126,7 +127,7 @@ def run_worker(
 def build_metrics(settings: Settings) -> PrometheusMetrics | None:
     if not settings.metrics_port:
         return None
-    from smsworker.prometheus import PrometheusMetrics  # only now: it costs RSS (see prometheus.py)
+    from smsworker.daemon.metrics import PrometheusMetrics  # only now: it costs RSS (see prometheus.py)
 
     return PrometheusMetrics()
 
