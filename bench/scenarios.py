@@ -106,9 +106,18 @@ def _start(
         return rig.bareloop(api, "--concurrency", str(concurrency), *(["--forever"] if daemon else []))
     return rig.smsworker(
         "run" if daemon else "drain",
-        "--provider", "http", "--http-url", api.url, "--concurrency", str(concurrency),
-        "--http-batch-size", str(batch), "--processes", str(processes), *extra,
-    )  # fmt: skip
+        "--provider",
+        "http",
+        "--http-url",
+        api.url,
+        "--concurrency",
+        str(concurrency),
+        "--http-batch-size",
+        str(batch),
+        "--processes",
+        str(processes),
+        *extra,
+    )
 
 
 def idle_latency(rig: Rig, runner: str, *, count: int, per_s: float = 50.0) -> dict[str, Any]:
@@ -168,9 +177,17 @@ def otp_latency(
     rig.redis.flushall()
     api = Api(latency_ms)
     proc = rig.smsworker(
-        "run", "--provider", "http", "--http-url", api.url, "--concurrency", "16",
-        "--http-batch-size", str(batch), *([] if group else ["--no-group-tasks"]),
-    )  # fmt: skip
+        "run",
+        "--provider",
+        "http",
+        "--http-url",
+        api.url,
+        "--concurrency",
+        "16",
+        "--http-batch-size",
+        str(batch),
+        *([] if group else ["--no-group-tasks"]),
+    )
     stop = threading.Event()
     pushed_campaign = [0]
 

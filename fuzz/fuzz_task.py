@@ -56,8 +56,14 @@ def one_input(data: bytes) -> None:
     out = io.StringIO()
     log = make_logger(fmt="json", stream=out)
     if task is not None:
-        log.info("task.settled", task_id=task.task_id, template_id=task.template_id, params=task.params,
-                 extra=dict(task.extra), mobiles=list(task.mobiles))  # fmt: skip
+        log.info(
+            "task.settled",
+            task_id=task.task_id,
+            template_id=task.template_id,
+            params=task.params,
+            extra=dict(task.extra),
+            mobiles=list(task.mobiles),
+        )
     log.warning("task.dead_lettered", error=data.decode("utf-8", "surrogateescape"), payload_bytes=len(data))
     for line in out.getvalue().splitlines():
         _strict(line.encode("utf-8"))

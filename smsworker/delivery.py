@@ -94,8 +94,12 @@ def deliver(
         if outcome.taken_over:
             break
         if next_round:
-            log.warning("provider.failover", provider=provider.name, next_provider=providers[index + 1].name,
-                        recipients=len(next_round))  # fmt: skip
+            log.warning(
+                "provider.failover",
+                provider=provider.name,
+                next_provider=providers[index + 1].name,
+                recipients=len(next_round),
+            )
         remaining = next_round
     return outcome
 
@@ -146,9 +150,12 @@ class _Delivery:
             self.remaining.clear()
             return
         if result.message_ids:  # the first few: enough to find the request in the vendor's console
-            self.log.debug("provider.accepted", provider=self.provider.name,
-                           message_ids=sorted(set(result.message_ids.values()))[:10],
-                           recipients=len(self.remaining) - len(result.failed))  # fmt: skip
+            self.log.debug(
+                "provider.accepted",
+                provider=self.provider.name,
+                message_ids=sorted(set(result.message_ids.values()))[:10],
+                recipients=len(self.remaining) - len(result.failed),
+            )
         retry_later: list[str] = []
         first_transient: TransientProviderError | None = None
         for mobile in self.remaining:

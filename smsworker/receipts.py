@@ -38,8 +38,12 @@ def is_time(value: object) -> TypeGuard[int | float]:
 def state_json(state: str, at: float, **fields: Any) -> bytes:
     """One recipient's state: ``{"state", "at", ...}``; empty or None fields are left out."""
     shown = {k: _text(v) if isinstance(v, str) else v for k, v in fields.items() if v not in (None, "")}
-    return json.dumps({"state": state, "at": round(at, 3), **shown}, ensure_ascii=False,
-                      allow_nan=False, separators=(",", ":")).encode("utf-8")  # fmt: skip
+    return json.dumps(
+        {"state": state, "at": round(at, 3), **shown},
+        ensure_ascii=False,
+        allow_nan=False,
+        separators=(",", ":"),
+    ).encode("utf-8")
 
 
 def recipient_states(
@@ -129,5 +133,6 @@ def queued_fields(task: SmsTask) -> tuple[str, ...]:
 
 def change_json(task_id: str | None, number: str, state: bytes) -> bytes:
     """An entry of the changes list (--receipts-list): the state with its task id and number."""
-    return json.dumps({"id": task_id, "number": number, **parse_state(state)}, ensure_ascii=False,
-                      allow_nan=False).encode()  # fmt: skip
+    return json.dumps(
+        {"id": task_id, "number": number, **parse_state(state)}, ensure_ascii=False, allow_nan=False
+    ).encode()

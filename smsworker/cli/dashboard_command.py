@@ -72,19 +72,33 @@ def dashboard(ctx: click.Context, /, **flags: Any) -> None:
             idle_timeout_s=settings.dashboard_idle_timeout,
         )
         server = create_server(
-            make_app(queue, config, log), settings.dashboard_address, settings.dashboard_port,
-            max_body=MAX_REQUEST, threads=4, flags="dashboard",
-        )  # fmt: skip
+            make_app(queue, config, log),
+            settings.dashboard_address,
+            settings.dashboard_port,
+            max_body=MAX_REQUEST,
+            threads=4,
+            flags="dashboard",
+        )
     count = len(users.users()) if users is not None else 0
-    log.info("dashboard.listening", address=settings.dashboard_address, port=settings.dashboard_port,
-             users=count, auth=not settings.dashboard_no_auth)  # fmt: skip
+    log.info(
+        "dashboard.listening",
+        address=settings.dashboard_address,
+        port=settings.dashboard_port,
+        users=count,
+        auth=not settings.dashboard_no_auth,
+    )
     server.run()
 
 
 @dashboard.command("add-user")
 @click.argument("name")
-@click.option("--role", type=click.Choice(["viewer", "operator"]), default="viewer", show_default=True,
-              help="viewer: reads, numbers masked; operator: also replays and purges.")  # fmt: skip
+@click.option(
+    "--role",
+    type=click.Choice(["viewer", "operator"]),
+    default="viewer",
+    show_default=True,
+    help="viewer: reads, numbers masked; operator: also replays and purges.",
+)
 @click.option(
     "--dashboard-users-file", "users_file", help="The users file. [env: SMSWORKER_DASHBOARD_USERS_FILE]"
 )

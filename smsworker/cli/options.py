@@ -126,16 +126,20 @@ def common_options(func: F) -> F:
     for flag, help_text, default in reversed(_COMMON):
         func = _option(flag, help_text, default)(func)
     func = click.option(
-        "--sentinel", "sentinels", multiple=True,
+        "--sentinel",
+        "sentinels",
+        multiple=True,
         help="A Redis Sentinel as host:port; repeatable. The primary is then found through them. "
         "[env: SMSWORKER_SENTINELS, comma-separated]",
-    )(func)  # fmt: skip
+    )(func)
     func = click.option(
-        "--redis-cluster", "redis_cluster", multiple=True,
+        "--redis-cluster",
+        "redis_cluster",
+        multiple=True,
         help="A seed node of a Redis Cluster as host:port; repeatable. Scheme, user and password come "
         "from --redis-url. Not needed to point at one node: a cluster is detected. "
         "[env: SMSWORKER_REDIS_CLUSTER, comma-separated]",
-    )(func)  # fmt: skip
+    )(func)
     return click.option(
         "--config", type=click.Path(dir_okay=False), help="TOML file of settings. [env: SMSWORKER_CONFIG]"
     )(func)
@@ -151,21 +155,23 @@ def _changes_list_options(func: F) -> F:
     """Both the workers (sent, dead) and the receiver (delivered, undelivered) write the list, and
     both take part in dead-lettering undelivered recipients (the workers keep the task's bytes)."""
     func = click.option(
-        "--dead-letter-undelivered/--no-dead-letter-undelivered", default=None,
+        "--dead-letter-undelivered/--no-dead-letter-undelivered",
+        default=None,
         help="Dead-letter a recipient whose delivery report says undelivered (reason undelivered), "
         "so 'dlq replay' sends it again, e.g. through a failover chain. The workers then keep each "
         "task's bytes with its receipts (--receipt-ttl). Give it to the workers and to receipts alike. "
         "[default: off] [env: SMSWORKER_DEAD_LETTER_UNDELIVERED]",
-    )(func)  # fmt: skip
+    )(func)
     func = _option(
         "--receipts-list-max", "Changes the list keeps; older ones are dropped (LTRIM).", "100000"
     )(func)
     return click.option(
-        "--receipts-list/--no-receipts-list", default=None,
+        "--receipts-list/--no-receipts-list",
+        default=None,
         help="Also push every status change of a task pushed with an id, as JSON, to the Redis list "
         "{<queue>}:changes, for your app to brPop (SmsQueue::nextChange). Give it to the workers and "
         "to receipts alike. [default: off] [env: SMSWORKER_RECEIPTS_LIST]",
-    )(func)  # fmt: skip
+    )(func)
 
 
 _DASHBOARD = [
@@ -207,15 +213,19 @@ def dashboard_options(func: F) -> F:
     for flag, help_text, default in reversed(_DASHBOARD):
         func = _option(flag, help_text, default)(func)
     func = click.option(
-        "--dashboard-no-auth", is_flag=True, default=None,
+        "--dashboard-no-auth",
+        is_flag=True,
+        default=None,
         help="No logins (a warning is logged); refused unless the address is loopback. "
         "[env: SMSWORKER_DASHBOARD_NO_AUTH]",
-    )(func)  # fmt: skip
+    )(func)
     return click.option(
-        "--dashboard-behind-tls", is_flag=True, default=None,
+        "--dashboard-behind-tls",
+        is_flag=True,
+        default=None,
         help="A TLS proxy serves the pages: the session cookie is marked Secure. "
         "[env: SMSWORKER_DASHBOARD_BEHIND_TLS]",
-    )(func)  # fmt: skip
+    )(func)
 
 
 def worker_options(func: F) -> F:

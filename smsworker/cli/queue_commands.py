@@ -38,8 +38,13 @@ def enqueue(
 ) -> None:
     """Push one task in exactly the format PHP producers use (LPUSH onto the queue)."""
     settings = settings_from(flags)
-    for hint, value in (("--template-id", template_id), ("--content", content), ("--id", task_id),
-                        ("--params", params), *(("--mobile", m) for m in mobiles)):  # fmt: skip
+    for hint, value in (
+        ("--template-id", template_id),
+        ("--content", content),
+        ("--id", task_id),
+        ("--params", params),
+        *(("--mobile", m) for m in mobiles),
+    ):
         if value is not None and not is_text(value):
             raise SettingError(f"invalid {hint}: not valid UTF-8 text (check the terminal's encoding)")
     data = _task_fields(template_id, mobiles, content, params, task_id)
@@ -90,8 +95,13 @@ def _task_fields(
 @common_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.option("--watch", is_flag=True, help="Refresh a compact live view until Ctrl-C.")
-@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
-              help="Seconds between refreshes with --watch.")  # fmt: skip
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=2.0,
+    show_default=True,
+    help="Seconds between refreshes with --watch.",
+)
 def stats(as_json: bool, watch: bool, interval: float, **flags: Any) -> None:
     """Queue, processing and dead-letter lengths, live workers, and totals so far."""
     settings = settings_from(flags)

@@ -54,8 +54,12 @@ def receipts(**flags: Any) -> None:
         if receiver.metrics is not None:
             serve_metrics(receiver.metrics, settings)
     if server is not None:
-        log.info("receipts.listening", address=settings.receipts_address, port=settings.receipts_port,
-                 sources=receiver.app.config["SMSWORKER_SOURCES"] if receiver.app else [])  # fmt: skip
+        log.info(
+            "receipts.listening",
+            address=settings.receipts_address,
+            port=settings.receipts_port,
+            sources=receiver.app.config["SMSWORKER_SOURCES"] if receiver.app else [],
+        )
     stopping = threading.Event()
     # Daemons: a round cut short by the exit is done again next time (held.py, backlog.py).
     if server is not None:
@@ -76,8 +80,12 @@ def receipts(**flags: Any) -> None:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     if receiver.puller is not None:
-        log.info("receipts.pulling", vendors=receiver.puller.vendors, every_s=settings.receipts_pull_every,
-                 after_s=settings.receipts_pull_after)  # fmt: skip
+        log.info(
+            "receipts.pulling",
+            vendors=receiver.puller.vendors,
+            every_s=settings.receipts_pull_every,
+            after_s=settings.receipts_pull_after,
+        )
         receiver.puller.run(settings.receipts_pull_every)
     stopping.wait()
     # What a vendor handed out once and Redis has not taken yet: a last chance before exit.

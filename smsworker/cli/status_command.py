@@ -69,8 +69,13 @@ def _by_number(settings: Settings, mobile: str, as_json: bool) -> None:
     with friendly_errors(settings):
         found = StatusBook(open_queue(settings)).states_of_number(number)
     if as_json:
-        click.echo(json.dumps([{"id": task_id, "number": number, **state} for task_id, state in found],
-                              ensure_ascii=False, indent=2))  # fmt: skip
+        click.echo(
+            json.dumps(
+                [{"id": task_id, "number": number, **state} for task_id, state in found],
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         for task_id, state in found:
             click.echo(f"{task_id or '(no id)':<20} " + _line(number, state))

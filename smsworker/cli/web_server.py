@@ -19,8 +19,13 @@ def create_server(app: Any, address: str, port: int, *, max_body: int, threads: 
 
     try:
         return waitress.create_server(
-            app, host=address, port=port, threads=threads, max_request_body_size=max_body + 1,
-            channel_timeout=30, ident="smsworker",
-        )  # fmt: skip
+            app,
+            host=address,
+            port=port,
+            threads=threads,
+            max_request_body_size=max_body + 1,
+            channel_timeout=30,
+            ident="smsworker",
+        )
     except OSError as exc:
         raise StartupError.cannot_listen("listen", address, port, exc, flags) from None

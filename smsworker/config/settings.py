@@ -136,9 +136,13 @@ class Settings:
 
 # What a user sets; the rest of the fields are derived from these.
 _DERIVED = (
-    "provider_options", "redis_password", "http_report_secret", "receipts_path_token", "dashboard_secret",
+    "provider_options",
+    "redis_password",
+    "http_report_secret",
+    "receipts_path_token",
+    "dashboard_secret",
     "redis_db",
-)  # fmt: skip
+)
 SETTING_NAMES = tuple(f.name for f in dataclasses.fields(Settings) if f.name not in _DERIVED)
 
 

@@ -59,19 +59,21 @@ def workers(queue: RedisQueue, now: float | None = None) -> list[dict[str, Any]]
         ttl = float(beat["ttl"]) if isinstance(beat.get("ttl"), (int, float)) else 30.0
         age = None if at is None else max(0.0, now - at)
         late = age is not None and age > ttl * 2 / 3  # two beats missed
-        shown.append({
-            "id": worker_id,
-            "host": beat.get("host", worker_id.split(":")[0]),
-            "pid": beat.get("pid"),
-            "processes": beat.get("processes"),
-            "concurrency": beat.get("concurrency"),
-            "in_flight": beat.get("in_flight"),
-            "started_at": beat.get("started_at"),
-            "version": beat.get("version"),
-            "heartbeat_age_s": age,
-            "processing": queue.processing_length(worker_id),
-            "state": "gone" if beats[worker_id] is None else ("late" if late else "ok"),
-        })  # fmt: skip
+        shown.append(
+            {
+                "id": worker_id,
+                "host": beat.get("host", worker_id.split(":")[0]),
+                "pid": beat.get("pid"),
+                "processes": beat.get("processes"),
+                "concurrency": beat.get("concurrency"),
+                "in_flight": beat.get("in_flight"),
+                "started_at": beat.get("started_at"),
+                "version": beat.get("version"),
+                "heartbeat_age_s": age,
+                "processing": queue.processing_length(worker_id),
+                "state": "gone" if beats[worker_id] is None else ("late" if late else "ok"),
+            }
+        )
     return shown
 
 
@@ -127,8 +129,13 @@ class DeadFilter:
     @property
     def fields(self) -> dict[str, Any]:
         """The fields given, for links and forms."""
-        shown = {"reason": self.reason, "code": self.code, "number": self.number, "since": self.since,
-                 "until": self.until}  # fmt: skip
+        shown = {
+            "reason": self.reason,
+            "code": self.code,
+            "number": self.number,
+            "since": self.since,
+            "until": self.until,
+        }
         return {k: v for k, v in shown.items() if v}
 
 
@@ -184,11 +191,12 @@ def lookup(queue: RedisQueue, task_id: str, mobile: str, region: str, *, mask: b
             "detail": {k: _text(state[k]) for k in _DETAILS if k in state},
             "history": [
                 {"state": _text(h.get("state")), "at": when(h.get("at"))}
-                for h in _list(state.get("history")) if isinstance(h, dict)
+                for h in _list(state.get("history"))
+                if isinstance(h, dict)
             ],
         }
         for tid, number, state in found
-    ]  # fmt: skip
+    ]
     return [masked(v) for v in views] if mask else views
 
 

@@ -111,8 +111,13 @@ class AliyunProvider:
         (``YYYYMMDD``, Beijing): QuerySendDetails' ``SmsSendDetailDTO`` items (``PhoneNum``,
         ``SendStatus`` 1 waiting / 2 failed / 3 delivered, ``ErrCode``, ``ReceiveDate``, ...).
         Raises ``ProviderError`` when the call fails."""
-        params = {"PhoneNumber": phone_number(number), "SendDate": send_date, "BizId": biz_id,
-                  "PageSize": "10", "CurrentPage": "1"}  # fmt: skip
+        params = {
+            "PhoneNumber": phone_number(number),
+            "SendDate": send_date,
+            "BizId": biz_id,
+            "PageSize": "10",
+            "CurrentPage": "1",
+        }
         response = self._call("QuerySendDetails", params)
         body = json_body(response)
         code = str(body.get("Code", f"HTTP{response.status_code}"))

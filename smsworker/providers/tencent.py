@@ -102,9 +102,14 @@ class TencentProvider:
         timestamp = int(self._clock())
         date = time.strftime("%Y-%m-%d", time.gmtime(timestamp))
         signature = tc3_signature(
-            secret_key=self._secret_key, service="sms", host=self._host, timestamp=timestamp, date=date,
-            payload=payload, content_type=CONTENT_TYPE,
-        )  # fmt: skip
+            secret_key=self._secret_key,
+            service="sms",
+            host=self._host,
+            timestamp=timestamp,
+            date=date,
+            payload=payload,
+            content_type=CONTENT_TYPE,
+        )
         headers = {
             "Authorization": (
                 f"TC3-HMAC-SHA256 Credential={self._secret_id}/{date}/sms/tc3_request, "

@@ -69,8 +69,15 @@ class Endpoint:
                 prepared.headers.update(headers)
             prepared.prepare_body(data, None)
             s = self._session
-            return s.send(prepared, timeout=timeout_s, allow_redirects=False, stream=False,
-                          verify=s.verify, cert=s.cert, proxies=s.proxies)  # fmt: skip
+            return s.send(
+                prepared,
+                timeout=timeout_s,
+                allow_redirects=False,
+                stream=False,
+                verify=s.verify,
+                cert=s.cert,
+                proxies=s.proxies,
+            )
 
         return _classified(send, timeout_s)
 

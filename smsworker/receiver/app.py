@@ -49,8 +49,12 @@ class Sources:
 
     @property
     def names(self) -> list[str]:
-        on = {"http": self.http_secret, "aliyun": self.path_token, "tencent": self.path_token,
-              "twilio": self.twilio_url}  # fmt: skip
+        on = {
+            "http": self.http_secret,
+            "aliyun": self.path_token,
+            "tencent": self.path_token,
+            "twilio": self.twilio_url,
+        }
         return [name for name, given in on.items() if given]
 
 

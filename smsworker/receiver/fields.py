@@ -79,8 +79,10 @@ def text(item: dict[str, Any], name: str, n: int, *, required: bool = False) -> 
     if value is None and not required:
         return ""
     if not isinstance(value, str) or not is_text(value) or len(value) > MAX_FIELD or (required and not value):
-        raise BadReport(f"report {n}: {name} must be {'non-empty ' if required else ''}text of at most "
-                        f"{MAX_FIELD} characters")  # fmt: skip
+        raise BadReport(
+            f"report {n}: {name} must be {'non-empty ' if required else ''}text of at most "
+            f"{MAX_FIELD} characters"
+        )
     return value
 
 

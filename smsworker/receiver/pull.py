@@ -162,8 +162,9 @@ class Puller:
             queries += 1
             send_date = datetime.fromtimestamp(accepted, BEIJING).strftime("%Y%m%d")
             try:
-                report = aliyun_reports.from_details(self._aliyun.query_details(number, send_date, biz_id),
-                                                     number, biz_id)  # fmt: skip
+                report = aliyun_reports.from_details(
+                    self._aliyun.query_details(number, send_date, biz_id), number, biz_id
+                )
             except BadReport as exc:
                 self._log.warning("receipts.bad_report", source="aliyun-pull", error=str(exc))
                 outcomes["malformed"] += 1

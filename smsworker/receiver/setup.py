@@ -76,11 +76,16 @@ def build_receiver(settings: Settings, log: Any) -> Receiver:
         limits = {f"{name}.pull": settings.rate_limits.get(f"{name}.pull", DEFAULT_PER_S) for name in vendors}
         tencent, aliyun = vendors.get("tencent"), vendors.get("aliyun")
         puller = Puller(
-            recorder, queue.client, queue.keys, RateLimiter(queue, limits, log), log,
+            recorder,
+            queue.client,
+            queue.keys,
+            RateLimiter(queue, limits, log),
+            log,
             tencent=tencent if isinstance(tencent, TencentProvider) else None,
             aliyun=aliyun if isinstance(aliyun, AliyunProvider) else None,
-            backlog=backlog, after_s=settings.receipts_pull_after,
-        )  # fmt: skip
+            backlog=backlog,
+            after_s=settings.receipts_pull_after,
+        )
     held = None
     if hold_max:
         held = HeldReports(recorder, queue.client, queue.keys, log, hold_s=settings.receipts_hold)
@@ -106,9 +111,13 @@ def serve_metrics(metrics: ReceiptMetrics, settings: Settings) -> None:
         metrics.serve(settings.receipts_metrics_port or 0, settings.metrics_address)
     except OSError as exc:
         raise StartupError.cannot_listen(
-            "serve metrics", settings.metrics_address, settings.receipts_metrics_port or 0, exc,
-            "receipts-metrics", "metrics",
-        ) from None  # fmt: skip
+            "serve metrics",
+            settings.metrics_address,
+            settings.receipts_metrics_port or 0,
+            exc,
+            "receipts-metrics",
+            "metrics",
+        ) from None
 
 
 def _strong(secret: str | None, setting: str) -> bytes | None:

@@ -50,9 +50,11 @@ class ProcessIdentity:
     def can_check(self, other: ProcessIdentity) -> bool:
         """Whether ``other``'s pid means the same process here as where it runs."""
         return bool(
-            self.pid_ns and self.boot and other.started
+            self.pid_ns
+            and self.boot
+            and other.started
             and (self.host, self.boot, self.pid_ns) == (other.host, other.boot, other.pid_ns)
-        )  # fmt: skip
+        )
 
     def to_json(self, details: Mapping[str, object] | None = None) -> str:
         """The heartbeat's value; ``details`` (version, concurrency, in flight...) are for people
@@ -63,8 +65,13 @@ class ProcessIdentity:
     def from_json(cls, value: bytes) -> ProcessIdentity | None:
         try:
             data = json.loads(value)
-            return cls(str(data["host"]), int(data["pid"]), str(data["boot"]), str(data["pid_ns"]),
-                       str(data["started"]))  # fmt: skip
+            return cls(
+                str(data["host"]),
+                int(data["pid"]),
+                str(data["boot"]),
+                str(data["pid_ns"]),
+                str(data["started"]),
+            )
         except (ValueError, KeyError, TypeError):
             return None  # a heartbeat written by an older version: only its expiry counts
 

@@ -65,13 +65,19 @@ class Worker:
         self._pool = SendPool(options.concurrency, self._stopping, self.log)
         started_at = time.time()
         self._liveness = Liveness(
-            queue, self.id, options.heartbeat_ttl_s, self.log,
+            queue,
+            self.id,
+            options.heartbeat_ttl_s,
+            self.log,
             describe=lambda: {
-                "version": __version__, "concurrency": options.concurrency, "processes": options.processes,
-                "started_at": started_at, "in_flight": self._pool.units_in_flight(),
+                "version": __version__,
+                "concurrency": options.concurrency,
+                "processes": options.processes,
+                "started_at": started_at,
+                "in_flight": self._pool.units_in_flight(),
                 "ttl": options.heartbeat_ttl_s,
             },
-        )  # fmt: skip
+        )
         self._flights = FlightRegistry()
         self._holdings = Holdings()
         self._tally = Tally(self._events)
@@ -79,10 +85,15 @@ class Worker:
             self._redis, self._holdings, every_s=options.heartbeat_ttl_s, log=self.log
         )
         self._settler = Settler(
-            self._redis, self.log, holdings=self._holdings, flights=self._flights, tally=self._tally,
-            receipt_ttl_s=options.receipt_ttl_s, changes_max=options.changes_max,
+            self._redis,
+            self.log,
+            holdings=self._holdings,
+            flights=self._flights,
+            tally=self._tally,
+            receipt_ttl_s=options.receipt_ttl_s,
+            changes_max=options.changes_max,
             keep_payloads=options.keep_payloads,
-        )  # fmt: skip
+        )
         self._intake = Intake(
             self._redis, parser, providers[0], poison_after=options.poison_after, log=self.log
         )
@@ -95,11 +106,17 @@ class Worker:
 
     def _unit_sender(self, limiter: RateLimiter) -> UnitSender:
         return UnitSender(
-            self._redis, self.providers, self.options.retry, events=self._events,
+            self._redis,
+            self.providers,
+            self.options.retry,
+            events=self._events,
             pace=functools.partial(limiter.wait_turn, sleep=self._stopping.sleep),
-            sleep=self._stopping.sleep, lease_lapsed=self._liveness.lapsed_since,
-            settle=self._settler.settle, marks=self._marks, log=self.log,
-        )  # fmt: skip
+            sleep=self._stopping.sleep,
+            lease_lapsed=self._liveness.lapsed_since,
+            settle=self._settler.settle,
+            marks=self._marks,
+            log=self.log,
+        )
 
     @property
     def totals(self) -> Totals:
@@ -127,9 +144,13 @@ class Worker:
         try:
             self._guard.read(self._liveness.beat, "register")
             self._liveness.start(self._stopping)
-            self.log.info("worker.started", mode="drain" if drain else "run", queue=self.queue.name,
-                          provider=",".join(p.name for p in self.providers),
-                          concurrency=self.options.concurrency)  # fmt: skip
+            self.log.info(
+                "worker.started",
+                mode="drain" if drain else "run",
+                queue=self.queue.name,
+                provider=",".join(p.name for p in self.providers),
+                concurrency=self.options.concurrency,
+            )
             self._guard.read(self._liveness.recover_dead, "recover")
             self._events.started(f"fetching from {self.queue.name}")
             self._fetch_loop(drain)

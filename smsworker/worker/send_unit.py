@@ -210,8 +210,15 @@ class UnitSender:
         """``deliver`` with containment: a bug while sending costs these recipients
         (``internal_error``), not the task."""
         try:
-            return deliver(self._providers, message, self._policy, sleep=sleep, log=self._log,
-                           events=self._events, pace=self._pace)  # fmt: skip
+            return deliver(
+                self._providers,
+                message,
+                self._policy,
+                sleep=sleep,
+                log=self._log,
+                events=self._events,
+                pace=self._pace,
+            )
         except Exception as exc:
             self._log.exception(
                 "worker.send_failed", task_id=message.task_id, recipients=len(message.mobiles)

@@ -222,5 +222,6 @@ class Settler:
     def _envelopes(self, raw: bytes, task: SmsTask | None, failed: dict[str, Failure]) -> list[bytes]:
         if not failed:
             return []
-        return build_envelope(raw=raw, task=task, failed=failed, worker=self._redis.worker_id,
-                              queue=self._redis.keys.queue)  # fmt: skip
+        return build_envelope(
+            raw=raw, task=task, failed=failed, worker=self._redis.worker_id, queue=self._redis.keys.queue
+        )

@@ -30,21 +30,39 @@ CASES = {
     ],
     "alert_rule_test": [
         {"eval_time": "1m", "alertname": "SmsNoWorkerAlive", "exp_alerts": []},
-        {"eval_time": "10m", "alertname": "SmsNoWorkerAlive",
-         "exp_alerts": [{"exp_labels": {"severity": "critical", "job": "down"}}]},
-        {"eval_time": "30m", "alertname": "SmsQueueGrowing",
-         "exp_alerts": [{"exp_labels": {"severity": "warning", "job": "down"}}]},
-        {"eval_time": "12m", "alertname": "SmsOldestTaskTooOld",
-         "exp_alerts": [{"exp_labels": {"severity": "critical", "job": "down"}}]},
-        {"eval_time": "20m", "alertname": "SmsDeadLettersRising",
-         "exp_alerts": [{"exp_labels": {"severity": "warning", "job": "down"}}]},
-        {"eval_time": "10m", "alertname": "SmsWorkerRestarting",
-         "exp_alerts": [{"exp_labels": {"severity": "warning", "job": "down"}}]},
+        {
+            "eval_time": "10m",
+            "alertname": "SmsNoWorkerAlive",
+            "exp_alerts": [{"exp_labels": {"severity": "critical", "job": "down"}}],
+        },
+        {
+            "eval_time": "30m",
+            "alertname": "SmsQueueGrowing",
+            "exp_alerts": [{"exp_labels": {"severity": "warning", "job": "down"}}],
+        },
+        {
+            "eval_time": "12m",
+            "alertname": "SmsOldestTaskTooOld",
+            "exp_alerts": [{"exp_labels": {"severity": "critical", "job": "down"}}],
+        },
+        {
+            "eval_time": "20m",
+            "alertname": "SmsDeadLettersRising",
+            "exp_alerts": [{"exp_labels": {"severity": "warning", "job": "down"}}],
+        },
+        {
+            "eval_time": "10m",
+            "alertname": "SmsWorkerRestarting",
+            "exp_alerts": [{"exp_labels": {"severity": "warning", "job": "down"}}],
+        },
         {"eval_time": "39m", "alertname": "SmsWorkerRestarting", "exp_alerts": []},
-        {"eval_time": "39m", "alertname": "SmsUndeliveredRatioHigh",
-         "exp_alerts": [{"exp_labels": {"severity": "warning", "job": "down"}}]},
+        {
+            "eval_time": "39m",
+            "alertname": "SmsUndeliveredRatioHigh",
+            "exp_alerts": [{"exp_labels": {"severity": "warning", "job": "down"}}],
+        },
     ],
-}  # fmt: skip
+}
 
 
 def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -67,8 +85,10 @@ def test_each_alert_fires_when_it_should_and_not_before(tmp_path: Path) -> None:
             rule.pop("annotations")
     (tmp_path / "rules.yml").write_text(yaml.safe_dump(rules))
     tests: dict[str, Any] = {
-        "rule_files": ["rules.yml"], "evaluation_interval": "1m", "tests": [{"interval": "1m", **CASES}]
-    }  # fmt: skip
+        "rule_files": ["rules.yml"],
+        "evaluation_interval": "1m",
+        "tests": [{"interval": "1m", **CASES}],
+    }
     (tmp_path / "alerts_test.yml").write_text(yaml.safe_dump(tests))
     ran = promtool("test", "rules", "alerts_test.yml", cwd=tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr

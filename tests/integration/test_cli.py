@@ -235,8 +235,19 @@ def test_status_shows_what_became_of_each_recipient(
     cli: Cli, fake_api: FakeSmsApi, redis_server: RedisServer
 ) -> None:
     fake_api.script("+8613800138001", Reply(400, body='{"error": "blocked number"}'))
-    pushed = cli("enqueue", "--template-id", "1", "--mobile", "13800138000", "--mobile", "13800138001",
-                 "--content", "x", "--id", "order-42")  # fmt: skip
+    pushed = cli(
+        "enqueue",
+        "--template-id",
+        "1",
+        "--mobile",
+        "13800138000",
+        "--mobile",
+        "13800138001",
+        "--content",
+        "x",
+        "--id",
+        "order-42",
+    )
     assert pushed.returncode == 0, pushed.stderr
     queued = cli("status", "--id", "order-42")
     assert (

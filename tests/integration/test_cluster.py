@@ -213,9 +213,12 @@ def test_three_workers_share_the_rate_limit(
 
 @pytest.mark.parametrize("client_kind", ["phpredis", "predis"])
 def test_php_apps_push_with_their_cluster_clients_unchanged(
-    cluster: LocalCluster, cli: Callable[..., subprocess.CompletedProcess[str]], client: RedisCluster,
-    api: FakeSmsApi, client_kind: str,
-) -> None:  # fmt: skip
+    cluster: LocalCluster,
+    cli: Callable[..., subprocess.CompletedProcess[str]],
+    client: RedisCluster,
+    api: FakeSmsApi,
+    client_kind: str,
+) -> None:
     seeds = ",".join(str(node.port) for node in cluster.nodes if node.process is not None)
     script = ROOT / "contrib" / "php-producer" / "tests" / "cluster_push.php"
     pushed = subprocess.run(
@@ -231,12 +234,24 @@ def test_php_apps_push_with_their_cluster_clients_unchanged(
 
 
 def test_an_acl_user_with_a_password_file_works_on_every_node(
-    tmp_path_factory: pytest.TempPathFactory, cli: Callable[..., subprocess.CompletedProcess[str]],
-    api: FakeSmsApi, tmp_path: Path,
-) -> None:  # fmt: skip
+    tmp_path_factory: pytest.TempPathFactory,
+    cli: Callable[..., subprocess.CompletedProcess[str]],
+    api: FakeSmsApi,
+    tmp_path: Path,
+) -> None:
     password = "s3cret-cluster-pass"
-    acl = ("--user", "smsworker", "on", f">{password}", "~sms_queue", "~{sms_queue}:*", "&*",
-           "+@all", "-@dangerous", "+info")  # fmt: skip
+    acl = (
+        "--user",
+        "smsworker",
+        "on",
+        f">{password}",
+        "~sms_queue",
+        "~{sms_queue}:*",
+        "&*",
+        "+@all",
+        "-@dangerous",
+        "+info",
+    )
     fenced = LocalCluster(tmp_path_factory.mktemp("acl-cluster"), primaries=3, replicas=0, extra_args=acl)
     fenced.start()
     try:

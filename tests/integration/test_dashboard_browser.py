@@ -33,8 +33,16 @@ def dashboard(cli: Cli, start_worker: Start, tmp_path: Path) -> tuple[str, Worke
     the CLI."""
     users = str(tmp_path / "users")
     for name, role in (("olga", "operator"), ("vic", "viewer")):
-        made = cli("dashboard", "add-user", name, "--role", role, "--dashboard-users-file", users,
-                   input=PASSWORD + "\n")  # fmt: skip
+        made = cli(
+            "dashboard",
+            "add-user",
+            name,
+            "--role",
+            role,
+            "--dashboard-users-file",
+            users,
+            input=PASSWORD + "\n",
+        )
         assert made.returncode == 0 and f"added {name} ({role})" in made.stdout, made.stderr
     assert PASSWORD not in Path(users).read_text()
     port = free_port()
@@ -67,9 +75,13 @@ def shown(browser: Any, key: str) -> str:
 
 
 def test_operators_and_viewers_in_a_real_browser(
-    dashboard: tuple[str, WorkerProcess], cli: Cli, start_worker: Start, fake_api: FakeSmsApi,
-    redis_server: RedisServer, tmp_path: Path,
-) -> None:  # fmt: skip
+    dashboard: tuple[str, WorkerProcess],
+    cli: Cli,
+    start_worker: Start,
+    fake_api: FakeSmsApi,
+    redis_server: RedisServer,
+    tmp_path: Path,
+) -> None:
     from selenium.webdriver.common.by import By
 
     base, server = dashboard
@@ -173,11 +185,18 @@ def test_operators_and_viewers_in_a_real_browser(
         browser.get(base + "/dead")
         assert "死信" in browser.page_source
         shot(browser, "dashboard-dead-zh")
-    audit = [(e["event"], e.get("user"), e.get("count")) for e in server.events() if e["event"] in
-             ("dashboard.login", "dashboard.replay", "dashboard.purge")]  # fmt: skip
-    assert audit == [("dashboard.login", "vic", None), ("dashboard.login", "vic", None),
-                     ("dashboard.login", "olga", None), ("dashboard.replay", "olga", 1),
-                     ("dashboard.purge", "olga", 2)]  # fmt: skip
+    audit = [
+        (e["event"], e.get("user"), e.get("count"))
+        for e in server.events()
+        if e["event"] in ("dashboard.login", "dashboard.replay", "dashboard.purge")
+    ]
+    assert audit == [
+        ("dashboard.login", "vic", None),
+        ("dashboard.login", "vic", None),
+        ("dashboard.login", "olga", None),
+        ("dashboard.replay", "olga", 1),
+        ("dashboard.purge", "olga", 2),
+    ]
 
 
 def test_what_keeps_the_dashboard_from_starting_is_one_line(cli: Cli, tmp_path: Path) -> None:

@@ -59,10 +59,23 @@ def test_one_worker_process_takes_every_hostile_batch(start_worker: Start, redis
     pushed_so_far = 0
     with serve(provider) as base_url:
         worker = start_worker(
-            "--provider", "http", "--http-url", base_url + "/sms", "--concurrency", "4",
-            "--max-attempts", "2", "--backoff-base", "0.01", "--backoff-max", "0.02",
-            "--max-payload-bytes", "4096", "--max-recipients", "5",
-        )  # fmt: skip
+            "--provider",
+            "http",
+            "--http-url",
+            base_url + "/sms",
+            "--concurrency",
+            "4",
+            "--max-attempts",
+            "2",
+            "--backoff-base",
+            "0.01",
+            "--backoff-max",
+            "0.02",
+            "--max-payload-bytes",
+            "4096",
+            "--max-recipients",
+            "5",
+        )
         worker.wait_for_event("worker.started")
 
         @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))

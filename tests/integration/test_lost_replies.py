@@ -119,9 +119,16 @@ def run_under_fault(
     load = workload()
     chosen = FAULTS[fault]
     worker = start(
-        "--provider", "http", "--http-url", api.url, "--concurrency", "4", "--heartbeat-ttl", "3",
+        "--provider",
+        "http",
+        "--http-url",
+        api.url,
+        "--concurrency",
+        "4",
+        "--heartbeat-ttl",
+        "3",
         url=proxy.url,
-    )  # fmt: skip
+    )
     worker.wait_for_event("worker.started")
     wait_until(lambda: proxy.seen and command("BLMOVE")(proxy.seen[-1]), what="the worker to wait for tasks")
     if freeze_s:

@@ -17,8 +17,18 @@ def test_metrics_endpoint(
 ) -> None:
     port = free_port()
     fake_api.script("+8613800138001", Reply(503), Reply(200))  # one retry
-    worker = start_worker("--provider", "http", "--http-url", fake_api.url, "--metrics-port", str(port),
-                          "--backoff-base", "0.01", "--backoff-max", "0.02")  # fmt: skip
+    worker = start_worker(
+        "--provider",
+        "http",
+        "--http-url",
+        fake_api.url,
+        "--metrics-port",
+        str(port),
+        "--backoff-base",
+        "0.01",
+        "--backoff-max",
+        "0.02",
+    )
     worker.wait_for_event("worker.started")
     r = redis_server.client()
     r.lpush("sms_queue", '{"template_id":1,"mobiles":["13800138000","13800138001","12345"],"content":"x"}')

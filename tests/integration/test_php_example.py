@@ -28,8 +28,12 @@ def php_server(redis_server: RedisServer, redis_url: str) -> Iterator[Callable[.
     def start(redis_port: int | None = None) -> str:
         port = free_port()
         env = {"PATH": os.environ["PATH"], "REDIS_PORT": str(redis_port or redis_server.port)}
-        process = subprocess.Popen(["php", "-S", f"127.0.0.1:{port}", "-t", str(EXAMPLE)], env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        process = subprocess.Popen(
+            ["php", "-S", f"127.0.0.1:{port}", "-t", str(EXAMPLE)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         started.append(process)
         url = f"http://127.0.0.1:{port}"
         wait_until(lambda: _up(url), what="php -S to answer")
@@ -60,16 +64,19 @@ def test_bad_input_is_a_400_with_a_reason(php_server: Callable[..., str], redis_
 
 def test_redis_down_is_a_503_not_a_false_success(php_server: Callable[..., str]) -> None:
     url = php_server(redis_port=free_port()) + "/send-sms.php"
-    answer = requests.post(url, data={"template_id": "123", "content": "x", "mobiles[]": ["13800138000"]},
-                           timeout=10)  # fmt: skip
+    answer = requests.post(
+        url, data={"template_id": "123", "content": "x", "mobiles[]": ["13800138000"]}, timeout=10
+    )
     assert answer.status_code == 503
     assert answer.json()["success"] is False
 
 
 def test_a_click_in_the_browser_ends_at_the_provider(
-    php_server: Callable[..., str], start_worker: Callable[..., WorkerProcess], fake_api: FakeSmsApi,
+    php_server: Callable[..., str],
+    start_worker: Callable[..., WorkerProcess],
+    fake_api: FakeSmsApi,
     tmp_path: Path,
-) -> None:  # fmt: skip
+) -> None:
     from selenium.webdriver.common.by import By
 
     url = php_server()
@@ -83,6 +90,8 @@ def test_a_click_in_the_browser_ends_at_the_provider(
         browser.find_element(By.ID, "send").click()
         result = wait_until(lambda: browser.find_element(By.ID, "result").text, what="the page's answer")
         assert result == "短信发送请求已提交: 请求已接收,短信发送任务已启动"
-        wait_until(lambda: sorted(fake_api.delivered) == ["+8613800138000", "+8613800138001"],
-                   what="both SMS at the provider")  # fmt: skip
+        wait_until(
+            lambda: sorted(fake_api.delivered) == ["+8613800138000", "+8613800138001"],
+            what="both SMS at the provider",
+        )
         assert fake_api.requests[0]["content"] == "测试短信"

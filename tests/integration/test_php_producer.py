@@ -24,8 +24,11 @@ PUSH = ROOT / "contrib" / "php-producer" / "tests" / "push.php"
 def php(scenario: str, port: int, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(
         ["php", str(PUSH), scenario, str(port), *args],
-        capture_output=True, text=True, timeout=60, env={"PATH": "/usr/local/bin:/usr/bin:/bin", **env},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin", **env},
+    )
     assert "Fatal error" not in result.stdout + result.stderr, result.stdout + result.stderr
     return result
 
@@ -57,16 +60,35 @@ def test_what_php_pushes_matches_the_contract_and_is_delivered(
     assert redis_server.client().llen("{sms_queue}:dead") == 0
     if scenario.startswith("library"):
         by_template = {str(t["template_id"]): t for t in tasks}
-        expected = {"template_id": "456", "mobiles": ["13800138002"], "content": "with an id",
-                    "params": {"code": "1234"}, "id": "order-1"}  # fmt: skip
+        expected = {
+            "template_id": "456",
+            "mobiles": ["13800138002"],
+            "content": "with an id",
+            "params": {"code": "1234"},
+            "id": "order-1",
+        }
         assert by_template["456"] == expected
         assert [t["mobiles"] for t in tasks][:1] == [["13800138000", "13800138001"]]  # FIFO kept
         assert len([t for t in tasks if "id" in t and t["id"] != "order-1"]) == 1  # 'id' => true made one
 
 
 def test_smsworker_enqueue_matches_the_contract(redis_server: RedisServer, cli: Cli) -> None:
-    assert cli("enqueue", "--template-id", "1", "--mobile", "13800138000", "--content", "测试",
-               "--params", '{"a": "b"}', "--id", "x").returncode == 0  # fmt: skip
+    assert (
+        cli(
+            "enqueue",
+            "--template-id",
+            "1",
+            "--mobile",
+            "13800138000",
+            "--content",
+            "测试",
+            "--params",
+            '{"a": "b"}',
+            "--id",
+            "x",
+        ).returncode
+        == 0
+    )
     [task] = queued(redis_server)
     jsonschema.validate(task, SCHEMA)
 

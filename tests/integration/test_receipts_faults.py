@@ -38,8 +38,20 @@ def own_redis(tmp_path: Path) -> Iterator[RedisServer]:
 
 
 def sent(cli: Cli, url: str, env: dict[str, str], task_id: str) -> None:
-    cli("enqueue", "--template-id", "1", "--mobile", "13800138000", "--mobile", "13800138001",
-        "--content", "x", "--id", task_id, SMSWORKER_REDIS_URL=url)  # fmt: skip
+    cli(
+        "enqueue",
+        "--template-id",
+        "1",
+        "--mobile",
+        "13800138000",
+        "--mobile",
+        "13800138001",
+        "--content",
+        "x",
+        "--id",
+        task_id,
+        SMSWORKER_REDIS_URL=url,
+    )
     assert cli("drain", SMSWORKER_REDIS_URL=url, **env).returncode == 0
 
 
@@ -57,8 +69,15 @@ def test_reports_pushed_while_redis_is_away_all_land(
     with FAKES[vendor]() as fake:
         port, route, token, env = receiving(vendor, fake, tmp_path)
         sent(cli, own_redis.url, env, "order-1")
-        receiver = start_worker("--receipts-port", str(port), "--receipts-path-token-file", str(token),
-                                command="receipts", url=own_redis.url, **env)  # fmt: skip
+        receiver = start_worker(
+            "--receipts-port",
+            str(port),
+            "--receipts-path-token-file",
+            str(token),
+            command="receipts",
+            url=own_redis.url,
+            **env,
+        )
         receiver.wait_for_event("receipts.listening")
         own_redis.stop()
         answers = fake.push_reports(route)
@@ -66,8 +85,12 @@ def test_reports_pushed_while_redis_is_away_all_land(
         own_redis.start()
         if vendor != "twilio":  # they push again after an answer that is not a success
             assert {a.status_code for a in fake.push_reports(route)} == {200}
-    wait_until(lambda: states(cli, own_redis.url, "order-1") == {A: "delivered", B: "delivered"},
-               timeout_s=30, what="every report applied", every_s=0.3)  # fmt: skip
+    wait_until(
+        lambda: states(cli, own_redis.url, "order-1") == {A: "delivered", B: "delivered"},
+        timeout_s=30,
+        what="every report applied",
+        every_s=0.3,
+    )
 
 
 @pytest.mark.parametrize("vendor", ["aliyun", "tencent"])
@@ -78,16 +101,31 @@ def test_a_pull_round_during_which_redis_goes_away_loses_nothing(
         env = vendor_settings(vendor, fake, tmp_path / "secret")
         sent(cli, own_redis.url, env, "order-2")
         fake.while_pulling = own_redis.stop  # answered, and Redis is gone before the answer is kept
-        receiver = start_worker("--receipts-pull", vendor, "--receipts-pull-after", "0",
-                                "--receipts-pull-every", "0.2", command="receipts", url=own_redis.url,
-                                **env)  # fmt: skip
+        receiver = start_worker(
+            "--receipts-pull",
+            vendor,
+            "--receipts-pull-after",
+            "0",
+            "--receipts-pull-every",
+            "0.2",
+            command="receipts",
+            url=own_redis.url,
+            **env,
+        )
         wait_until(lambda: fake.while_pulling is None, timeout_s=30, what="the pull during which Redis stops")
         pulled = len(fake.pulls)
         # Rounds go on failing while Redis is away; none calls the vendor.
-        wait_until(lambda: len(receiver.events("receipts.pull_failed")) >= 3, timeout_s=30,
-                   what="rounds with Redis away")  # fmt: skip
+        wait_until(
+            lambda: len(receiver.events("receipts.pull_failed")) >= 3,
+            timeout_s=30,
+            what="rounds with Redis away",
+        )
         assert len(fake.pulls) == pulled, "pulled while Redis was away"
         own_redis.start()
-        wait_until(lambda: states(cli, own_redis.url, "order-2") == {A: "delivered", B: "delivered"},
-                   timeout_s=30, what="the reports pulled written", every_s=0.3)  # fmt: skip
+        wait_until(
+            lambda: states(cli, own_redis.url, "order-2") == {A: "delivered", B: "delivered"},
+            timeout_s=30,
+            what="the reports pulled written",
+            every_s=0.3,
+        )
     assert "receipts.unwritten" not in receiver.log_path.read_text()

@@ -78,8 +78,17 @@ def test_an_undelivered_recipient_is_dead_lettered_and_replayed(
     flags = ("--provider", "http", "--http-url", fake_api.url, "--dead-letter-undelivered")
     assert cli("drain", *flags).returncode == 0
     port = start_receiver(start_worker, tmp_path, "--dead-letter-undelivered")
-    body = json.dumps([{"message_id": "hook-88", "mobile": "+8613800138001", "status": "undelivered",
-                        "code": "EXPIRED", "text": "phone off"}]).encode()  # fmt: skip
+    body = json.dumps(
+        [
+            {
+                "message_id": "hook-88",
+                "mobile": "+8613800138001",
+                "status": "undelivered",
+                "code": "EXPIRED",
+                "text": "phone off",
+            }
+        ]
+    ).encode()
     headers = signed_headers(body, SECRET.encode())
     assert requests.post(f"http://127.0.0.1:{port}/http", data=body, headers=headers, timeout=10).ok
     [envelope] = [json.loads(line) for line in cli("dlq", "list", "--json").stdout.splitlines()]

@@ -27,8 +27,11 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 Start = Callable[..., WorkerProcess]
 TOKEN = "vendor-path-token-0123456789"
 A, B = "+8613800138000", "+8613800138001"
-ANSWERS = {"aliyun": (200, {"code": 0, "msg": "接收成功"}), "tencent": (200, {"result": 0, "errmsg": "OK"}),
-           "twilio": (204, None)}  # fmt: skip
+ANSWERS = {
+    "aliyun": (200, {"code": 0, "msg": "接收成功"}),
+    "tencent": (200, {"result": 0, "errmsg": "OK"}),
+    "twilio": (204, None),
+}
 
 
 FAKES: dict[str, type[FakeVendor]] = {"aliyun": FakeAliyun, "tencent": FakeTencent, "twilio": FakeTwilio}
@@ -54,8 +57,19 @@ def test_the_vendors_reports_reach_smsworker_status(
 ) -> None:
     with FAKES[vendor]() as fake:
         port, route, token_file, env = receiving(vendor, fake, tmp_path)
-        cli("enqueue", "--template-id", "1", "--mobile", "13800138000", "--mobile", "13800138001",
-            "--content", "x", "--id", "order-7")  # fmt: skip
+        cli(
+            "enqueue",
+            "--template-id",
+            "1",
+            "--mobile",
+            "13800138000",
+            "--mobile",
+            "13800138001",
+            "--content",
+            "x",
+            "--id",
+            "order-7",
+        )
         queued = json.loads(cli("status", "--id", "order-7", "--json").stdout)
         assert {n: s["state"] for n, s in queued.items()} == {
             "13800138000": "queued",
@@ -66,8 +80,14 @@ def test_the_vendors_reports_reach_smsworker_status(
         if vendor == "twilio":
             assert fake.status_callbacks() == {route}
         metrics_port = free_port()
-        flags = ["--receipts-port", str(port), "--receipts-path-token-file", str(token_file),
-                 "--receipts-metrics-port", str(metrics_port)]  # fmt: skip
+        flags = [
+            "--receipts-port",
+            str(port),
+            "--receipts-path-token-file",
+            str(token_file),
+            "--receipts-metrics-port",
+            str(metrics_port),
+        ]
         receiver = start_worker(*flags, command="receipts", **env)
         receiver.wait_for_event("receipts.listening")
         for _ in range(2):  # vendors push again when unsure: the second time changes nothing
@@ -124,13 +144,32 @@ def test_pulled_reports_reach_smsworker_status_without_any_endpoint(
     fake_class = {"aliyun": FakeAliyun, "tencent": FakeTencent}[vendor]
     with fake_class() as fake:
         env = vendor_settings(vendor, fake, tmp_path / "secret")
-        cli("enqueue", "--template-id", "1", "--mobile", "13800138000", "--mobile", "13800138001",
-            "--content", "x", "--id", "order-8")  # fmt: skip
+        cli(
+            "enqueue",
+            "--template-id",
+            "1",
+            "--mobile",
+            "13800138000",
+            "--mobile",
+            "13800138001",
+            "--content",
+            "x",
+            "--id",
+            "order-8",
+        )
         assert cli("drain", **env).returncode == 0
         assert "awaiting_receipt  2" in cli("stats").stdout
         fake.undeliverable.add(B)
-        receiver = start_worker("--receipts-pull", vendor, "--receipts-pull-after", "0",
-                                "--receipts-pull-every", "0.2", command="receipts", **env)  # fmt: skip
+        receiver = start_worker(
+            "--receipts-pull",
+            vendor,
+            "--receipts-pull-after",
+            "0",
+            "--receipts-pull-every",
+            "0.2",
+            command="receipts",
+            **env,
+        )
         receiver.wait_for_event("receipts.pulling")
 
         def settled() -> dict[str, Any]:
@@ -172,15 +211,24 @@ def test_a_burst_of_reports_is_held_without_loss(
     token_file = tmp_path / "token"
     token_file.write_text(TOKEN)
     port = free_port()
-    receiver = start_worker("--receipts-port", str(port), "--receipts-path-token-file", str(token_file),
-                            command="receipts")  # fmt: skip
+    receiver = start_worker(
+        "--receipts-port", str(port), "--receipts-path-token-file", str(token_file), command="receipts"
+    )
     receiver.wait_for_event("receipts.listening")
     url = f"http://127.0.0.1:{port}/tencent/{TOKEN}"
 
     def push(n: int) -> int:
-        report = [{"user_receive_time": "2026-11-21 10:00:05", "nationcode": "86",
-                   "mobile": numbers[n][3:], "report_status": "SUCCESS", "errmsg": "DELIVRD",
-                   "description": "ok", "sid": f"sn-{n}"}]  # fmt: skip
+        report = [
+            {
+                "user_receive_time": "2026-11-21 10:00:05",
+                "nationcode": "86",
+                "mobile": numbers[n][3:],
+                "report_status": "SUCCESS",
+                "errmsg": "DELIVRD",
+                "description": "ok",
+                "sid": f"sn-{n}",
+            }
+        ]
         return requests.post(url, json=report, timeout=30).status_code
 
     with ThreadPoolExecutor(25) as pool:
@@ -201,12 +249,29 @@ def test_a_report_that_comes_before_its_task_settles_is_applied_when_it_does(
     is still being sent, is held, and is applied once the task settles."""
     with FAKES[vendor]() as fake:
         port, route, token_file, env = receiving(vendor, fake, tmp_path)
-        receiver = start_worker("--receipts-port", str(port), "--receipts-path-token-file", str(token_file),
-                                command="receipts", **env)  # fmt: skip
+        receiver = start_worker(
+            "--receipts-port",
+            str(port),
+            "--receipts-path-token-file",
+            str(token_file),
+            command="receipts",
+            **env,
+        )
         receiver.wait_for_event("receipts.listening")
         fake.report_at_once, fake.slow = route, {B: 2.0}
-        cli("enqueue", "--template-id", "1", "--mobile", "13800138000", "--mobile", "13800138001",
-            "--content", "x", "--id", "order-9")  # fmt: skip
+        cli(
+            "enqueue",
+            "--template-id",
+            "1",
+            "--mobile",
+            "13800138000",
+            "--mobile",
+            "13800138001",
+            "--content",
+            "x",
+            "--id",
+            "order-9",
+        )
         assert cli("drain", "--http-batch-size", "1", **env).returncode == 0
     assert receiver.events("receipt.held")  # they did come first
 

@@ -27,26 +27,76 @@ def openssl(*args: str, cwd: Path) -> None:
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A throwaway CA, a server certificate for 127.0.0.1 and a client certificate."""
     d = tmp_path_factory.mktemp("tls")
-    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.crt",
-            "-days", "2", "-subj", "/CN=smsworker test CA", cwd=d)  # fmt: skip
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=smsworker test CA",
+        cwd=d,
+    )
     (d / "server.ext").write_text("subjectAltName=IP:127.0.0.1\n")
     for name in ("server", "client"):
-        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                "-subj", f"/CN={name}", cwd=d)  # fmt: skip
+        openssl(
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            f"{name}.key",
+            "-out",
+            f"{name}.csr",
+            "-subj",
+            f"/CN={name}",
+            cwd=d,
+        )
         extra = ["-extfile", "server.ext"] if name == "server" else []
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-                "-out", f"{name}.crt", "-days", "2", *extra, cwd=d)  # fmt: skip
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            f"{name}.csr",
+            "-CA",
+            "ca.crt",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            f"{name}.crt",
+            "-days",
+            "2",
+            *extra,
+            cwd=d,
+        )
     return d
 
 
 @pytest.fixture
 def tls_redis(certificates: Path, tmp_path: Path) -> Iterator[tuple[RedisServer, int]]:
     tls_port = free_port()
-    server = RedisServer(tmp_path / "tls", extra_args=(
-        "--tls-port", str(tls_port), "--tls-cert-file", str(certificates / "server.crt"),
-        "--tls-key-file", str(certificates / "server.key"),
-        "--tls-ca-cert-file", str(certificates / "ca.crt"), "--tls-auth-clients", "yes",
-    ))  # fmt: skip
+    server = RedisServer(
+        tmp_path / "tls",
+        extra_args=(
+            "--tls-port",
+            str(tls_port),
+            "--tls-cert-file",
+            str(certificates / "server.crt"),
+            "--tls-key-file",
+            str(certificates / "server.key"),
+            "--tls-ca-cert-file",
+            str(certificates / "ca.crt"),
+            "--tls-auth-clients",
+            "yes",
+        ),
+    )
     server.start()
     yield server, tls_port
     server.stop()
@@ -54,25 +104,40 @@ def tls_redis(certificates: Path, tmp_path: Path) -> Iterator[tuple[RedisServer,
 
 @pytest.fixture
 def acl_redis(tmp_path: Path) -> Iterator[RedisServer]:
-    server = RedisServer(tmp_path / "acl", extra_args=(
-        "--user", "smsworker", "on", f">{PASSWORD}", "~sms_queue", "~{sms_queue}:*", "&*",
-        "+@all", "-@dangerous", "+info",
-    ))  # fmt: skip
+    server = RedisServer(
+        tmp_path / "acl",
+        extra_args=(
+            "--user",
+            "smsworker",
+            "on",
+            f">{PASSWORD}",
+            "~sms_queue",
+            "~{sms_queue}:*",
+            "&*",
+            "+@all",
+            "-@dangerous",
+            "+info",
+        ),
+    )
     server.start()
     yield server
     server.stop()
 
 
-def test_tls_with_a_client_certificate(tls_redis: tuple[RedisServer, int], certificates: Path, cli: Cli,
-                                       fake_api: FakeSmsApi) -> None:  # fmt: skip
+def test_tls_with_a_client_certificate(
+    tls_redis: tuple[RedisServer, int], certificates: Path, cli: Cli, fake_api: FakeSmsApi
+) -> None:
     server, tls_port = tls_redis
     server.client().lpush("sms_queue", SEED)
     url = f"rediss://127.0.0.1:{tls_port}/0"
     tls = [
-        "--redis-tls-ca-file", str(certificates / "ca.crt"),
-        "--redis-tls-cert-file", str(certificates / "client.crt"),
-        "--redis-tls-key-file", str(certificates / "client.key"),
-    ]  # fmt: skip
+        "--redis-tls-ca-file",
+        str(certificates / "ca.crt"),
+        "--redis-tls-cert-file",
+        str(certificates / "client.crt"),
+        "--redis-tls-key-file",
+        str(certificates / "client.key"),
+    ]
     result = cli("drain", "--redis-url", url, *tls, "--provider", "http", "--http-url", fake_api.url)
     assert result.returncode == 0, result.stderr
     assert sorted(fake_api.delivered) == ["+8613800138000", "+8613800138001"]
@@ -81,8 +146,9 @@ def test_tls_with_a_client_certificate(tls_redis: tuple[RedisServer, int], certi
     assert no_client_cert.stderr.startswith(f"Error: cannot reach Redis at {url}")
 
 
-def test_acl_user_with_a_password_file(acl_redis: RedisServer, cli: Cli, fake_api: FakeSmsApi,
-                                       tmp_path: Path) -> None:  # fmt: skip
+def test_acl_user_with_a_password_file(
+    acl_redis: RedisServer, cli: Cli, fake_api: FakeSmsApi, tmp_path: Path
+) -> None:
     acl_redis.client().lpush("sms_queue", SEED)
     password_file = tmp_path / "redis-password"
     password_file.write_text(PASSWORD + "\n")

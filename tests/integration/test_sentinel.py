@@ -42,11 +42,21 @@ def test_failover_to_the_replica(start_worker: Callable[..., WorkerProcess], tmp
     sentinel = subprocess.Popen([replica.binary, str(conf), "--sentinel"], stdout=subprocess.DEVNULL)
     watcher: Any = redis.Redis(port=sentinel_port, decode_responses=True)
     try:
-        wait_until(lambda: _quietly(lambda: watcher.sentinel_slaves("mymaster")), timeout_s=30,
-                   what="the sentinel to know the replica")  # fmt: skip
+        wait_until(
+            lambda: _quietly(lambda: watcher.sentinel_slaves("mymaster")),
+            timeout_s=30,
+            what="the sentinel to know the replica",
+        )
         with FakeSmsApi() as api:
-            worker = start_worker("--provider", "http", "--http-url", api.url,
-                                  "--sentinel", f"127.0.0.1:{sentinel_port}", url=primary.url)  # fmt: skip
+            worker = start_worker(
+                "--provider",
+                "http",
+                "--http-url",
+                api.url,
+                "--sentinel",
+                f"127.0.0.1:{sentinel_port}",
+                url=primary.url,
+            )
             worker.wait_for_event("worker.started")
             primary.client().lpush("sms_queue", *tasks(0, 20))
             wait_until(lambda: len(api.delivered) == 20, what="20 sends through the first primary")

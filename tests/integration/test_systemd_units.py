@@ -36,12 +36,22 @@ UNIT_FILES = [
 def test_units_verify_and_are_hardened(unit: str, instance: str, tmp_path: Path) -> None:
     assert shutil.which("systemd-analyze"), "make test installs Debian's systemd for this"
     install(tmp_path, unit)
-    verify = subprocess.run(["systemd-analyze", "verify", str(tmp_path / instance)], cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    verify = subprocess.run(
+        ["systemd-analyze", "verify", str(tmp_path / instance)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert verify.returncode == 0, verify.stderr
     assert verify.stderr.strip() == "", verify.stderr
-    security = subprocess.run(["systemd-analyze", "security", "--offline=true", str(tmp_path / instance)],
-                              cwd=tmp_path, capture_output=True, text=True, timeout=60)  # fmt: skip
+    security = subprocess.run(
+        ["systemd-analyze", "security", "--offline=true", str(tmp_path / instance)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     level = re.search(r"Overall exposure level for \S+: ([0-9.]+) (\w+)", security.stdout)
     assert level is not None, security.stdout + security.stderr
     assert float(level.group(1)) <= 2.0 and level.group(2) == "OK", level.group(0)

@@ -40,9 +40,18 @@ def signed_in(
 
 def dead_letter(queue: RedisQueue, mobile: str, reason: str = "provider_rejected") -> None:
     task = {"template_id": 1, "mobiles": [mobile], "content": "x"}
-    envelope = {"payload": json.dumps(task), "task": task, "failed_mobiles": [mobile], "reason": reason,
-                "error": f"{mobile} refused", "attempts": 1, "failed_at": "2026-11-21T10:00:00Z",
-                "provider_code": "R1", "worker": "w", "queue": "sms_queue"}  # fmt: skip
+    envelope = {
+        "payload": json.dumps(task),
+        "task": task,
+        "failed_mobiles": [mobile],
+        "reason": reason,
+        "error": f"{mobile} refused",
+        "attempts": 1,
+        "failed_at": "2026-11-21T10:00:00Z",
+        "provider_code": "R1",
+        "worker": "w",
+        "queue": "sms_queue",
+    }
     queue.client.lpush(queue.keys.dead, json.dumps(envelope))
 
 

@@ -197,19 +197,33 @@ class FakeAliyun(FakeVendor):
         self.pulls.append(params)
         self.meanwhile()
         with self.lock:
-            sent = [(n, biz) for n, biz in self.message_ids.items()
-                    if _as_sent(n) == params["PhoneNumber"] and params.get("BizId", biz) == biz
-                    and self.sent_dates.get(n) == params["SendDate"]]  # fmt: skip
+            sent = [
+                (n, biz)
+                for n, biz in self.message_ids.items()
+                if _as_sent(n) == params["PhoneNumber"]
+                and params.get("BizId", biz) == biz
+                and self.sent_dates.get(n) == params["SendDate"]
+            ]
         details = [
-            {"PhoneNum": _as_sent(n),
-             "SendStatus": 1 if n in self.waiting else 2 if n in self.undeliverable else 3,
-             "ErrCode": "MK:0001" if n in self.undeliverable else "DELIVERED", "TemplateCode": "SMS_1",
-             "Content": "x", "SendDate": "2026-11-21 10:00:00", "ReceiveDate": "2026-11-21 10:00:07",
-             "OutId": ""}
+            {
+                "PhoneNum": _as_sent(n),
+                "SendStatus": 1 if n in self.waiting else 2 if n in self.undeliverable else 3,
+                "ErrCode": "MK:0001" if n in self.undeliverable else "DELIVERED",
+                "TemplateCode": "SMS_1",
+                "Content": "x",
+                "SendDate": "2026-11-21 10:00:00",
+                "ReceiveDate": "2026-11-21 10:00:07",
+                "OutId": "",
+            }
             for n, _ in sent
-        ]  # fmt: skip
-        return 200, {"Code": "OK", "Message": "OK", "RequestId": "r", "TotalCount": len(details),
-                     "SmsSendDetailDTOs": {"SmsSendDetailDTO": details}}  # fmt: skip
+        ]
+        return 200, {
+            "Code": "OK",
+            "Message": "OK",
+            "RequestId": "r",
+            "TotalCount": len(details),
+            "SmsSendDetailDTOs": {"SmsSendDetailDTO": details},
+        }
 
     @staticmethod
     def _check_params(action: str, params: dict[str, str]) -> str | None:
@@ -247,11 +261,15 @@ def _as_sent(number: str) -> str:
 def _aliyun_report(number: str, biz_id: str, delivered: bool) -> dict[str, Any]:
     return {
         "phone_number": _as_sent(number),
-        "send_time": "2026-11-21 10:00:00", "report_time": "2026-11-21 10:00:07", "success": delivered,
+        "send_time": "2026-11-21 10:00:00",
+        "report_time": "2026-11-21 10:00:07",
+        "success": delivered,
         "err_code": "DELIVERED" if delivered else "MK:0001",
         "err_msg": "用户接收成功" if delivered else "停机",
-        "sms_size": "1", "biz_id": biz_id, "out_id": "",
-    }  # fmt: skip
+        "sms_size": "1",
+        "biz_id": biz_id,
+        "out_id": "",
+    }
 
 
 class FakeTencent(FakeVendor):
@@ -269,22 +287,33 @@ class FakeTencent(FakeVendor):
         with self.lock:
             taken, self.unpulled = self.unpulled[: body["Limit"]], self.unpulled[body["Limit"] :]
         items = [
-            {"UserReceiveTime": 1795226407, "CountryCode": n[1:3], "SubscriberNumber": n[3:],
-             "PhoneNumber": n, "SerialNo": serial,
-             "ReportStatus": "FAIL" if n in self.undeliverable else "SUCCESS",
-             "Description": "MN:0001" if n in self.undeliverable else "DELIVRD", "SessionContext": ""}
+            {
+                "UserReceiveTime": 1795226407,
+                "CountryCode": n[1:3],
+                "SubscriberNumber": n[3:],
+                "PhoneNumber": n,
+                "SerialNo": serial,
+                "ReportStatus": "FAIL" if n in self.undeliverable else "SUCCESS",
+                "Description": "MN:0001" if n in self.undeliverable else "DELIVRD",
+                "SessionContext": "",
+            }
             for n, serial in taken
-        ]  # fmt: skip
+        ]
         return 200, {"Response": {"PullSmsSendStatusSet": items, "RequestId": "r"}}
 
     def post_reports(self, url: str, items: list[tuple[str, str, bool]]) -> list[requests.Response]:
         reports = [
-            {"user_receive_time": "2026-11-21 10:00:07", "nationcode": number[1:3], "mobile": number[3:],
-             "report_status": "SUCCESS" if delivered else "FAIL",
-             "errmsg": "DELIVRD" if delivered else "MN:0001",
-             "description": "用户短信送达成功" if delivered else "空号", "sid": serial}
+            {
+                "user_receive_time": "2026-11-21 10:00:07",
+                "nationcode": number[1:3],
+                "mobile": number[3:],
+                "report_status": "SUCCESS" if delivered else "FAIL",
+                "errmsg": "DELIVRD" if delivered else "MN:0001",
+                "description": "用户短信送达成功" if delivered else "空号",
+                "sid": serial,
+            }
             for number, serial, delivered in items
-        ]  # fmt: skip
+        ]
         return _json_push(url, reports)
 
     def handle(self, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any]]:
@@ -335,9 +364,15 @@ class FakeTencent(FakeVendor):
         key_id, date, service, _ = credential.split("/")
         if key_id != self.secret_id or service != "sms":
             return "signature: foreign credential"
-        expected = tc3_signature(secret_key=self.secret_key, service="sms", host=headers.get("host", ""),
-                                 timestamp=timestamp, date=date, payload=raw,
-                                 content_type=headers.get("content-type", ""))  # fmt: skip
+        expected = tc3_signature(
+            secret_key=self.secret_key,
+            service="sms",
+            host=headers.get("host", ""),
+            timestamp=timestamp,
+            date=date,
+            payload=raw,
+            content_type=headers.get("content-type", ""),
+        )
         if given != expected:
             return "signature does not match"
         body = json.loads(raw)
@@ -380,10 +415,16 @@ class FakeTwilio(FakeVendor):
         with no proxy in between."""
         answers = []
         for number, sid, delivered in items:
-            form = {"MessageSid": sid, "SmsSid": sid, "AccountSid": self.account_sid, "To": number,
-                    "From": "+15005550006", "ApiVersion": "2010-04-01",
-                    "MessageStatus": "delivered" if delivered else "undelivered",
-                    **({} if delivered else {"ErrorCode": "30003"})}  # fmt: skip
+            form = {
+                "MessageSid": sid,
+                "SmsSid": sid,
+                "AccountSid": self.account_sid,
+                "To": number,
+                "From": "+15005550006",
+                "ApiVersion": "2010-04-01",
+                "MessageStatus": "delivered" if delivered else "undelivered",
+                **({} if delivered else {"ErrorCode": "30003"}),
+            }
             headers = {"X-Twilio-Signature": twilio_signature(self.auth_token, url, form.items())}
             answers.append(requests.post(url, data=form, headers=headers, timeout=10))
         return answers

@@ -34,10 +34,14 @@ class LocalCluster:
 
     def _node(self, port: int) -> RedisServer:
         args = (
-            "--cluster-enabled", "yes", "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
-            "--repl-diskless-sync-delay", "0",  # a replica in sync at once, not after 5 s
+            "--cluster-enabled",
+            "yes",
+            "--cluster-node-timeout",
+            str(NODE_TIMEOUT_MS),
+            "--repl-diskless-sync-delay",
+            "0",  # a replica in sync at once, not after 5 s
             *self.extra_args,
-        )  # fmt: skip
+        )
         return RedisServer(self.workdir / f"node-{port}", appendonly=True, extra_args=args, port=port)
 
     @property
@@ -48,10 +52,19 @@ class LocalCluster:
         for node in self.nodes:
             node.start()
         subprocess.run(
-            ["redis-cli", "--cluster", "create", *(f"127.0.0.1:{port}" for port in self.ports),
-             "--cluster-replicas", str(self.replicas), "--cluster-yes"],
-            check=True, capture_output=True, timeout=60,
-        )  # fmt: skip
+            [
+                "redis-cli",
+                "--cluster",
+                "create",
+                *(f"127.0.0.1:{port}" for port in self.ports),
+                "--cluster-replicas",
+                str(self.replicas),
+                "--cluster-yes",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
         self.wait_ok()
 
     def wait_ok(self, timeout_s: float = 30) -> None:

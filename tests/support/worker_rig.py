@@ -70,10 +70,17 @@ class Rig:
         parser = TaskParser(default_region="CN", max_payload_bytes=65536, max_recipients=100)
         self.intake = Intake(self.redis, parser, self.provider, poison_after=5, log=log)
         self.sender = UnitSender(
-            self.redis, [self.provider], RetryPolicy(2, 0.001, 0.001), events=WorkerEvents(),
-            pace=lambda provider: None, sleep=self.meanwhile, lease_lapsed=lambda since: self.lapsed,
-            settle=self.settle, marks=ProgressMarks(self.redis), log=log,
-        )  # fmt: skip
+            self.redis,
+            [self.provider],
+            RetryPolicy(2, 0.001, 0.001),
+            events=WorkerEvents(),
+            pace=lambda provider: None,
+            sleep=self.meanwhile,
+            lease_lapsed=lambda since: self.lapsed,
+            settle=self.settle,
+            marks=ProgressMarks(self.redis),
+            log=log,
+        )
 
     def settle(self, flight: TaskInFlight) -> None:
         self.settling.append(flight)

@@ -197,9 +197,14 @@ def test_workers_show_what_their_heartbeats_carry_and_late_ones_are_marked(queue
 
 @pytest.mark.parametrize(
     ("target", "lands"),
-    [("/dead?reason=poison", "/dead?reason=poison"), ("//evil.example/x", "/"), ("/\\evil.example", "/"),
-     ("https://evil.example/", "/"), ("/status?id=a b", "/")],
-)  # fmt: skip
+    [
+        ("/dead?reason=poison", "/dead?reason=poison"),
+        ("//evil.example/x", "/"),
+        ("/\\evil.example", "/"),
+        ("https://evil.example/", "/"),
+        ("/status?id=a b", "/"),
+    ],
+)
 def test_a_login_only_ever_sends_you_to_a_page_of_this_site(
     client: FlaskClient, target: str, lands: str
 ) -> None:

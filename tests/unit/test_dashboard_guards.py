@@ -153,12 +153,20 @@ def test_a_session_ends_twelve_hours_after_it_began(queue: RedisQueue, users_pat
 @pytest.mark.parametrize(
     ("host", "allowed"),
     [
-        ("127.0.0.1:8091", True), ("localhost:8091", True), ("[::1]:8091", True), ("10.1.2.3", True),
-        ("rebind.evil.example:8091", False), ("sms.example.com", True), ("SMS.Example.com.:443", True),
-        ("a.ops.example.org", True), ("ops.example.org", True), ("evil-ops.example.org", False),
-        ("", False), ("sms.example.com.evil.example", False),
+        ("127.0.0.1:8091", True),
+        ("localhost:8091", True),
+        ("[::1]:8091", True),
+        ("10.1.2.3", True),
+        ("rebind.evil.example:8091", False),
+        ("sms.example.com", True),
+        ("SMS.Example.com.:443", True),
+        ("a.ops.example.org", True),
+        ("ops.example.org", True),
+        ("evil-ops.example.org", False),
+        ("", False),
+        ("sms.example.com.evil.example", False),
     ],
-)  # fmt: skip
+)
 def test_only_this_dashboards_names_are_served(host: str, allowed: bool) -> None:
     assert guard.host_allowed(host, ("sms.example.com", ".ops.example.org")) is allowed
 
@@ -299,8 +307,18 @@ _JSON = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=8,
 )
-_ENVELOPE_KEYS = ["reason", "failed_mobiles", "error", "failed_at", "provider_code", "payload", "task",
-                  "recipients", "attempts", "worker"]  # fmt: skip
+_ENVELOPE_KEYS = [
+    "reason",
+    "failed_mobiles",
+    "error",
+    "failed_at",
+    "provider_code",
+    "payload",
+    "task",
+    "recipients",
+    "attempts",
+    "worker",
+]
 _ENTRIES = st.one_of(
     st.binary(max_size=60),
     st.builds(lambda v: json.dumps(v).encode(), _JSON),
@@ -309,9 +327,14 @@ _ENTRIES = st.one_of(
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(entries=st.lists(_ENTRIES, max_size=4), query=st.dictionaries(
-    st.sampled_from(["page", "reason", "code", "number", "since", "until", "id", "mobile"]),
-    st.text(max_size=12), max_size=3))  # fmt: skip
+@given(
+    entries=st.lists(_ENTRIES, max_size=4),
+    query=st.dictionaries(
+        st.sampled_from(["page", "reason", "code", "number", "since", "until", "id", "mobile"]),
+        st.text(max_size=12),
+        max_size=3,
+    ),
+)
 def test_no_entry_and_no_parameter_makes_a_500(
     queue: RedisQueue, users_path: str, entries: list[bytes], query: dict[str, str]
 ) -> None:

@@ -43,17 +43,36 @@ def seed(queue: RedisQueue, numbers: list[Written]) -> str:
     """Dead letters and states that hold the numbers every way they can; the task id used."""
     texts = [n.text for n in numbers]
     task_id = "order-" + texts[0]
-    task = {"template_id": 1, "mobiles": texts, "content": f"验证码1234已发送至{texts[-1]}",
-            "params": {"phone": texts[0], texts[-1]: "key"}, "id": task_id}  # fmt: skip
-    envelope = {"payload": json.dumps(task, ensure_ascii=False), "task": task, "failed_mobiles": texts,
-                "reason": "invalid_mobile", "error": f"{texts[0]} is not a valid phone number",
-                "failed_at": "2026-11-21T10:00:00Z", "provider_code": texts[-1], "worker": "w"}  # fmt: skip
+    task = {
+        "template_id": 1,
+        "mobiles": texts,
+        "content": f"验证码1234已发送至{texts[-1]}",
+        "params": {"phone": texts[0], texts[-1]: "key"},
+        "id": task_id,
+    }
+    envelope = {
+        "payload": json.dumps(task, ensure_ascii=False),
+        "task": task,
+        "failed_mobiles": texts,
+        "reason": "invalid_mobile",
+        "error": f"{texts[0]} is not a valid phone number",
+        "failed_at": "2026-11-21T10:00:00Z",
+        "provider_code": texts[-1],
+        "worker": "w",
+    }
     queue.client.lpush(queue.keys.dead, json.dumps(envelope))
     two = {**envelope, "failed_mobiles": [" / ".join(texts)], "payload": json.dumps(task)}
     queue.client.lpush(queue.keys.dead, json.dumps(two))
-    state = {"state": "dead", "at": 1_800_000_000, "reason": "provider_rejected", "provider": "aliyun",
-             "error": f"isv.MOBILE_NUMBER_ILLEGAL: {texts[0]}", "text": f"空号 {texts[-1]}",
-             "message_id": texts[0], "history": [{"state": "queued", "at": 1_799_999_999}]}  # fmt: skip
+    state = {
+        "state": "dead",
+        "at": 1_800_000_000,
+        "reason": "provider_rejected",
+        "provider": "aliyun",
+        "error": f"isv.MOBILE_NUMBER_ILLEGAL: {texts[0]}",
+        "text": f"空号 {texts[-1]}",
+        "message_id": texts[0],
+        "history": [{"state": "queued", "at": 1_799_999_999}],
+    }
     queue.client.hset(queue.keys.status(task_id), "+86" + numbers[0].national, json.dumps(state))
     return task_id
 

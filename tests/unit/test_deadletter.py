@@ -40,9 +40,13 @@ failures = st.builds(
     parsed=st.booleans(),
 )
 def test_any_failure_of_any_task_gets_strict_envelopes_with_its_bytes(
-    raw: bytes, extra: dict[str, Any], params: dict[str, Any] | None, content: str,
-    failed: dict[str, Failure], parsed: bool,
-) -> None:  # fmt: skip
+    raw: bytes,
+    extra: dict[str, Any],
+    params: dict[str, Any] | None,
+    content: str,
+    failed: dict[str, Failure],
+    parsed: bool,
+) -> None:
     task = SmsTask(1, content, tuple(failed), task_id="t", params=params, extra=extra) if parsed else None
     envelopes = build_envelope(raw=raw, task=task, failed=failed, worker="w\ud800", queue="sms_queue")
     assert envelopes

@@ -286,7 +286,8 @@ def test_a_task_claimed_for_a_round_beside_one_a_worker_died_holding_is_still_se
     died holding, that one goes back, to be started alone, and the rest of the claim goes with the
     round. (Found by make chaos: the rest was held and never sent, until the worker stopped.)"""
     first, second, third, fourth = one_campaign(4)
-    r, queue, provider, _, totals = run([first, second, third, crashed_once_more(fourth)], batch=20,
-                                        concurrency=1)  # fmt: skip
+    r, queue, provider, _, totals = run(
+        [first, second, third, crashed_once_more(fourth)], batch=20, concurrency=1
+    )
     assert totals.sent == 4 and sum(provider.sent.values()) == 4
     assert queue.length() == 0 and r.keys("{sms_queue}:processing:*") == []

@@ -31,8 +31,9 @@ class Rig:
         self.now = time.time()
         self.store = ReceiptStore(queue.client, queue.keys, hold_max=hold_max)
         self.recorder = Recorder(self.store, self.logs.logger)
-        self.held = HeldReports(self.recorder, queue.client, queue.keys, self.logs.logger, hold_s=hold_s,
-                                clock=lambda: self.now)  # fmt: skip
+        self.held = HeldReports(
+            self.recorder, queue.client, queue.keys, self.logs.logger, hold_s=hold_s, clock=lambda: self.now
+        )
 
     def report(self, message_id: str, number: str = A, *, also: tuple[str, ...] = (), ok: bool = True) -> str:
         applied = self.recorder.record("aliyun", [Report("aliyun", message_id, number, ok, 1.0e9, also=also)])
@@ -46,8 +47,10 @@ def settle(queue: RedisQueue, message_id: str, number: str = A, task_id: str = "
 
     element = json.dumps({"template_id": 1, "mobiles": [number], "content": "x", "n": message_id}).encode()
     queue.client.lpush(queue.keys.processing("w"), element)
-    receipt = (queue.keys.receipt("aliyun", message_id, number), json.dumps({"id": task_id, "number": number,
-               "at": 1.0e9 - 5}).encode())  # fmt: skip
+    receipt = (
+        queue.keys.receipt("aliyun", message_id, number),
+        json.dumps({"id": task_id, "number": number, "at": 1.0e9 - 5}).encode(),
+    )
     assert queue.settle("w", int(time.time() * 1000), [SettleOp(element, sent=1, receipts=(receipt,))]) == [
         True
     ]

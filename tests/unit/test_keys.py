@@ -22,11 +22,22 @@ names = st.text(alphabet=st.sampled_from("ab{}:é短信_"), min_size=1, max_size
 def every_key(keys: Keys) -> list[str]:
     w = "host:1:abc"
     return [
-        keys.dead, keys.workers, keys.stats, keys.awaiting, keys.changes, keys.layout,
-        keys.processing(w), keys.heartbeat(w), keys.settle_marker(w), keys.ratelimit("aliyun"),
-        keys.status("order-1"), keys.payload("t0k"), keys.receipt("tencent", "2433:1", "+8613800138000"),
-        str(keys.progress("order-1", None)), str(keys.progress(None, "t0k")),
-    ]  # fmt: skip
+        keys.dead,
+        keys.workers,
+        keys.stats,
+        keys.awaiting,
+        keys.changes,
+        keys.layout,
+        keys.processing(w),
+        keys.heartbeat(w),
+        keys.settle_marker(w),
+        keys.ratelimit("aliyun"),
+        keys.status("order-1"),
+        keys.payload("t0k"),
+        keys.receipt("tencent", "2433:1", "+8613800138000"),
+        str(keys.progress("order-1", None)),
+        str(keys.progress(None, "t0k")),
+    ]
 
 
 @given(queue=names)

@@ -35,7 +35,7 @@ _NOISE = st.text(alphabet=st.characters(blacklist_categories=("Nd", "Cs")), max_
         ("0086-138-0013-8003", "0086-13*-****-8003"),
         ("sent to13800138000ok", "sent to138****8000ok"),
     ],
-)  # fmt: skip
+)
 def test_the_shapes_viewers_were_shown_whole_are_masked(text: str, masked: str) -> None:
     assert mask_numbers(text) == masked
 

@@ -22,9 +22,27 @@ DASHBOARD = ROOT / "contrib" / "grafana" / "smsworker.json"
 ALERTS = ROOT / "contrib" / "prometheus" / "alerts.yml"
 # Words in PromQL that are not metric names.
 PROMQL = {
-    "sum", "max", "min", "avg", "by", "without", "rate", "increase", "deriv", "histogram_quantile",
-    "clamp_min", "and", "or", "unless", "le", "label_values", "offset", "bool", "on", "ignoring",
-}  # fmt: skip
+    "sum",
+    "max",
+    "min",
+    "avg",
+    "by",
+    "without",
+    "rate",
+    "increase",
+    "deriv",
+    "histogram_quantile",
+    "clamp_min",
+    "and",
+    "or",
+    "unless",
+    "le",
+    "label_values",
+    "offset",
+    "bool",
+    "on",
+    "ignoring",
+}
 SUFFIXES = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
 
 
@@ -76,9 +94,13 @@ def test_the_dashboard_and_the_rules_name_only_exported_metrics_and_labels() -> 
 def test_every_alert_says_what_to_do() -> None:
     rules = alert_rules()
     assert {rule["alert"] for rule in rules} >= {
-        "SmsQueueGrowing", "SmsOldestTaskTooOld", "SmsDeadLettersRising", "SmsNoWorkerAlive",
-        "SmsWorkerRestarting", "SmsUndeliveredRatioHigh",
-    }  # fmt: skip
+        "SmsQueueGrowing",
+        "SmsOldestTaskTooOld",
+        "SmsDeadLettersRising",
+        "SmsNoWorkerAlive",
+        "SmsWorkerRestarting",
+        "SmsUndeliveredRatioHigh",
+    }
     for rule in rules:
         assert rule["labels"]["severity"] in {"warning", "critical"}
         assert rule["annotations"]["summary"] and rule["annotations"]["description"]

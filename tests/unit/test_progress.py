@@ -139,10 +139,18 @@ def make_sender(
     guard = RedisGuard(logs.logger, Stopping(5.0), wait=lambda s: None)
     policy = RetryPolicy(2, 0.001, 0.001)
     redis = WorkerRedis(queue, guard, "me:1:m")
-    return UnitSender(redis, [provider], policy, events=WorkerEvents(),
-                      pace=lambda provider: None, sleep=sleep, lease_lapsed=lambda since: in_doubt,
-                      settle=lambda flight: None, marks=ProgressMarks(redis),
-                      log=logs.logger)  # fmt: skip
+    return UnitSender(
+        redis,
+        [provider],
+        policy,
+        events=WorkerEvents(),
+        pace=lambda provider: None,
+        sleep=sleep,
+        lease_lapsed=lambda since: in_doubt,
+        settle=lambda flight: None,
+        marks=ProgressMarks(redis),
+        log=logs.logger,
+    )
 
 
 def flight(mobiles: tuple[str, ...]) -> TaskInFlight:

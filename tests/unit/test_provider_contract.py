@@ -122,11 +122,24 @@ def _network_provider(kind: str, base_url: str) -> Provider:
     if kind == "http":
         return HttpProvider(base_url + "/sms", timeout_s=0.2)
     if kind == "aliyun":
-        return AliyunProvider(access_key_id="k", access_key_secret="s", sign_name="S", templates={},
-                              base_url=base_url, timeout_s=0.2)  # fmt: skip
+        return AliyunProvider(
+            access_key_id="k",
+            access_key_secret="s",
+            sign_name="S",
+            templates={},
+            base_url=base_url,
+            timeout_s=0.2,
+        )
     if kind == "tencent":
-        return TencentProvider(secret_id="i", secret_key="k", sdk_app_id="1", sign_name="S", templates={},
-                               base_url=base_url, timeout_s=0.2)  # fmt: skip
+        return TencentProvider(
+            secret_id="i",
+            secret_key="k",
+            sdk_app_id="1",
+            sign_name="S",
+            templates={},
+            base_url=base_url,
+            timeout_s=0.2,
+        )
     return TwilioProvider(
         account_sid="AC", auth_token="t", from_number="+1", base_url=base_url, timeout_s=0.2
     )

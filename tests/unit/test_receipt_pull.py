@@ -60,8 +60,14 @@ class Aliyun:
         ]
 
 
-def accepted(r: fakeredis.FakeRedis, queue: RedisQueue, provider: str, message_id: str, number: str,
-             at: float = ACCEPTED) -> str:  # fmt: skip
+def accepted(
+    r: fakeredis.FakeRedis,
+    queue: RedisQueue,
+    provider: str,
+    message_id: str,
+    number: str,
+    at: float = ACCEPTED,
+) -> str:
     """What a settle leaves: the receipt record, the task's status, the awaiting entry."""
     key = queue.keys.receipt(provider, message_id, number)
     r.set(key, json.dumps({"id": "order-1", "number": number, "at": at}), ex=3600)
@@ -86,8 +92,14 @@ def state(queue: RedisQueue, number: str) -> dict[str, Any]:
 
 
 def tencent_item(number: str, serial: str, status: str = "SUCCESS") -> dict[str, Any]:
-    return {"PhoneNumber": number, "SerialNo": serial, "ReportStatus": status, "Description": "DELIVRD",
-            "UserReceiveTime": 1_795_194_009, "SessionContext": ""}  # fmt: skip
+    return {
+        "PhoneNumber": number,
+        "SerialNo": serial,
+        "ReportStatus": status,
+        "Description": "DELIVRD",
+        "UserReceiveTime": 1_795_194_009,
+        "SessionContext": "",
+    }
 
 
 def test_tencent_is_pulled_until_a_page_comes_back_short(

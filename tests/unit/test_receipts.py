@@ -90,10 +90,14 @@ def test_states_of_several_tasks_in_one_batch_go_to_their_own_keys(
 ) -> None:
     fake_redis.lpush("{sms_queue}:processing:w1", b"one", b"two")
     ops = [
-        SettleOp(element, sent=1, status_key=f"{{sms_queue}}:status:{element.decode()}",
-                 statuses=((A, state_json("sent", 1.0, provider=element.decode())),))
+        SettleOp(
+            element,
+            sent=1,
+            status_key=f"{{sms_queue}}:status:{element.decode()}",
+            statuses=((A, state_json("sent", 1.0, provider=element.decode())),),
+        )
         for element in (b"one", b"two")
-    ]  # fmt: skip
+    ]
     assert queue.settle("w1", 1, ops, receipt_ttl_s=600) == [True, True]
     assert states(queue, "one")[A]["provider"] == "one" and states(queue, "two")[A]["provider"] == "two"
     assert 0 < fake_redis.ttl("{sms_queue}:status:two") <= 600
@@ -138,8 +142,14 @@ def test_every_state_of_one_number_is_found_with_or_without_an_id(
 def test_recipients_are_queued_until_the_settle_moves_them_to_their_e164_states(
     make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, queue: RedisQueue
 ) -> None:
-    payload = json.dumps({"template_id": 1, "mobiles": ["13800138000", "12345", "+8613800138001"],
-                          "content": "x", "id": "order-1"}).encode()  # fmt: skip
+    payload = json.dumps(
+        {
+            "template_id": 1,
+            "mobiles": ["13800138000", "12345", "+8613800138001"],
+            "content": "x",
+            "id": "order-1",
+        }
+    ).encode()
     fake_redis.hset(queue.keys.status("order-1"), "+8613800138001", state_json("delivered", 1.0))
     StatusBook(queue).push_with_id(payload, "order-1", ["13800138000", "12345", "+8613800138001"], 600)
     before = states(queue, "order-1")

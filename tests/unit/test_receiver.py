@@ -129,10 +129,26 @@ def test_a_report_for_an_unknown_id_is_counted_not_an_error(client: FlaskClient,
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(body=st.one_of(st.binary(max_size=300), st.builds(lambda v: json.dumps(v).encode(), st.lists(
-    st.dictionaries(st.sampled_from(["message_id", "mobile", "status", "at", "code", "text"]),
-                    st.one_of(st.none(), st.integers(), st.floats(), st.text(max_size=20),
-                              st.sampled_from(["delivered", "undelivered", "m-1", A]))),
-    max_size=3))))  # fmt: skip
+@given(
+    body=st.one_of(
+        st.binary(max_size=300),
+        st.builds(
+            lambda v: json.dumps(v).encode(),
+            st.lists(
+                st.dictionaries(
+                    st.sampled_from(["message_id", "mobile", "status", "at", "code", "text"]),
+                    st.one_of(
+                        st.none(),
+                        st.integers(),
+                        st.floats(),
+                        st.text(max_size=20),
+                        st.sampled_from(["delivered", "undelivered", "m-1", A]),
+                    ),
+                ),
+                max_size=3,
+            ),
+        ),
+    )
+)
 def test_any_signed_body_gets_a_200_or_a_400_never_a_500(client: FlaskClient, body: bytes) -> None:
     assert client.post("/http", data=body, headers=signed(body)).status_code in (200, 400)

@@ -65,17 +65,29 @@ def client(fake_redis: fakeredis.FakeRedis, queue: RedisQueue, logs: LogCapture)
 
 def aliyun(**fields: Any) -> bytes:
     report = {
-        "phone_number": "13800138000", "send_time": "2026-11-21 10:00:00",
-        "report_time": "2026-11-21 10:00:05", "success": True, "err_code": "DELIVERED",
-        "err_msg": "用户接收成功", "sms_size": "1", "biz_id": "900619746936498440^0", "out_id": "",
-    }  # fmt: skip
+        "phone_number": "13800138000",
+        "send_time": "2026-11-21 10:00:00",
+        "report_time": "2026-11-21 10:00:05",
+        "success": True,
+        "err_code": "DELIVERED",
+        "err_msg": "用户接收成功",
+        "sms_size": "1",
+        "biz_id": "900619746936498440^0",
+        "out_id": "",
+    }
     return json.dumps([{**report, **fields}], ensure_ascii=False).encode()
 
 
 def tencent(**fields: Any) -> bytes:
-    report = {"user_receive_time": "2026-11-21 10:00:05", "nationcode": "86", "mobile": "13800138000",
-              "report_status": "SUCCESS", "errmsg": "DELIVRD", "description": "用户短信送达成功",
-              "sid": "sn-1"}  # fmt: skip
+    report = {
+        "user_receive_time": "2026-11-21 10:00:05",
+        "nationcode": "86",
+        "mobile": "13800138000",
+        "report_status": "SUCCESS",
+        "errmsg": "DELIVRD",
+        "description": "用户短信送达成功",
+        "sid": "sn-1",
+    }
     return json.dumps([{**report, **fields}], ensure_ascii=False).encode()
 
 
@@ -196,8 +208,13 @@ def test_a_tencent_callback_moves_the_state_and_gets_the_answer_tencent_expects(
 
 def test_twilios_published_signature_example() -> None:
     """The request-validation example in Twilio's security documentation."""
-    params = [("CallSid", "CA1234567890ABCDE"), ("Caller", "+14158675309"), ("Digits", "1234"),
-              ("From", "+14158675309"), ("To", "+18005551212")]  # fmt: skip
+    params = [
+        ("CallSid", "CA1234567890ABCDE"),
+        ("Caller", "+14158675309"),
+        ("Digits", "1234"),
+        ("From", "+14158675309"),
+        ("To", "+18005551212"),
+    ]
     url = "https://mycompany.com/myapp.php?foo=1&bar=2"
     assert signature("12345", url, params) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="
     assert signature("12345", url, reversed(params)) == "RSOYDt4T1cUTdK1PDd93/VVr8B8="  # order of the form
@@ -207,8 +224,15 @@ def test_twilios_published_signature_example() -> None:
 
 
 def twilio_form(**fields: str) -> dict[str, str]:
-    return {"MessageSid": "SM1", "MessageStatus": "delivered", "To": A, "From": "+15005550006",
-            "AccountSid": "AC1", "ApiVersion": "2010-04-01", **fields}  # fmt: skip
+    return {
+        "MessageSid": "SM1",
+        "MessageStatus": "delivered",
+        "To": A,
+        "From": "+15005550006",
+        "AccountSid": "AC1",
+        "ApiVersion": "2010-04-01",
+        **fields,
+    }
 
 
 def post_twilio(
@@ -273,19 +297,39 @@ def test_redis_away_is_a_503_so_the_vendor_pushes_again(queue: RedisQueue, logs:
 
 
 _VALUES = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=12),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=12),
     st.sampled_from(["SUCCESS", "FAIL", "86", "13800138000", "2026-11-21 10:00:05"]),
-)  # fmt: skip
-_FIELDS = ["phone_number", "report_time", "success", "err_code", "biz_id", "user_receive_time", "nationcode",
-           "mobile", "report_status", "errmsg", "sid"]  # fmt: skip
+)
+_FIELDS = [
+    "phone_number",
+    "report_time",
+    "success",
+    "err_code",
+    "biz_id",
+    "user_receive_time",
+    "nationcode",
+    "mobile",
+    "report_status",
+    "errmsg",
+    "sid",
+]
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     route=st.sampled_from(["aliyun", "tencent"]),
-    body=st.one_of(st.binary(max_size=200), st.builds(lambda v: json.dumps(v).encode(), st.lists(
-        st.dictionaries(st.sampled_from(_FIELDS), _VALUES), max_size=3))),
-)  # fmt: skip
+    body=st.one_of(
+        st.binary(max_size=200),
+        st.builds(
+            lambda v: json.dumps(v).encode(),
+            st.lists(st.dictionaries(st.sampled_from(_FIELDS), _VALUES), max_size=3),
+        ),
+    ),
+)
 def test_any_push_gets_a_200_or_a_400_never_a_500(client: FlaskClient, route: str, body: bytes) -> None:
     assert client.post(f"/{route}/{TOKEN}", data=body).status_code in (200, 400)
 
@@ -294,8 +338,7 @@ _FORM_FIELDS = ["MessageSid", "MessageStatus", "To", "ErrorCode", "ErrorMessage"
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(form=st.dictionaries(st.sampled_from(_FORM_FIELDS),
-                            st.text(max_size=300)))  # fmt: skip
+@given(form=st.dictionaries(st.sampled_from(_FORM_FIELDS), st.text(max_size=300)))
 def test_any_signed_twilio_form_gets_a_204_or_a_400_never_a_500(
     client: FlaskClient, form: dict[str, str]
 ) -> None:
