@@ -1,7 +1,7 @@
 """What became of a recipient: the reason vocabulary, one recipient's failure, one unit's outcome.
 
 Shared by the code that sends (``delivery.py``, ``worker/``) and the code that writes and reads
-dead letters (``deadletter.py``, ``dlq.py``), so neither has to import the other for it.
+dead letters (``deadletters.py``), so neither has to import the other for it.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import click
 from smsworker.app import build_parser, open_queue, redis_mode
 from smsworker.cli.options import SettingError, common_options, friendly_errors, plural, settings_from
 from smsworker.cli.progress import progress
-from smsworker.dlq import list_dead, replay
+from smsworker.deadletters import list_dead, replay
 from smsworker.errors import InvalidTask
 from smsworker.outcome import REASONS
 from smsworker.store.queue import RedisQueue

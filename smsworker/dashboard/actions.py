@@ -2,9 +2,9 @@
 exactly what the confirmation counted.
 
 The first POST (the ticked entries, or all that a filter chooses, in the whole list) counts the
-entries meant (``dlq.select``) and keeps them, by digest and count, under a selection id for a
+entries meant (``deadletters.select``) and keeps them, by digest and count, under a selection id for a
 quarter of an hour (``Q:selection:<id>``); the page that asks says how many, and by which filter.
-Confirming acts on exactly those (``dlq.exactly``): an entry added since is not touched, one taken
+Confirming acts on exactly those (``deadletters.exactly``): an entry added since is not touched, one taken
 meanwhile (another operator, a CLI replay) is reported as gone. Only an operator reaches these, with
 the session's CSRF token (``app.py``); each action is logged as an audit event.
 """
@@ -18,7 +18,7 @@ from typing import Any
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from smsworker import dlq
+from smsworker import deadletters
 from smsworker.dashboard.reads import DeadFilter
 from smsworker.dashboard.texts import TEXTS
 from smsworker.store.queue import RedisQueue
@@ -33,7 +33,7 @@ class Asked:
 
     action: str  # replay | purge
     user: str
-    selection: dlq.Selection
+    selection: deadletters.Selection
     wanted: dict[str, Any]  # the filter, as given
     ticked: int  # entries ticked (0: all that the filter chooses)
 
@@ -57,8 +57,8 @@ class Actions:
         wanted = DeadFilter.from_args(request.form, whole_number=False, region=self._region)
         ids = set(request.form.getlist("id")) if request.form.get("scope") != "all" else None
         try:
-            selection = dlq.select(self._queue, _chooser(wanted, ids), at_most=MAX_SELECTION)
-        except dlq.TooMany:
+            selection = deadletters.select(self._queue, _chooser(wanted, ids), at_most=MAX_SELECTION)
+        except deadletters.TooMany:
             flash(TEXTS[g.lang]["too_many"].format(count=MAX_SELECTION))
             return redirect(url_for("dead", **wanted.fields))
         asked = Asked(action, g.user.name, selection, wanted.fields, len(ids or ()))
@@ -80,7 +80,9 @@ class Actions:
 
     def _replay(self, asked: Asked) -> int:
         """Replay exactly what was asked for; how many of those were gone meanwhile."""
-        result = dlq.replay(self._queue, limit=None, reason=None, only=dlq.exactly(asked.selection))
+        result = deadletters.replay(
+            self._queue, limit=None, reason=None, only=deadletters.exactly(asked.selection)
+        )
         gone = asked.selection.total - result.replayed - result.not_replayable
         flash(TEXTS[g.lang]["replayed"].format(count=result.replayed, recipients=result.recipients))
         self._log.info(
@@ -97,7 +99,7 @@ class Actions:
 
     def _purge(self, asked: Asked) -> int:
         """Purge exactly what was asked for; how many of those were gone meanwhile."""
-        deleted = dlq.purge(self._queue, dlq.exactly(asked.selection))
+        deleted = deadletters.purge(self._queue, deadletters.exactly(asked.selection))
         gone = asked.selection.total - deleted
         flash(TEXTS[g.lang]["purged"].format(count=deleted))
         self._log.info(
@@ -111,10 +113,10 @@ class Actions:
         return gone
 
 
-def _chooser(wanted: DeadFilter, ids: set[str] | None) -> dlq.Chooser:
+def _chooser(wanted: DeadFilter, ids: set[str] | None) -> deadletters.Chooser:
     """The entries ticked (``ids``), or else all that ``wanted`` chooses."""
     if ids is not None:
-        return lambda raw, envelope: dlq.entry_id(raw) in ids
+        return lambda raw, envelope: deadletters.entry_id(raw) in ids
     return lambda raw, envelope: wanted.matches(envelope)
 
 
@@ -137,7 +139,7 @@ def _load(raw: bytes | None) -> Asked | None:
     try:
         data: Any = json.loads(raw) if raw else None
         counts = {str(k): int(v) for k, v in data["counts"].items()}
-        selection = dlq.Selection(counts, int(data["replayable"]))
+        selection = deadletters.Selection(counts, int(data["replayable"]))
         wanted = {str(k): str(v) for k, v in data["wanted"].items()}
         return Asked(str(data["action"]), str(data["user"]), selection, wanted, int(data["ticked"]))
     except (ValueError, TypeError, KeyError, AttributeError):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from smsworker import dlq
+from smsworker import deadletters
 from smsworker.deadletters import parse_envelope
 from smsworker.receipts import parse_state
 from smsworker.redact import mask_numbers
@@ -167,7 +167,7 @@ def dead_page(queue: RedisQueue, wanted: DeadFilter, page: int, *, mask: bool) -
 
 def dead_entry(queue: RedisQueue, wanted_id: str, *, mask: bool) -> dict[str, Any] | None:
     for raw, envelope in newest(queue):
-        if dlq.entry_id(raw) == wanted_id:
+        if deadletters.entry_id(raw) == wanted_id:
             return view(raw, envelope, mask=mask, whole=True)
     return None
 
@@ -219,7 +219,7 @@ def view(raw: bytes, envelope: dict[str, Any], *, mask: bool, whole: bool = Fals
     mobiles = [_text(m) for m in _list(envelope.get("failed_mobiles"))]
     recipients = envelope.get("recipients")
     shown: dict[str, Any] = {
-        "id": dlq.entry_id(raw),
+        "id": deadletters.entry_id(raw),
         "reason": _text(envelope.get("reason")),
         "code": _text(envelope.get("provider_code")),
         "error": _text(envelope.get("error")),

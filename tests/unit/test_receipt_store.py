@@ -12,7 +12,7 @@ import fakeredis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from smsworker.dlq import replay
+from smsworker.deadletters import replay
 from smsworker.receipts import is_time, parse_state
 from smsworker.store.keys import RECEIPT_TTL_S
 from smsworker.store.queue import RedisQueue
