@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import signal
@@ -11,7 +12,7 @@ import socket
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from smsworker.app import build_parser, build_queue, open_queue, wait_for_redis, worker_options
@@ -85,43 +86,62 @@ def run_worker(
     the parent instead, for a child of --processes: ``serve_metrics`` False)."""
     stop = StopOnSignal()
     stop.install()  # first: a stop while Redis is not answering yet is a clean stop too
-    # The sending threads wait on sockets most of the time and give the GIL up there by themselves.
-    # At the default 5 ms, a thread that wants the GIL also forces a switch every 5 ms, and with
-    # tens of threads runnable at once those forced switches cost CPU on every send, more the more
-    # threads (bench (b): about a tenth of a send's CPU at 256 in flight). 20 ms keeps them rare.
-    switch_interval_s = sys.getswitchinterval()
-    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
     options = worker_options(settings)
     notifier = Notifier.from_environ(os.environ)
     metrics = build_metrics(settings)
     events = FanOut([notifier, *([metrics] if metrics else []), *observers], log)
     try:
-        patience_s = options.drain_patience_s if drain else None
-        queue = wait_for_redis(
-            lambda: open_queue(settings, log), log, stop=stop.requested, patience_s=patience_s, events=events
-        )
-        if queue is None:
-            gave_up = "" if stop.requested.is_set() else f"Redis did not answer for {patience_s:.0f} s"
-            return Totals(gave_up=gave_up)
-        providers = build_providers(settings, log)
-        worker = Worker(queue, providers, build_parser(settings), options, log, events=events)
-        stop.then(worker.request_stop)
-        if metrics is not None:
-            metrics.watch(worker.queue, worker.units_in_flight)
-            if serve_metrics:
-                _serve_metrics(metrics, settings)
-        # Everything made so far (modules, the worker and its parts) lives as long as the process: out
-        # of the collector's sight, a full collection no longer walks it, which paused a worker ~20 ms
-        # now and then (the max of bench (c)'s idle latency: 18-28 ms before, 3-4 ms after).
-        gc.freeze()
-        return worker.drain() if drain else worker.run()
+        with _rare_gil_switches():
+            patience_s = options.drain_patience_s if drain else None
+            queue = wait_for_redis(
+                lambda: open_queue(settings, log),
+                log,
+                stop=stop.requested,
+                patience_s=patience_s,
+                events=events,
+            )
+            if queue is None:
+                gave_up = "" if stop.requested.is_set() else f"Redis did not answer for {patience_s:.0f} s"
+                return Totals(gave_up=gave_up)
+            providers = build_providers(settings, log)
+            worker = Worker(queue, providers, build_parser(settings), options, log, events=events)
+            stop.then(worker.request_stop)
+            if metrics is not None:
+                metrics.watch(worker.queue, worker.units_in_flight)
+                if serve_metrics:
+                    _serve_metrics(metrics, settings)
+            with _frozen_heap():
+                return worker.drain() if drain else worker.run()
     finally:
-        # For a caller that goes on (tests run workers in their own process).
-        gc.unfreeze()
-        sys.setswitchinterval(switch_interval_s)
         if metrics is not None:
             metrics.close()
         notifier.close()
+
+
+@contextlib.contextmanager
+def _rare_gil_switches() -> Iterator[None]:
+    """The sending threads wait on sockets most of the time and give the GIL up there by themselves.
+    At the default 5 ms, a thread that wants the GIL also forces a switch every 5 ms, and with tens of
+    threads runnable at once those forced switches cost CPU on every send, more the more threads
+    (bench (b): about a tenth of a send's CPU at 256 in flight). 20 ms keeps them rare."""
+    switch_interval_s = sys.getswitchinterval()
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
+    try:
+        yield
+    finally:
+        sys.setswitchinterval(switch_interval_s)
+
+
+@contextlib.contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Everything made so far (modules, the worker and its parts) lives as long as the process: out of
+    the collector's sight, a full collection no longer walks it, which paused a worker ~20 ms now and
+    then (the max of bench (c)'s idle latency: 18-28 ms before, 3-4 ms after)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()  # for a caller that goes on (tests run workers in their own process)
 
 
 def build_metrics(settings: Settings) -> PrometheusMetrics | None:

@@ -43,44 +43,65 @@ def supervise(
     parent itself serves starts in ``spawned``, once the first children are forked; ``exited(pid)``
     hears of each child that ended.
     """
-    stopping = threading.Event()
-    children: dict[int, tuple[int, int]] = {}  # pid -> (slot, read end of its report pipe)
-    started_at: dict[int, float] = {}
-    totals = Totals(drained=True)  # until a child reports it was not
-    failed = False
+    return _Supervisor(child, log, restart=restart, exited=exited).run(count, spawned)
 
-    def forward(signum: int, _frame: Any) -> None:
-        stopping.set()
-        for pid in children:
+
+class _Supervisor:
+    """The parent's state while its children run; only the parent's main thread touches it."""
+
+    def __init__(
+        self, child: Callable[[], Totals], log: Any, *, restart: bool, exited: Callable[[int], None] | None
+    ) -> None:
+        self._child = child
+        self._log = log
+        self._restart = restart
+        self._exited = exited
+        self._stopping = threading.Event()
+        self._children: dict[int, tuple[int, int]] = {}  # pid -> (slot, read end of its report pipe)
+        self._started_at: dict[int, float] = {}
+        self._totals = Totals(drained=True)  # until a child reports it was not
+        self._failed = False
+        self._backoff_s = 1.0
+
+    def run(self, count: int, spawned: Callable[[], None] | None) -> tuple[int, Totals]:
+        signal.signal(signal.SIGTERM, self._forward)
+        signal.signal(signal.SIGINT, self._forward)
+        for slot in range(count):
+            self._start(slot)
+        self._log.info("supervisor.started", processes=count, pids=sorted(self._children))
+        if spawned is not None:
+            spawned()
+        while self._children:
+            self._reap(*os.wait())
+        totals = self._totals
+        self._log.info("supervisor.stopped", tasks=totals.tasks, sent=totals.sent, dead=totals.dead)
+        return (1 if self._failed else 0), totals
+
+    def _forward(self, signum: int, _frame: Any) -> None:
+        self._stopping.set()
+        for pid in self._children:
             _kill(pid, signum)
 
-    signal.signal(signal.SIGTERM, forward)
-    signal.signal(signal.SIGINT, forward)
-    for slot in range(count):
-        started_at[_spawn(slot, child, children)] = time.monotonic()
-    log.info("supervisor.started", processes=count, pids=sorted(children))
-    if spawned is not None:
-        spawned()
-    backoff_s = 1.0
-    while children:
-        pid, status = os.wait()
-        slot, reader = children.pop(pid)
-        _add(totals, _read_report(reader))
-        if exited is not None:
-            exited(pid)
+    def _start(self, slot: int) -> None:
+        self._started_at[_spawn(slot, self._child, self._children)] = time.monotonic()
+
+    def _reap(self, pid: int, status: int) -> None:
+        """One child ended: add up its report, then restart it (after a backoff) or count its code."""
+        slot, reader = self._children.pop(pid)
+        _add(self._totals, _read_report(reader))
+        if self._exited is not None:
+            self._exited(pid)
         code = os.waitstatus_to_exitcode(status)
-        if restart and not stopping.is_set():
-            if time.monotonic() - started_at.pop(pid, 0.0) > HEALTHY_RUN_S:
-                backoff_s = 1.0
-            log.error("supervisor.child_died", pid=pid, exit_code=code, restart_in_s=backoff_s)
-            if stopping.wait(backoff_s):
-                continue
-            backoff_s = min(backoff_s * 2, RESTART_BACKOFF_MAX_S)
-            started_at[_spawn(slot, child, children)] = time.monotonic()
-            continue
-        failed = failed or code != 0
-    log.info("supervisor.stopped", tasks=totals.tasks, sent=totals.sent, dead=totals.dead)
-    return (1 if failed else 0), totals
+        if not self._restart or self._stopping.is_set():
+            self._failed = self._failed or code != 0
+            return
+        if time.monotonic() - self._started_at.pop(pid, 0.0) > HEALTHY_RUN_S:
+            self._backoff_s = 1.0
+        self._log.error("supervisor.child_died", pid=pid, exit_code=code, restart_in_s=self._backoff_s)
+        if self._stopping.wait(self._backoff_s):
+            return
+        self._backoff_s = min(self._backoff_s * 2, RESTART_BACKOFF_MAX_S)
+        self._start(slot)
 
 
 def _spawn(slot: int, child: Callable[[], Totals], children: dict[int, tuple[int, int]]) -> int:
