@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from smsworker.app import build_logger, open_queue, wait_for_redis
-from smsworker.cli.options import common_options, dashboard_options, friendly_errors, settings_from
+from smsworker.cli.errors import friendly_errors
+from smsworker.cli.options import common_options, dashboard_options, setting_option, settings_from
 from smsworker.errors import ConfigError, StartupError
 
 MAX_REQUEST = 64 * 1024
@@ -99,10 +100,8 @@ def dashboard(ctx: click.Context, /, **flags: Any) -> None:
     show_default=True,
     help="viewer: reads, numbers masked; operator: also replays and purges.",
 )
-@click.option(
-    "--dashboard-users-file", "users_file", help="The users file. [env: SMSWORKER_DASHBOARD_USERS_FILE]"
-)
-def add_user(name: str, role: str, users_file: str | None) -> None:
+@setting_option("dashboard_users_file")
+def add_user(name: str, role: str, dashboard_users_file: str | None) -> None:
     """Add a user to the dashboard's users file (or change its role and password).
 
     The password is asked for twice on a terminal, else read as one line from stdin. The file keeps
@@ -110,7 +109,7 @@ def add_user(name: str, role: str, users_file: str | None) -> None:
     """
     from smsworker.dashboard.users import add_user as add
 
-    settings = settings_from({"dashboard_users_file": users_file})
+    settings = settings_from({"dashboard_users_file": dashboard_users_file})
     path = settings.dashboard_users_file
     if not path:
         raise click.UsageError("give --dashboard-users-file (or SMSWORKER_DASHBOARD_USERS_FILE)")
@@ -127,14 +126,12 @@ def add_user(name: str, role: str, users_file: str | None) -> None:
 
 @dashboard.command("remove-user")
 @click.argument("name")
-@click.option(
-    "--dashboard-users-file", "users_file", help="The users file. [env: SMSWORKER_DASHBOARD_USERS_FILE]"
-)
-def remove_user(name: str, users_file: str | None) -> None:
+@setting_option("dashboard_users_file")
+def remove_user(name: str, dashboard_users_file: str | None) -> None:
     """Remove a user from the dashboard's users file; their sessions end at their next request."""
     from smsworker.dashboard.users import remove_user as remove
 
-    settings = settings_from({"dashboard_users_file": users_file})
+    settings = settings_from({"dashboard_users_file": dashboard_users_file})
     path = settings.dashboard_users_file
     if not path:
         raise click.UsageError("give --dashboard-users-file (or SMSWORKER_DASHBOARD_USERS_FILE)")

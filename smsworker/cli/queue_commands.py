@@ -10,7 +10,8 @@ from typing import Any
 import click
 
 from smsworker.app import build_parser, open_queue, redis_mode
-from smsworker.cli.options import SettingError, common_options, friendly_errors, plural, settings_from
+from smsworker.cli.errors import SettingError, friendly_errors
+from smsworker.cli.options import common_options, plural, settings_from
 from smsworker.cli.progress import progress
 from smsworker.deadletters import list_dead, replay
 from smsworker.errors import InvalidTask

@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from smsworker.app import build_logger
-from smsworker.cli.options import common_options, friendly_errors, receipts_options, settings_from
+from smsworker.cli.errors import friendly_errors
+from smsworker.cli.options import common_options, receipts_options, settings_from
 
 # Seconds a stopping receiver keeps trying to write what it took and Redis did not (backlog.py).
 FLUSH_S = 10.0

@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from smsworker.app import open_queue
-from smsworker.cli.options import common_options, friendly_errors, settings_from
+from smsworker.cli.errors import friendly_errors
+from smsworker.cli.options import common_options, settings_from
 from smsworker.config.settings import Settings
 from smsworker.deadletters import utc_text
 from smsworker.receipts import is_time, parse_state
