@@ -18,7 +18,7 @@ from smsworker.config.worker import WorkerSettings
 from smsworker.redact import redact_url
 from smsworker.store.keys import default_dead_letter_key
 
-__all__ = ["BY_NAME", "LOG_FORMATS", "LOG_LEVELS", "SETTINGS", "SETTING_NAMES", "Settings"]
+__all__ = ["BY_NAME", "LOG_FORMATS", "LOG_LEVELS", "SETTINGS", "SETTING_NAMES", "Settings", "default_of"]
 
 
 # The fields of the bases come first, the last base's first: the order --help and the README show.
@@ -51,3 +51,8 @@ class Settings(DashboardSettings, ReceiptsSettings, WorkerSettings, CommonSettin
 SETTINGS: tuple[Setting, ...] = declared(Settings)
 SETTING_NAMES = tuple(each.name for each in SETTINGS)
 BY_NAME = {each.name: each for each in SETTINGS}
+
+
+def default_of(setting: str) -> Any:
+    """The declared default of ``setting``, for an object whose own default must agree with it."""
+    return BY_NAME[setting].default
