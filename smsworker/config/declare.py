@@ -29,7 +29,8 @@ DASHBOARD = ("dashboard",)
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting as a user sees it. ``name`` is the field of ``Settings`` it fills."""
+    """One setting as a user sees it. ``name`` is the field of ``Settings`` it fills; ``declared()``
+    fills it in, with the environment name, TOML name and flag derived from it unless declared."""
 
     default: Any
     convert: Callable[[Any], Any]
@@ -49,7 +50,7 @@ class Setting:
     repeatable: bool = False
     # The systemd credential (LoadCredential=<name>) taken as this setting's file unless it is set.
     credential: str = ""
-    # What an error may show of a bad value that can hold a secret ("" for nothing at all).
+    # How an error shows a bad value that may hold a secret (returning "" shows none of it).
     reveal: Callable[[Any], str] | None = None
 
     @property
@@ -74,10 +75,29 @@ def setting(
     convert: Callable[[Any], Any],
     scope: tuple[str, ...],
     help: str,
-    **more: Any,
+    *,
+    flag: str = "",
+    env_form: str = "",
+    shown: str | None = None,
+    negatable: bool = True,
+    repeatable: bool = False,
+    credential: str = "",
+    reveal: Callable[[Any], str] | None = None,
 ) -> T:
-    """A field of ``Settings`` with its declaration; ``more``: the other fields of ``Setting``."""
-    declared = Setting(default, convert, help, scope, **more)
+    """A field of ``Settings`` and its declaration (the keywords: see ``Setting``)."""
+    declared = Setting(
+        default,
+        convert,
+        help,
+        scope,
+        flag=flag,
+        env_form=env_form,
+        shown=shown,
+        negatable=negatable,
+        repeatable=repeatable,
+        credential=credential,
+        reveal=reveal,
+    )
     metadata = {_KEY: declared}
     if isinstance(default, dict):  # a mutable default: each Settings gets its own copy
         return dataclasses.field(default_factory=lambda: copy.copy(default), metadata=metadata)

@@ -39,14 +39,7 @@ def load_settings(
         _from_file(Path(path), layers, sections)
     _sections_from_env(environ, sections)
     _sections_from_credentials(environ.get("CREDENTIALS_DIRECTORY"), sections)
-    credentials = Path(environ.get("CREDENTIALS_DIRECTORY") or "/nonexistent")
-    for declared in SETTINGS:
-        name = declared.credential
-        if name and declared.name not in layers and (credentials / name).is_file():
-            layers[declared.name] = (str(credentials / name), f"credential {name}")
-    for declared in SETTINGS:
-        if declared.env in environ:
-            layers[declared.name] = (environ[declared.env], f"environment {declared.env}")
+    _from_environment(environ, layers)
     for name, value in flags.items():
         if value is not None and value != ():
             layers[name] = (value, flag_name(name))
@@ -69,6 +62,18 @@ def _from_file(path: Path, layers: dict[str, tuple[Any, str]], sections: dict[st
             sections[name].update(_section(value, name, str(path)))
         else:
             layers[name] = (value, f"config file {path}")
+
+
+def _from_environment(environ: Mapping[str, str], layers: dict[str, tuple[Any, str]]) -> None:
+    """Each setting's environment variable, over the file; else its systemd credential (a file
+    named in LoadCredential=), unless the file set it."""
+    credentials = Path(environ.get("CREDENTIALS_DIRECTORY") or "/nonexistent")
+    for declared in SETTINGS:
+        name = declared.credential
+        if name and declared.name not in layers and (credentials / name).is_file():
+            layers[declared.name] = (str(credentials / name), f"credential {name}")
+        if declared.env in environ:
+            layers[declared.name] = (environ[declared.env], f"environment {declared.env}")
 
 
 def _sections_from_env(environ: Mapping[str, str], sections: dict[str, dict[str, Any]]) -> None:
