@@ -17,6 +17,7 @@ from typing import Any
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
+from smsworker.config.schema import default_of
 from smsworker.errors import (
     PermanentProviderError,
     ProviderError,
@@ -32,9 +33,9 @@ from smsworker.worker.events import WorkerEvents
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 5
-    backoff_base_s: float = 1.0
-    backoff_max_s: float = 60.0
+    max_attempts: int = default_of("max_attempts")
+    backoff_base_s: float = default_of("backoff_base")
+    backoff_max_s: float = default_of("backoff_max")
 
     def wait_s(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None

@@ -10,7 +10,8 @@ from typing import Any
 import click
 
 from smsworker.app import build_parser, open_queue, redis_mode
-from smsworker.cli.options import SettingError, common_options, friendly_errors, plural, settings_from
+from smsworker.cli.errors import SettingError, friendly_errors
+from smsworker.cli.options import common_options, plural, settings_from
 from smsworker.cli.progress import progress
 from smsworker.deadletters import list_dead, replay
 from smsworker.errors import InvalidTask
@@ -38,15 +39,10 @@ def enqueue(
 ) -> None:
     """Push one task in exactly the format PHP producers use (LPUSH onto the queue)."""
     settings = settings_from(flags)
-    for hint, value in (
-        ("--template-id", template_id),
-        ("--content", content),
-        ("--id", task_id),
-        ("--params", params),
-        *(("--mobile", m) for m in mobiles),
-    ):
-        if value is not None and not is_text(value):
-            raise SettingError(f"invalid {hint}: not valid UTF-8 text (check the terminal's encoding)")
+    _check_text(
+        ("--template-id", template_id), ("--content", content), ("--id", task_id), ("--params", params)
+    )
+    _check_text(*(("--mobile", m) for m in mobiles))
     data = _task_fields(template_id, mobiles, content, params, task_id)
     try:
         payload = encode_task(data)
@@ -70,6 +66,14 @@ def enqueue(
     click.echo(
         f"queued 1 task for {plural(len(mobiles), 'recipient')} on {settings.queue} (queue length {length})"
     )
+
+
+def _check_text(*given: tuple[str, str | None]) -> None:
+    """Each (flag, value) given must be text that UTF-8 can carry: a terminal in another encoding
+    hands Python undecodable bytes as lone surrogates."""
+    for hint, value in given:
+        if value is not None and not is_text(value):
+            raise SettingError(f"invalid {hint}: not valid UTF-8 text (check the terminal's encoding)")
 
 
 def _task_fields(

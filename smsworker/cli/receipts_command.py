@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from smsworker.app import build_logger
-from smsworker.cli.options import common_options, friendly_errors, receipts_options, settings_from
+from smsworker.cli.errors import friendly_errors
+from smsworker.cli.options import common_options, receipts_options, settings_from
+from smsworker.config.settings import Settings
+
+if TYPE_CHECKING:
+    from smsworker.receiver.setup import Receiver
 
 # Seconds a stopping receiver keeps trying to write what it took and Redis did not (backlog.py).
 FLUSH_S = 10.0
@@ -29,56 +34,23 @@ def receipts(**flags: Any) -> None:
     POST /twilio            Twilio's StatusCallback, signed with the auth token over
                             [twilio] status_callback_url (also sent with each message)
     --receipts-pull aliyun,tencent   ask the vendors' APIs instead, or as well
-    It listens on 127.0.0.1:8090 unless told otherwise: it is meant to sit behind a TLS proxy,
-    in a process (and systemd unit) of its own, apart from the workers.
+    It listens on --receipts-address and --receipts-port (loopback unless told otherwise): it is
+    meant to sit behind a TLS proxy, in a process (and systemd unit) of its own, apart from the
+    workers.
     """
     # Imported here, not with the CLI: the workers never carry Flask or waitress (RSS, scenario (e)).
-    from smsworker.cli.web_server import create_server
-    from smsworker.receiver.app import MAX_BODY
     from smsworker.receiver.setup import build_receiver, serve_metrics
 
     settings = settings_from(flags)
     with friendly_errors(settings):
         log = build_logger(settings)
         receiver = build_receiver(settings, log)
-        server = None
-        if receiver.app is not None:
-            server = create_server(
-                receiver.app,
-                settings.receipts_address,
-                settings.receipts_port,
-                max_body=MAX_BODY,
-                threads=8,
-                flags="receipts",
-            )
+        server = _http_server(receiver, settings)
         if receiver.metrics is not None:
             serve_metrics(receiver.metrics, settings)
-    if server is not None:
-        log.info(
-            "receipts.listening",
-            address=settings.receipts_address,
-            port=settings.receipts_port,
-            sources=receiver.app.config["SMSWORKER_SOURCES"] if receiver.app else [],
-        )
     stopping = threading.Event()
-    # Daemons: a round cut short by the exit is done again next time (held.py, backlog.py).
-    if server is not None:
-        threading.Thread(target=server.run, name="smsworker-receipts-http", daemon=True).start()
-    if receiver.held is not None:
-        threading.Thread(
-            target=receiver.held.run, args=(stopping,), name="smsworker-held", daemon=True
-        ).start()
-    threading.Thread(
-        target=receiver.backlog.run, args=(stopping,), name="smsworker-backlog", daemon=True
-    ).start()
-
-    def stop(signum: int, frame: Any) -> None:
-        if receiver.puller is not None:
-            receiver.puller.stop()  # the round in progress ends at its next call
-        stopping.set()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    _start(receiver, server, stopping, settings, log)
+    _stop_on_signals(receiver, stopping)
     if receiver.puller is not None:
         log.info(
             "receipts.pulling",
@@ -91,3 +63,53 @@ def receipts(**flags: Any) -> None:
     # What a vendor handed out once and Redis has not taken yet: a last chance before exit.
     receiver.backlog.flush(patience_s=FLUSH_S)
     log.info("receipts.stopped")
+
+
+def _http_server(receiver: Receiver, settings: Settings) -> Any | None:
+    """The server of the pushes; None when the receiver only pulls."""
+    from smsworker.cli.web_server import create_server
+    from smsworker.receiver.app import MAX_BODY
+
+    if receiver.app is None:
+        return None
+    return create_server(
+        receiver.app,
+        settings.receipts_address,
+        settings.receipts_port,
+        max_body=MAX_BODY,
+        threads=8,
+        flags="receipts",
+    )
+
+
+def _start(
+    receiver: Receiver, server: Any | None, stopping: threading.Event, settings: Settings, log: Any
+) -> None:
+    """The threads that take pushes, apply held reports and write the backlog, until ``stopping``."""
+    if server is not None and receiver.app is not None:
+        log.info(
+            "receipts.listening",
+            address=settings.receipts_address,
+            port=settings.receipts_port,
+            sources=receiver.app.config["SMSWORKER_SOURCES"],
+        )
+    # Daemons: a round cut short by the exit is done again next time (held.py, backlog.py).
+    if server is not None:
+        threading.Thread(target=server.run, name="smsworker-receipts-http", daemon=True).start()
+    if receiver.held is not None:
+        threading.Thread(
+            target=receiver.held.run, args=(stopping,), name="smsworker-held", daemon=True
+        ).start()
+    threading.Thread(
+        target=receiver.backlog.run, args=(stopping,), name="smsworker-backlog", daemon=True
+    ).start()
+
+
+def _stop_on_signals(receiver: Receiver, stopping: threading.Event) -> None:
+    def stop(signum: int, frame: Any) -> None:
+        if receiver.puller is not None:
+            receiver.puller.stop()  # the round in progress ends at its next call
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)

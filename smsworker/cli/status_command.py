@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from smsworker.app import open_queue
-from smsworker.cli.options import common_options, friendly_errors, settings_from
+from smsworker.cli.errors import friendly_errors
+from smsworker.cli.options import common_options, settings_from
 from smsworker.config.settings import Settings
 from smsworker.deadletters import utc_text
 from smsworker.receipts import is_time, parse_state
@@ -31,7 +32,7 @@ def status(task_id: str | None, mobile: str | None, as_json: bool, **flags: Any)
     delivered    the vendor's delivery report says it reached the phone
     undelivered  the report says it did not (with the vendor's code and text)
     dead         dead-lettered (with the reason; see 'smsworker dlq list')
-    States are kept for --receipt-ttl after the task settled (72 h by default). A task that is
+    States are kept for the workers' --receipt-ttl after the task settled. A task that is
     pushed by other means shows nothing until it settles. --mobile scans the keyspace (no index is kept
     for it): seconds on a Redis with millions of keys. Exits 1 when nothing is known.
     """

@@ -8,14 +8,20 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
-import redis
 
 from smsworker.app import build_logger, build_queue, redis_mode
-from smsworker.cli.options import common_options, friendly_errors, plural, settings_from, worker_options
+from smsworker.cli.errors import friendly_errors
+from smsworker.cli.options import common_options, plural, settings_from, worker_options
 from smsworker.cli.progress import progress
 from smsworker.config.settings import Settings
 from smsworker.daemon.process import end_process, run_processes, run_worker
 from smsworker.providers.registry import build_providers
+from smsworker.store.errors import (
+    AuthenticationError,
+    BusyLoadingError,
+    RedisConnectionError,
+    RedisTimeoutError,
+)
 from smsworker.store.upgrade import pending_renames
 from smsworker.worker.events import WorkerEvents
 from smsworker.worker.tally import Totals
@@ -55,9 +61,9 @@ def _probe_redis(settings: Settings) -> None:
             queue.client.ping()
         finally:
             queue.client.close()
-    except redis.AuthenticationError:
+    except AuthenticationError:
         raise
-    except (redis.ConnectionError, redis.TimeoutError, redis.BusyLoadingError):
+    except (RedisConnectionError, RedisTimeoutError, BusyLoadingError):
         return
 
 

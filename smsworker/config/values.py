@@ -3,7 +3,7 @@
 Every number is finite and inside a range that the code using it can honour (``inf`` seconds would
 reach ``select()`` as an ``OverflowError``); every URL is parsed fully here, so a bad port or
 database fails at start-up in one line instead of as a traceback at the first connection. Messages
-never repeat a secret: ``config.py`` decides what of a value may be shown.
+never repeat a secret: each setting's declaration (``reveal``) decides what of a value may be shown.
 """
 
 from __future__ import annotations

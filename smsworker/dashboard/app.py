@@ -22,6 +22,7 @@ import redis
 from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
+from smsworker.config.schema import default_of
 from smsworker.config.values import Network
 from smsworker.dashboard import reads
 from smsworker.dashboard.actions import Actions
@@ -46,10 +47,10 @@ class DashboardConfig:
     no_auth: bool = False
     secret: bytes = b""
     behind_tls: bool = False
-    region: str = "CN"
+    region: str = default_of("default_region")
     allowed_hosts: tuple[str, ...] = ()
     trusted_proxies: tuple[Network, ...] = ()
-    idle_timeout_s: float = 3600.0
+    idle_timeout_s: float = default_of("dashboard_idle_timeout")
 
 
 def make_app(queue: RedisQueue, config: DashboardConfig, log: Any) -> Flask:

@@ -1,34 +1,38 @@
-"""How a worker runs: the knobs ``app.py`` sets from ``Settings`` and tests set directly."""
+"""How a worker runs: the knobs ``app.py`` sets from ``Settings`` and tests set directly.
+
+A knob that is a setting has no default of its own: it takes the setting's declared default, so a
+``WorkerOptions()`` is the worker ``smsworker run`` starts with no settings given.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from smsworker.config.schema import default_of
 from smsworker.delivery import RetryPolicy
-from smsworker.store.keys import RECEIPT_TTL_S
 
 
 @dataclass(frozen=True)
 class WorkerOptions:
-    concurrency: int = 8
-    heartbeat_ttl_s: int = 30
-    shutdown_timeout_s: float = 30.0
+    concurrency: int = default_of("concurrency")
+    heartbeat_ttl_s: int = default_of("heartbeat_ttl")
+    shutdown_timeout_s: float = default_of("shutdown_timeout")
     retry: RetryPolicy = field(default_factory=RetryPolicy)
-    rate_limits: Mapping[str, float] = field(default_factory=dict)
+    rate_limits: Mapping[str, float] = field(default_factory=lambda: dict(default_of("rate_limits")))
     # Workers that may die holding one element before it is set aside as "poison".
-    poison_after: int = 3
+    poison_after: int = default_of("poison_after")
     # A drain is a batch job: a Redis that keeps failing this long ends it, with a non-zero exit.
     drain_patience_s: float = 30.0
     # How long a fetch blocks on an empty queue, and how often an idle loop looks up.
     fetch_block_s: float = 1.0
     # How long each recipient's status and the vendor ids for delivery reports are kept.
-    receipt_ttl_s: int = RECEIPT_TTL_S
+    receipt_ttl_s: int = default_of("receipt_ttl")
     # With --receipts-list: how many status changes Q:changes keeps (0: the list is not written).
     changes_max: int = 0
     # With --dead-letter-undelivered: keep each task's bytes with its receipts (Q:payload:<token>).
-    keep_payloads: bool = False
+    keep_payloads: bool = default_of("dead_letter_undelivered")
     # Shown on the dashboard's Workers page: how many processes this worker's parent runs.
-    processes: int = 1
+    processes: int = default_of("processes")
     # Cross-task batching: claimed tasks with the same message share requests (worker/grouping.py).
-    group_tasks: bool = True
+    group_tasks: bool = default_of("group_tasks")
