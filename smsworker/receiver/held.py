@@ -2,7 +2,7 @@
 
 A vendor may report on a number before its task has settled (its other requests, or their retries,
 are still under way), so before the record naming the task exists. ``ReceiptStore`` then holds the
-report in ``Q:held``; the settle that writes the record queues it on ``Q:held:due`` (``lua.SETTLE``).
+report in ``Q:held``; the settle that writes the record queues it on ``Q:held:due`` (``scripts.SETTLE``).
 This applies what is due, at once, and counts as ``unmatched`` what is still without a record after
 ``hold_s``: expired before it came, from another system sharing the vendor account, or forged.
 
@@ -23,7 +23,7 @@ from typing import Any, cast
 import redis
 
 from smsworker.receiver.recorder import Recorder
-from smsworker.store import lua
+from smsworker.store import scripts
 from smsworker.store.keys import Keys
 from smsworker.store.receipts import from_held_line
 
@@ -49,8 +49,8 @@ class HeldReports:
         self._hold_s = hold_s
         self._clock = clock
         self._owner = secrets.token_hex(8)
-        self._lock = client.register_script(lua.LOCK)
-        self._forget = client.register_script(lua.FORGET_HELD)
+        self._lock = scripts.register(client, scripts.LOCK)
+        self._forget = scripts.register(client, scripts.FORGET_HELD)
 
     def run(self, stop: threading.Event, every_s: float = 0.5) -> None:
         """A round every ``every_s`` until ``stop``; Redis away costs a round, not the thread."""

@@ -22,7 +22,7 @@ from typing import Any
 import redis
 
 from smsworker.outcome import Acceptance
-from smsworker.store import lua
+from smsworker.store import scripts
 from smsworker.store.keys import PROGRESS_TTL_S
 
 SENT = "1"
@@ -62,9 +62,9 @@ class Mark:
 
 class Progress:
     def __init__(self, client: redis.Redis) -> None:
-        self._reserve = client.register_script(lua.RESERVE)
-        self._steal = client.register_script(lua.STEAL)
-        self._finish = client.register_script(lua.FINISH)
+        self._reserve = scripts.register(client, scripts.RESERVE)
+        self._steal = scripts.register(client, scripts.STEAL)
+        self._finish = scripts.register(client, scripts.FINISH)
 
     def reserve(self, key: str, mine: str, mobiles: Sequence[str]) -> Reserved:
         answers: list[bytes] = self._reserve(keys=[key], args=[mine, PROGRESS_TTL_S, *mobiles])

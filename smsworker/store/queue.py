@@ -1,6 +1,6 @@
 """Every Redis command smsworker runs, on the keys ``keys.py`` names.
 
-Tasks move between lists only inside one Lua script or MULTI/EXEC (``lua.py`` says why each script
+Tasks move between lists only inside one Lua script or MULTI/EXEC (``scripts/*.lua`` say why each script
 is shaped as it is), so a crash between two commands never loses or duplicates an element.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import redis
 from redis.cluster import RedisCluster
 
-from smsworker.store import lua
+from smsworker.store import scripts
 from smsworker.store.keys import IDEMPOTENCY_TTL_S, RECEIPT_TTL_S, SETTLE_MARKER_TTL_S, Keys
 from smsworker.store.stamps import crashed_once_more
 
@@ -88,14 +88,14 @@ class RedisQueue:
         self._r: Any = client
         self.name = queue
         self.keys = Keys(queue, dead_letter_key)
-        self._requeue = client.register_script(lua.REQUEUE)
-        self._requeue_orphans = client.register_script(lua.REQUEUE_ORPHANS)
-        self._claim_many = client.register_script(lua.CLAIM_MANY)
-        self._stamp = client.register_script(lua.STAMP)
-        self._settle = client.register_script(lua.SETTLE)
-        self._replay = client.register_script(lua.REPLAY)
-        self._rate_limit = client.register_script(lua.RATE_LIMIT)
-        self._head_age = client.register_script(lua.HEAD_AGE)
+        self._requeue = scripts.register(client, scripts.REQUEUE)
+        self._requeue_orphans = scripts.register(client, scripts.REQUEUE_ORPHANS)
+        self._claim_many = scripts.register(client, scripts.CLAIM_MANY)
+        self._stamp = scripts.register(client, scripts.STAMP)
+        self._settle = scripts.register(client, scripts.SETTLE)
+        self._replay = scripts.register(client, scripts.REPLAY)
+        self._rate_limit = scripts.register(client, scripts.RATE_LIMIT)
+        self._head_age = scripts.register(client, scripts.HEAD_AGE)
         self._use_blmove = use_blmove
         self.in_cluster = isinstance(client, RedisCluster)
 
@@ -284,7 +284,7 @@ class RedisQueue:
         )
 
     def oldest_age_s(self, now: float | None = None) -> float | None:
-        """How long the next task to be taken has waited, at least (``lua.HEAD_AGE``); None: empty."""
+        """How long the next task to be taken has waited, at least (``scripts.HEAD_AGE``); None: empty."""
         at = time.time() if now is None else now
         age = float(self._head_age(keys=[self.keys.queue, self.keys.head], args=[at, 7 * 24 * 3600]))
         return None if age < 0 else age

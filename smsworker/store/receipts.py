@@ -8,7 +8,7 @@ Optimistic (WATCH/MULTI): concurrent reports for one task both land.
 
 A report may come before its record: vendors report within seconds, and a task's record is written
 when the whole task settles, after its other requests and their retries. So a report with no
-record is held (``lua.HOLD``, ``Q:held``) and applied once the settle writes the record
+record is held (``scripts.HOLD``, ``Q:held``) and applied once the settle writes the record
 (``receiver/held.py``); only one still without a record after ``receipts_hold`` (expired, from
 another system, forged) is counted as ``unmatched``: it is not an error.
 """
@@ -27,7 +27,7 @@ from smsworker.deadletters import build_envelope
 from smsworker.errors import InvalidTask
 from smsworker.outcome import Failure
 from smsworker.receipts import change_json, is_time, parse_record, parse_state, state_json
-from smsworker.store import lua
+from smsworker.store import scripts
 from smsworker.store.keys import Keys
 from smsworker.task import SmsTask, TaskParser
 
@@ -78,7 +78,7 @@ class ReceiptStore:
         self._keys = keys
         # Reports held at most (receipt keys) for a record to appear; 0: none, unmatched at once.
         self._hold_max = hold_max
-        self._hold = client.register_script(lua.HOLD)
+        self._hold = scripts.register(client, scripts.HOLD)
         self._changes_max = changes_max  # --receipts-list: also push each status change, capped
         # --dead-letter-undelivered: reads the task kept with the receipts, to dead-letter one recipient
         self._parser = undelivered_parser
