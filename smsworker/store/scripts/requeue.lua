@@ -15,15 +15,18 @@
 
 local bad = wrong_type({KEYS[1], KEYS[2], KEYS[3]}, {'list', 'list', 'set'})
 if bad then return bad end
+local a = 0
+local function take() a = a + 1; return ARGV[a] end
+local worker = take()
 local n = 0
 while true do
   local v = redis.call('LPOP', KEYS[1])
   if not v then break end
-  local at = 2 + 2 * n
-  if ARGV[at] == v and ARGV[at + 1] then v = ARGV[at + 1] end
+  local expected, instead = take(), take()
+  if expected == v and instead then v = instead end
   redis.call('RPUSH', KEYS[2], v)
   n = n + 1
 end
 redis.call('DEL', KEYS[1], KEYS[4], KEYS[5])
-redis.call('SREM', KEYS[3], ARGV[1])
+redis.call('SREM', KEYS[3], worker)
 return n

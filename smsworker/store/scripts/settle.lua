@@ -2,7 +2,7 @@
 --   keys=[processing list, dead-letter list, stats, settle marker, awaiting set, changes list,
 --         this minute's counters, held reports, held-due list,
 --         then hash keys (progress and status), then string keys (receipt and payload)],
---   args=read in order with take(), as store/settling.py writes them with put():
+--   args=read in order with take(), as store/settling.py writes them (store/args.py):
 --     batch number, marker TTL, id-progress TTL, index in KEYS of the first string key,
 --     receipt TTL, now (unix s), changes cap (0: off),
 --     then per task: element, progress key, keep progress (1/0), sent, dead, segments,
@@ -36,20 +36,31 @@
 -- record: checked and written together, two workers can never both record one task, and a crash
 -- leaves either all of a batch or none of it.
 
+local a = 0
+local function take() a = a + 1; return ARGV[a] end
+local function key() local n = tonumber(take()); if n > 0 then return KEYS[n] end end
+local function list() local out = {}; for n = 1, tonumber(take()) do out[n] = take() end; return out end
+-- A count and then that many rows of ``width`` values each.
+local function rows(width)
+  local out = {}
+  for n = 1, tonumber(take()) do
+    local row = {}
+    for c = 1, width do row[c] = take() end
+    out[n] = row
+  end
+  return out
+end
+local batch, marker_ttl, progress_ttl, first_string = take(), take(), take(), tonumber(take())
+local ttl, now, changes_max = take(), take(), tonumber(take())
 local kinds = {'list', 'list', 'hash', 'string', 'zset', 'list', 'hash', 'hash', 'list'}
-for i = 10, #KEYS do kinds[i] = (i < tonumber(ARGV[4])) and 'hash' or 'string' end
+for i = 10, #KEYS do kinds[i] = (i < first_string) and 'hash' or 'string' end
 local bad = wrong_type(KEYS, kinds)
 if bad then return bad end
 local marker = redis.call('GET', KEYS[4])
 if marker then
-  local batch, applied = string.match(marker, '^(%d+):([01]*)$')
-  if batch == ARGV[1] then return applied end
+  local recorded, applied = string.match(marker, '^(%d+):([01]*)$')
+  if recorded == batch then return applied end
 end
-local ttl, now = ARGV[5], ARGV[6]
-local a = 7
-local function take() a = a + 1; return ARGV[a] end
-local function key() local n = tonumber(take()); if n > 0 then return KEYS[n] end end
-local function list() local out = {}; for n = 1, tonumber(take()) do out[n] = take() end; return out end
 -- Whether the stored state ``current`` is a report on the very message ``new`` records: then the
 -- report came first, and stays. (One on an earlier message, before a replay sent it again, does not.)
 local function reported(current, new)
@@ -64,24 +75,16 @@ while a < #ARGV do
   local element, progress, keep = take(), key(), take()
   local task_sent, task_dead, task_segments = tonumber(take()), tonumber(take()), tonumber(take())
   local envelopes, status = list(), key()
-  local states = {}
-  for n = 1, tonumber(take()) do
-    local number = take()
-    local state = take()
-    states[n] = {number, state, take()}
-  end
+  local states = rows(3)  -- number, state JSON, change JSON or ''
   local drops = list()
-  local receipts = {}
-  for n = 1, tonumber(take()) do
-    local receipt = key()
-    receipts[n] = {receipt, take()}
-  end
+  local receipts = rows(2)  -- receipt key (its index in KEYS), record JSON
+  for _, r in ipairs(receipts) do r[1] = KEYS[tonumber(r[1])] end
   local payload = key()
   local payload_value = payload and take()
   if redis.call('LREM', KEYS[1], 1, element) == 1 then
     for _, envelope in ipairs(envelopes) do redis.call('LPUSH', KEYS[2], envelope) end
     if progress then
-      if keep == '1' then redis.call('EXPIRE', progress, ARGV[3]) else redis.call('DEL', progress) end
+      if keep == '1' then redis.call('EXPIRE', progress, progress_ttl) else redis.call('DEL', progress) end
     end
     if status and #states > 0 then
       for _, field in ipairs(drops) do redis.call('HDEL', status, field) end
@@ -126,7 +129,7 @@ if awaiting > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', '(' .. (tonumber(now) - tonumber(ttl)))
   redis.call('EXPIRE', KEYS[5], ttl)
 end
-if changed > 0 then redis.call('LTRIM', KEYS[6], 0, tonumber(ARGV[7]) - 1) end
+if changed > 0 then redis.call('LTRIM', KEYS[6], 0, changes_max - 1) end
 local result = table.concat(applied)
-redis.call('SET', KEYS[4], ARGV[1] .. ':' .. result, 'EX', ARGV[2])
+redis.call('SET', KEYS[4], batch .. ':' .. result, 'EX', marker_ttl)
 return result
