@@ -30,6 +30,8 @@ from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.held import HeldReports
 from smsworker.receiver.pull import Puller
 from smsworker.receiver.recorder import Recorder
+from smsworker.store.awaiting import AwaitingReceipts
+from smsworker.store.held import HeldStore
 from smsworker.store.queue import RedisQueue
 from smsworker.store.ratelimit import RateLimiter
 from smsworker.store.receipts import ReceiptStore
@@ -113,10 +115,10 @@ class Life:
         limiter = RateLimiter(queue, {}, self.logs.logger)
         backlog = Backlog(recorder, self.logs.logger)
         self.puller = Puller(
-            recorder, queue.client, queue.keys, limiter, self.logs.logger, tencent=vendor, backlog=backlog
+            recorder, AwaitingReceipts(queue), limiter, self.logs.logger, tencent=vendor, backlog=backlog
         )
         self.held = HeldReports(
-            recorder, queue.client, queue.keys, self.logs.logger, hold_s=HOLD_S, clock=lambda: self.now
+            recorder, HeldStore(queue), self.logs.logger, hold_s=HOLD_S, clock=lambda: self.now
         )
         self.crashes = 0
         self.rig = self._worker()

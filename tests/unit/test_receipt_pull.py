@@ -17,6 +17,7 @@ from smsworker.receipts import parse_state
 from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.pull import PAGE, Puller
 from smsworker.receiver.recorder import Recorder
+from smsworker.store.awaiting import AwaitingReceipts
 from smsworker.store.queue import RedisQueue
 from smsworker.store.ratelimit import RateLimiter
 from smsworker.store.receipts import ReceiptStore
@@ -83,7 +84,14 @@ def puller(r: fakeredis.FakeRedis, queue: RedisQueue, logs: LogCapture, **vendor
     recorder = Recorder(ReceiptStore(r, queue.keys), logs.logger)
     backlog = Backlog(recorder, logs.logger)
     return Puller(
-        recorder, r, queue.keys, limiter, logs.logger, backlog=backlog, after_s=60, retry_s=300, **vendors
+        recorder,
+        AwaitingReceipts(queue),
+        limiter,
+        logs.logger,
+        backlog=backlog,
+        after_s=60,
+        retry_s=300,
+        **vendors,
     )
 
 
@@ -216,7 +224,7 @@ def test_stop_ends_the_loop_even_while_waiting_for_a_turn(
     vendor = Tencent([])
     limited = cast(RateLimiter, limiter)
     backlog = Backlog(recorder, logs.logger)
-    pulling = Puller(recorder, fake_redis, queue.keys, limited, logs.logger, tencent=vendor, backlog=backlog)
+    pulling = Puller(recorder, AwaitingReceipts(queue), limited, logs.logger, tencent=vendor, backlog=backlog)
     thread = threading.Thread(target=pulling.run, args=(3600,))
     thread.start()
     assert limiter.waiting.wait(5)
