@@ -153,23 +153,30 @@ class ReceiptStore:
         record.update(reported=report.state, reported_at=round(at, 3))
         pipe.multi()
         if letter is not None:
-            envelopes, progress_key = letter
-            for envelope in envelopes:
-                pipe.lpush(self._keys.dead, envelope)
-            if progress_key is not None:  # so that a replay under the same id sends it again
-                pipe.hdel(progress_key, report.number)
+            self._queue_dead_letter(pipe, letter, report.number)
         pipe.set(receipt_key, json.dumps(record, ensure_ascii=False), ex=max(int(ttl), 1))
         if status_key is not None and status is not None:
-            moved = _moved(parse_state(status), report, at)
-            pipe.hset(status_key, report.number, moved)
-            if self._changes_max > 0:
-                pipe.lpush(self._keys.changes, change_json(task_id, report.number, moved))
-                pipe.ltrim(self._keys.changes, 0, self._changes_max - 1)
+            self._queue_status(pipe, status_key, task_id, _moved(parse_state(status), report, at), report)
         pipe.zrem(self._keys.awaiting, receipt_key)
         pipe.hincrby(self._keys.stats, report.state, 1)
         pipe.execute()
         accepted = record.get("at")
         return Applied(report.state, report, max(0.0, at - accepted) if is_time(accepted) else None)
+
+    def _queue_dead_letter(self, pipe: Any, letter: tuple[list[bytes], str | None], number: str) -> None:
+        envelopes, progress_key = letter
+        for envelope in envelopes:
+            pipe.lpush(self._keys.dead, envelope)
+        if progress_key is not None:  # so that a replay under the same id sends it again
+            pipe.hdel(progress_key, number)
+
+    def _queue_status(
+        self, pipe: Any, status_key: str, task_id: str | None, moved: bytes, report: Report
+    ) -> None:
+        pipe.hset(status_key, report.number, moved)
+        if self._changes_max > 0:
+            pipe.lpush(self._keys.changes, change_json(task_id, report.number, moved))
+            pipe.ltrim(self._keys.changes, 0, self._changes_max - 1)
 
     def _dead_letter(
         self, pipe: Any, record: dict[str, Any], report: Report
