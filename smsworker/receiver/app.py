@@ -12,7 +12,7 @@ Hostile traffic gets nothing: a body over ``MAX_BODY`` is refused before it is r
 or missing signature is a bare 403, a proven body that is not a report a 400 saying why, Redis away
 a 503 (every vendor pushes again later). In a batch, the elements that are reports are applied and
 the others counted as ``malformed`` (``fields.each_report`` says why). Reports are applied one by
-one (``receipt_store.py``), so a repeat changes nothing and one for an unknown id is held, then
+one (``store/receipts.py``), so a repeat changes nothing and one for an unknown id is held, then
 counted, not an error. Each answer is the one its vendor expects.
 """
 
