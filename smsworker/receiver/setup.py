@@ -83,8 +83,7 @@ def _receipt_store(settings: Settings, queue: RedisQueue) -> ReceiptStore:
     changes_max = settings.receipts_list_max if settings.receipts_list else 0
     parser = build_parser(settings) if settings.dead_letter_undelivered else None
     return ReceiptStore(
-        queue.client,
-        queue.keys,
+        queue,
         changes_max=changes_max,
         undelivered_parser=parser,
         hold_max=_hold_max(settings),

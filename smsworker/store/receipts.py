@@ -28,7 +28,7 @@ from smsworker.errors import InvalidTask
 from smsworker.outcome import Failure
 from smsworker.receipts import change_json, is_time, parse_record, parse_state, state_json
 from smsworker.store import scripts
-from smsworker.store.keys import Keys
+from smsworker.store.queue import RedisQueue
 from smsworker.task import SmsTask, TaskParser
 
 DELIVERED, UNDELIVERED = "delivered", "undelivered"
@@ -67,18 +67,17 @@ class Applied:
 class ReceiptStore:
     def __init__(
         self,
-        client: redis.Redis,
-        keys: Keys,
+        queue: RedisQueue,
         *,
         changes_max: int = 0,
         undelivered_parser: TaskParser | None = None,
         hold_max: int = 0,
     ) -> None:
-        self._client = client
-        self._keys = keys
+        self._client: Any = queue.client
+        self._keys = queue.keys
         # Reports held at most (receipt keys) for a record to appear; 0: none, unmatched at once.
         self._hold_max = hold_max
-        self._hold = scripts.register(client, scripts.HOLD)
+        self._hold = scripts.register(queue.client, scripts.HOLD)
         self._changes_max = changes_max  # --receipts-list: also push each status change, capped
         # --dead-letter-undelivered: reads the task kept with the receipts, to dead-letter one recipient
         self._parser = undelivered_parser

@@ -30,7 +30,7 @@ class Rig:
         self.queue = queue
         self.logs = LogCapture()
         self.now = time.time()
-        self.store = ReceiptStore(queue.client, queue.keys, hold_max=hold_max)
+        self.store = ReceiptStore(queue, hold_max=hold_max)
         self.recorder = Recorder(self.store, self.logs.logger)
         self.held = HeldReports(
             self.recorder, HeldStore(queue), self.logs.logger, hold_s=hold_s, clock=lambda: self.now

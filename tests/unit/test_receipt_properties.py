@@ -107,7 +107,7 @@ class Life:
         self.queue, self.vendor, self.data = queue, vendor, data
         self.logs = LogCapture()
         self.now = time.time()  # the clock the store stamps held reports with
-        store = ReceiptStore(queue.client, queue.keys, hold_max=10_000)
+        store = ReceiptStore(queue, hold_max=10_000)
         recorder = Recorder(store, self.logs.logger)
         self.web: FlaskClient = make_app(
             recorder, Sources(path_token=TOKEN), log=self.logs.logger

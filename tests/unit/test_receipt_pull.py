@@ -81,7 +81,7 @@ def accepted(
 
 def puller(r: fakeredis.FakeRedis, queue: RedisQueue, logs: LogCapture, **vendors: Any) -> Puller:
     limiter = RateLimiter(queue, {"aliyun.pull": 1000.0, "tencent.pull": 1000.0}, logs.logger)
-    recorder = Recorder(ReceiptStore(r, queue.keys), logs.logger)
+    recorder = Recorder(ReceiptStore(queue), logs.logger)
     backlog = Backlog(recorder, logs.logger)
     return Puller(
         recorder,
@@ -220,7 +220,7 @@ def test_stop_ends_the_loop_even_while_waiting_for_a_turn(
     fake_redis: fakeredis.FakeRedis, queue: RedisQueue, logs: LogCapture
 ) -> None:
     limiter = Blocking()
-    recorder = Recorder(ReceiptStore(fake_redis, queue.keys), logs.logger)
+    recorder = Recorder(ReceiptStore(queue), logs.logger)
     vendor = Tencent([])
     limited = cast(RateLimiter, limiter)
     backlog = Backlog(recorder, logs.logger)
