@@ -14,16 +14,18 @@ from importlib import resources
 import redis
 from redis.commands.core import Script
 
-# The type check (``wrong_type``) the scripts that move tasks run before their first write.
-_CHECK_TYPES = "check_types"
+# Functions some scripts share, each in a file of its own, prepended to every script that calls it:
+# the type check the scripts that move tasks run before their first write, and the ARGV cursor.
+_PRELUDES = {"check_types": "wrong_type(", "cursor": "take()"}
 
 
 def source(name: str) -> str:
-    """The script ``scripts/<name>.lua`` as Redis runs it: with the type check it calls, if any."""
+    """The script ``scripts/<name>.lua`` as Redis runs it: after the preludes it calls, if any."""
     text = resources.files(__package__).joinpath("scripts", f"{name}.lua").read_text("utf-8")
-    if name != _CHECK_TYPES and "wrong_type(" in text:
-        text = source(_CHECK_TYPES) + text
-    return text
+    if name in _PRELUDES:
+        return text
+    used = [prelude for prelude, call in _PRELUDES.items() if call in text]
+    return "".join(source(prelude) + "\n" for prelude in used) + text
 
 
 def register(client: redis.Redis, script: str) -> Script:

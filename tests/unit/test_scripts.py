@@ -17,21 +17,24 @@ ROOT = Path(scripts.__file__).parents[2]
 
 def test_every_lua_file_is_a_script_with_its_header() -> None:
     names = sorted(path.stem for path in FILES.glob("*.lua"))
-    assert "settle" in names and "check_types" in names
+    assert "settle" in names and "check_types" in names and "cursor" in names
     for name in names:
         text = (FILES / f"{name}.lua").read_text("utf-8")
         assert text.startswith("-- "), name
         header = text[: text.index("\n\n")]
         assert "Atomic" in header or "Why" in header, f"{name}.lua does not say why it is atomic"
-        if name != "check_types":
+        if name not in ("check_types", "cursor"):  # the preludes: shared functions, not scripts
             assert header.startswith(f"-- {name}("), f"{name}.lua's header does not name KEYS and ARGV"
             assert getattr(scripts, name.upper()) == scripts.source(name)
 
 
-def test_the_type_check_comes_with_the_scripts_that_call_it() -> None:
-    check = scripts.source("check_types")
-    assert scripts.SETTLE.startswith(check) and scripts.REQUEUE.startswith(check)
-    assert not scripts.RESERVE.startswith(check) and "wrong_type" not in scripts.RESERVE
+def test_the_preludes_come_with_the_scripts_that_call_them() -> None:
+    check, cursor = scripts.source("check_types"), scripts.source("cursor")
+    assert scripts.SETTLE.startswith(check + "\n" + cursor + "\n")
+    assert scripts.REPLAY.startswith(check) and cursor not in scripts.REPLAY
+    assert scripts.FINISH.startswith(cursor) and check not in scripts.FINISH
+    assert "wrong_type" not in scripts.RESERVE
+    assert "take()" not in scripts.RESERVE and not scripts.RESERVE.startswith(cursor)
 
 
 def test_the_lua_files_ship_with_the_package() -> None:

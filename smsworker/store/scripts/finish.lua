@@ -13,8 +13,6 @@
 -- Atomic because a release checks that the reservation is still ours before deleting it: a
 -- claimant that took the number over in between keeps it.
 
-local a = 0
-local function take() a = a + 1; return ARGV[a] end
 local ttl = take()
 for k = 1, #KEYS do
   local key, mine = KEYS[k], take()

@@ -15,8 +15,6 @@
 
 local bad = wrong_type({KEYS[1], KEYS[2], KEYS[3]}, {'list', 'list', 'set'})
 if bad then return bad end
-local a = 0
-local function take() a = a + 1; return ARGV[a] end
 local worker = take()
 local n = 0
 while true do

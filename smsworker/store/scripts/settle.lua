@@ -36,20 +36,6 @@
 -- record: checked and written together, two workers can never both record one task, and a crash
 -- leaves either all of a batch or none of it.
 
-local a = 0
-local function take() a = a + 1; return ARGV[a] end
-local function key() local n = tonumber(take()); if n > 0 then return KEYS[n] end end
-local function list() local out = {}; for n = 1, tonumber(take()) do out[n] = take() end; return out end
--- A count and then that many rows of ``width`` values each.
-local function rows(width)
-  local out = {}
-  for n = 1, tonumber(take()) do
-    local row = {}
-    for c = 1, width do row[c] = take() end
-    out[n] = row
-  end
-  return out
-end
 local batch, marker_ttl, progress_ttl, first_string = take(), take(), take(), tonumber(take())
 local ttl, now, changes_max = take(), take(), tonumber(take())
 local kinds = {'list', 'list', 'hash', 'string', 'zset', 'list', 'hash', 'hash', 'list'}
