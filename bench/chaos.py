@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bench.harness import SIGTERM, Api, Proc, Rig, mobiles, php_task, rig, wait_for
-from smsworker.store import lua
+from smsworker.store import scripts
 from tests.support.dead_letters import dead_lettered_mobiles
 from tests.support.redis_proxy import RedisProxy, script
 
@@ -242,7 +242,7 @@ def lost_replies(rig: Rig, scale: float) -> Outcome:
     api = rig.api(latency_ms=5)
     expected = _fill(rig, max(200, round(2000 * scale)), ids=True)  # ids: reservations too
     proxy = RedisProxy(rig.redis_server.port)
-    calls = [lua.CLAIM_MANY, lua.STAMP, lua.RESERVE, lua.FINISH, lua.SETTLE]
+    calls = [scripts.CLAIM_MANY, scripts.STAMP, scripts.RESERVE, scripts.FINISH, scripts.SETTLE]
     workers = [_worker(rig, api, "--concurrency", "8", SMSWORKER_REDIS_URL=proxy.url) for _ in range(2)]
     rng = random.Random(20261121)
     lost = 0

@@ -10,14 +10,12 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-import redis
-from redis.crc import key_slot
-
 from smsworker.config.settings import Settings
 from smsworker.delivery import RetryPolicy
 from smsworker.errors import StartupError
 from smsworker.logs import make_logger
-from smsworker.store.connect import connect, connect_cluster, connect_sentinel, is_cluster_node
+from smsworker.store.connect import connect, connect_cluster, connect_sentinel, is_cluster_node, same_slot
+from smsworker.store.errors import AuthenticationError, RedisConnectionError, RedisTimeoutError
 from smsworker.store.keys import default_dead_letter_key
 from smsworker.store.queue import RedisQueue
 from smsworker.store.upgrade import upgrade_layout
@@ -106,7 +104,7 @@ def _tls(settings: Settings) -> dict[str, str]:
 
 def _cluster_queue(settings: Settings, nodes: list[tuple[str, int]], tls: dict[str, str]) -> RedisQueue:
     dead, queue = settings.dead_letter_key, settings.queue
-    if key_slot(dead.encode()) != key_slot(queue.encode()):
+    if not same_slot(dead, queue):
         raise StartupError(
             f"invalid dead_letter_queue {dead!r} for a Redis Cluster: it must share the slot of the "
             f"queue {queue!r}; leave it unset, or name it with the queue's hash tag, like "
@@ -165,9 +163,9 @@ def wait_for_redis(
     while not stop.is_set():
         try:
             connected = connect()
-        except redis.AuthenticationError:
+        except AuthenticationError:
             raise
-        except (redis.ConnectionError, redis.TimeoutError) as exc:
+        except (RedisConnectionError, RedisTimeoutError) as exc:
             if deadline is not None and time.monotonic() >= deadline:
                 return None
             waited = True

@@ -21,6 +21,7 @@ from flask import flash, g, redirect, render_template, request, url_for
 from smsworker import deadletters
 from smsworker.dashboard.reads import DeadFilter
 from smsworker.dashboard.texts import TEXTS
+from smsworker.store.dashboard import Selections
 from smsworker.store.queue import RedisQueue
 
 SELECTION_TTL_S = 900
@@ -41,7 +42,7 @@ class Asked:
 class Actions:
     def __init__(self, queue: RedisQueue, log: Any, *, region: str) -> None:
         self._queue = queue
-        self._r: Any = queue.client  # redis-py's reply types are too loose to narrow
+        self._selections = Selections(queue)
         self._log = log
         self._region = region
 
@@ -63,16 +64,15 @@ class Actions:
             return redirect(url_for("dead", **wanted.fields))
         asked = Asked(action, g.user.name, selection, wanted.fields, len(ids or ()))
         selection_id = secrets.token_urlsafe(16)
-        self._r.set(self._queue.keys.selection(selection_id), _dump(asked), ex=SELECTION_TTL_S)
+        self._selections.keep(selection_id, _dump(asked), SELECTION_TTL_S)
         return render_template("confirm.html", asked=asked, selection_id=selection_id)
 
     def _confirmed(self, action: str, selection_id: str) -> Any:
-        key = self._queue.keys.selection(selection_id)
-        asked = _load(self._r.get(key)) if selection_id else None
+        asked = _load(self._selections.get(selection_id)) if selection_id else None
         if asked is None or asked.action != action or asked.user != g.user.name:
             flash(TEXTS[g.lang]["selection_gone"])
             return redirect(url_for("dead"))
-        self._r.delete(key)  # one confirmation, used once
+        self._selections.drop(selection_id)  # one confirmation, used once
         gone = self._replay(asked) if action == "replay" else self._purge(asked)
         if gone:
             flash(TEXTS[g.lang]["gone_meanwhile"].format(count=gone))

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-import redis
 from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
@@ -33,6 +32,8 @@ from smsworker.dashboard.searches import NumberSearches
 from smsworker.dashboard.sessions import MAX_AGE_S, Sessions
 from smsworker.dashboard.texts import TEXTS, pick
 from smsworker.dashboard.users import User, UsersFile
+from smsworker.store.dashboard import SearchCounts, SessionRecords
+from smsworker.store.errors import RedisError
 from smsworker.store.queue import RedisQueue
 
 MAX_FORM = 64 * 1024
@@ -68,7 +69,7 @@ def make_app(queue: RedisQueue, config: DashboardConfig, log: Any) -> Flask:
     app.jinja_env.filters["when"] = reads.when
     sessions = None
     if config.users is not None and not config.no_auth:
-        sessions = Sessions(queue.client, queue.keys, config.users, key=secret, idle_s=config.idle_timeout_s)
+        sessions = Sessions(SessionRecords(queue), config.users, key=secret, idle_s=config.idle_timeout_s)
     _guard(app, config, sessions)
     _routes(app, queue, config, sessions, log)
     _errors(app, log)
@@ -127,7 +128,7 @@ def _routes(
     app: Flask, queue: RedisQueue, config: DashboardConfig, sessions: Sessions | None, log: Any
 ) -> None:
     auth = Auth(config.users, sessions, log)
-    pages = Pages(queue, NumberSearches(queue.client, queue.keys), region=config.region)
+    pages = Pages(queue, NumberSearches(SearchCounts(queue)), region=config.region)
     actions = Actions(queue, log, region=config.region)
 
     def operator(view: Any) -> Any:
@@ -163,8 +164,8 @@ def _errors(app: Flask, log: Any) -> None:
     def too_many(error: TooManySearches) -> Any:
         return _refused(429, str(error))
 
-    @app.errorhandler(redis.RedisError)
-    def redis_away(error: redis.RedisError) -> Any:
+    @app.errorhandler(RedisError)
+    def redis_away(error: RedisError) -> Any:
         log.error("dashboard.redis_unavailable", error=str(error), path=request.path)
         return _refused(503, TEXTS[g.get("lang", "en")]["redis_away"])
 

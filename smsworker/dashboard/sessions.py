@@ -20,10 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import redis
-
 from smsworker.dashboard.users import User, UsersFile, line_digest
-from smsworker.store.keys import Keys
+from smsworker.store.dashboard import SessionRecords
 
 MAX_AGE_S = 12 * 3600
 
@@ -38,16 +36,14 @@ class Session:
 class Sessions:
     def __init__(
         self,
-        client: redis.Redis,
-        keys: Keys,
+        records: SessionRecords,
         users: UsersFile,
         *,
         key: bytes,
         idle_s: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._r: Any = client  # redis-py's reply types are too loose to narrow
-        self._keys = keys
+        self._records = records
         self._users = users
         self._key = key  # the digests' key: the dashboard's secret
         self._idle_s = max(1, int(idle_s))
@@ -62,11 +58,9 @@ class Sessions:
             "began": self._clock(),
             "csrf": session.csrf,
         }
-        pipe = self._r.pipeline(transaction=True)
-        pipe.set(self._keys.session(session.session_id), json.dumps(record), ex=self._idle_s)
-        pipe.sadd(self._keys.sessions(user.name), session.session_id)
-        pipe.expire(self._keys.sessions(user.name), MAX_AGE_S)
-        pipe.execute()
+        self._records.begin(
+            session.session_id, user.name, json.dumps(record), idle_s=self._idle_s, max_age_s=MAX_AGE_S
+        )
         return session
 
     def find(self, session_id: object, *, renew: bool = True) -> Session | None:
@@ -74,8 +68,7 @@ class Sessions:
         which starts its idle time again."""
         if not isinstance(session_id, str) or not session_id:
             return None
-        key = self._keys.session(session_id)
-        record = _record(self._r.get(key))
+        record = _record(self._records.get(session_id))
         if record is None:
             return None
         name, began = str(record.get("user")), record.get("began")
@@ -86,27 +79,18 @@ class Sessions:
             or not isinstance(began, (int, float))
             or self._clock() - began >= MAX_AGE_S
         ):
-            self._r.delete(key)  # the user changed or left, or the session is too old: it ends
+            self._records.drop(session_id)  # the user changed or left, or the session is too old: it ends
             return None
         if renew:
-            self._r.expire(key, self._idle_s)
+            self._records.renew(session_id, self._idle_s)
         return Session(session_id, User(name, entry[0]), str(record.get("csrf", "")))
 
     def end(self, session: Session) -> None:
-        pipe = self._r.pipeline(transaction=True)
-        pipe.delete(self._keys.session(session.session_id))
-        pipe.srem(self._keys.sessions(session.user.name), session.session_id)
-        pipe.execute()
+        self._records.end(session.session_id, session.user.name)
 
     def end_all(self, name: str) -> int:
         """End every session of user ``name``; how many there were."""
-        ids = [i.decode() for i in self._r.smembers(self._keys.sessions(name))]
-        pipe = self._r.pipeline(transaction=True)
-        for session_id in ids:
-            pipe.delete(self._keys.session(session_id))
-        pipe.delete(self._keys.sessions(name))
-        ended = pipe.execute()
-        return sum(int(n) for n in ended[:-1])
+        return self._records.end_all(name)
 
 
 def _record(raw: bytes | None) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ Hostile traffic gets nothing: a body over ``MAX_BODY`` is refused before it is r
 or missing signature is a bare 403, a proven body that is not a report a 400 saying why, Redis away
 a 503 (every vendor pushes again later). In a batch, the elements that are reports are applied and
 the others counted as ``malformed`` (``fields.each_report`` says why). Reports are applied one by
-one (``receipt_store.py``), so a repeat changes nothing and one for an unknown id is held, then
+one (``store/receipts.py``), so a repeat changes nothing and one for an unknown id is held, then
 counted, not an error. Each answer is the one its vendor expects.
 """
 
@@ -23,7 +23,6 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-import redis
 from flask import Flask, Response, jsonify, request
 
 from smsworker.config.values import Network, within
@@ -31,6 +30,7 @@ from smsworker.receiver import aliyun_reports, http_reports, tencent_reports, tw
 from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.fields import BadReport, Batch
 from smsworker.receiver.recorder import Recorder
+from smsworker.store.errors import RedisError
 
 MAX_BODY = 1024 * 1024  # bytes a body may have: one more is refused (413)
 # Problems said in a /http answer, at most: the count says how many there were.
@@ -67,7 +67,7 @@ def make_app(recorder: Recorder, sources: Sources, *, log: Any, backlog: Backlog
     app.add_url_rule("/aliyun/<token>", view_func=routes.aliyun, methods=["POST"])
     app.add_url_rule("/tencent/<token>", view_func=routes.tencent, methods=["POST"])
     app.add_url_rule("/twilio", view_func=routes.twilio, methods=["POST"])
-    app.register_error_handler(redis.RedisError, routes.store_away)
+    app.register_error_handler(RedisError, routes.store_away)
     for code in (404, 405, 413):
         app.register_error_handler(code, _refused)
     return app
@@ -113,14 +113,14 @@ class _Routes:
         if report is not None:
             try:
                 self._recorder.record("twilio", [report])
-            except redis.RedisError:
+            except RedisError:
                 # Twilio does not call again after an error: kept until Redis is back (backlog.py).
                 if not self._backlog.add("twilio", [report]):
                     raise
                 self._log.warning("receipts.backlogged", source="twilio", waiting=len(self._backlog))
         return Response(status=204)
 
-    def store_away(self, error: redis.RedisError) -> tuple[Response, int]:
+    def store_away(self, error: RedisError) -> tuple[Response, int]:
         # Every vendor pushes again when the answer is not a success: nothing is lost by saying so.
         self._log.error("receipts.store_unavailable", error=str(error))
         return jsonify({"error": "unavailable, push again later"}), 503

@@ -17,9 +17,8 @@ from collections import Counter, deque
 from collections.abc import Sequence
 from typing import Any
 
-import redis
-
 from smsworker.receiver.recorder import Recorder
+from smsworker.store.errors import RedisError
 from smsworker.store.receipts import Report
 
 MAX_REPORTS = 10_000
@@ -89,7 +88,7 @@ class Backlog:
     def _try(self) -> bool:
         try:
             self.write()
-        except redis.RedisError as exc:
+        except RedisError as exc:
             self._log.warning("receipts.backlog_waiting", count=len(self), error=str(exc))
             return False
         return True

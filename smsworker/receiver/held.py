@@ -2,7 +2,7 @@
 
 A vendor may report on a number before its task has settled (its other requests, or their retries,
 are still under way), so before the record naming the task exists. ``ReceiptStore`` then holds the
-report in ``Q:held``; the settle that writes the record queues it on ``Q:held:due`` (``lua.SETTLE``).
+report in ``Q:held``; the settle that writes the record queues it on ``Q:held:due`` (``scripts.SETTLE``).
 This applies what is due, at once, and counts as ``unmatched`` what is still without a record after
 ``hold_s``: expired before it came, from another system sharing the vendor account, or forged.
 
@@ -18,13 +18,11 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, cast
-
-import redis
+from typing import Any
 
 from smsworker.receiver.recorder import Recorder
-from smsworker.store import lua
-from smsworker.store.keys import Keys
+from smsworker.store.errors import RedisError
+from smsworker.store.held import HeldStore
 from smsworker.store.receipts import from_held_line
 
 BATCH = 100  # due or expired receipt keys per round
@@ -35,49 +33,43 @@ class HeldReports:
     def __init__(
         self,
         recorder: Recorder,
-        client: redis.Redis,
-        keys: Keys,
+        store: HeldStore,
         log: Any,
         *,
         hold_s: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._recorder = recorder
-        self._r: Any = client  # redis-py's reply types are too loose to narrow
-        self._keys = keys
+        self._store = store
         self._log = log
         self._hold_s = hold_s
         self._clock = clock
         self._owner = secrets.token_hex(8)
-        self._lock = client.register_script(lua.LOCK)
-        self._forget = client.register_script(lua.FORGET_HELD)
 
     def run(self, stop: threading.Event, every_s: float = 0.5) -> None:
         """A round every ``every_s`` until ``stop``; Redis away costs a round, not the thread."""
         while not stop.wait(every_s):
             try:
                 self.round()
-            except redis.RedisError as exc:
+            except RedisError as exc:
                 self._log.warning("receipts.held_failed", error=str(exc))
 
     def round(self) -> Counter[str]:
         """Apply what is due, then count what expired; nothing if another receiver holds the lock."""
         outcomes: Counter[str] = Counter()
-        if not self._lock(keys=[self._keys.held_lock], args=[self._owner, LOCK_TTL_S]):
+        if not self._store.lock(self._owner, LOCK_TTL_S):
             return outcomes
-        for entry in cast(list[bytes], self._r.lrange(self._keys.held_due, 0, BATCH - 1)):
-            outcomes += self._apply(entry.decode(), due=True)
-        cutoff = self._clock() - self._hold_s
-        expired = self._r.zrangebyscore(self._keys.held_since, "-inf", cutoff, start=0, num=BATCH)
-        for entry in cast(list[bytes], expired):
-            outcomes += self._apply(entry.decode(), due=False)
+        for entry in self._store.due(BATCH):
+            outcomes += self._apply(entry, due=True)
+        for entry in self._store.expired(self._clock() - self._hold_s, BATCH):
+            outcomes += self._apply(entry, due=False)
         return outcomes
 
     def _apply(self, entry: str, *, due: bool) -> Counter[str]:
         """Apply the reports held for the receipt key ``entry``: due (its record was written), or
         expired (a last look for the record, else unmatched). Then forget them."""
         outcomes: Counter[str] = Counter()
-        key, raw = self._held(entry)
+        key, raw = self._store.reports(entry)
         others: set[str] = set()
         for line in filter(None, (raw or b"").decode("utf-8", "replace").split("\n")):
             held = from_held_line(line)
@@ -87,20 +79,10 @@ class HeldReports:
             report, source = held
             outcomes += self._recorder.record(source or "held", [report], hold=due)
             readings = (report.number, *report.also)
-            others |= {self._keys.receipt(report.provider, report.message_id, n) for n in readings}
+            others |= {self._store.keys.receipt(report.provider, report.message_id, n) for n in readings}
         # Held again (its record is gone again: it expired meanwhile): kept, until it expires here.
         lines = raw if raw is not None and not outcomes["held"] else b""
-        keys = [self._keys.held, self._keys.held_since, self._keys.held_due]
-        self._forget(keys=keys, args=[entry if due else "", key, lines, *sorted(others - {key})])
+        self._store.forget(entry if due else "", key, lines, sorted(others - {key}))
         if raw is None and not due:  # an entry of the index without reports
-            self._r.zrem(self._keys.held_since, key)
+            self._store.drop_index(key)
         return outcomes
-
-    def _held(self, entry: str) -> tuple[str, bytes | None]:
-        """The receipt key the reports for ``entry`` are held under (itself, or the one it points
-        to: another reading of the number), and those reports."""
-        raw: bytes | None = self._r.hget(self._keys.held, entry)
-        if raw is not None and raw.startswith(b"="):
-            key = raw[1:].decode("utf-8", "replace")
-            return key, self._r.hget(self._keys.held, key)
-        return entry, raw

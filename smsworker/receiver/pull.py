@@ -25,9 +25,7 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime
-from typing import Any, Protocol, cast
-
-import redis
+from typing import Any, Protocol
 
 from smsworker.errors import ProviderError
 from smsworker.receipts import is_time, parse_record
@@ -35,7 +33,8 @@ from smsworker.receiver import aliyun_reports, tencent_reports
 from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.fields import BEIJING, BadReport
 from smsworker.receiver.recorder import Recorder
-from smsworker.store.keys import Keys
+from smsworker.store.awaiting import AwaitingReceipts
+from smsworker.store.errors import RedisError
 from smsworker.store.ratelimit import RateLimiter
 
 PULLABLE = ("aliyun", "tencent")
@@ -62,8 +61,7 @@ class Puller:
     def __init__(
         self,
         recorder: Recorder,
-        client: redis.Redis,
-        keys: Keys,
+        awaiting: AwaitingReceipts,
         limiter: RateLimiter,
         log: Any,
         *,
@@ -74,8 +72,7 @@ class Puller:
         retry_s: float = 300.0,
     ) -> None:
         self._recorder = recorder
-        self._client = client
-        self._keys = keys
+        self._awaiting = awaiting
         self._limiter = limiter
         self._log = log
         self._tencent = tencent
@@ -103,7 +100,7 @@ class Puller:
         outcomes: Counter[str] = Counter()
         try:
             outcomes += self._backlog.write()
-        except redis.RedisError as exc:
+        except RedisError as exc:
             note = f"{len(self._backlog)} reports taken earlier wait for Redis: nothing is pulled meanwhile"
             self._log.warning("receipts.pull_failed", vendors=self.vendors, error=str(exc), note=note)
             return outcomes
@@ -114,7 +111,7 @@ class Puller:
                 step(outcomes)
             except Stopped:
                 break
-            except (ProviderError, redis.RedisError) as exc:
+            except (ProviderError, RedisError) as exc:
                 self._log.warning("receipts.pull_failed", provider=vendor, error=str(exc))
             except Exception:  # a vendor's odd answer or a bug: logged, and the next round tries again
                 self._log.exception("receipts.pull_crashed", provider=vendor)
@@ -142,21 +139,18 @@ class Puller:
     def _query_aliyun(self, outcomes: Counter[str]) -> None:
         assert self._aliyun is not None
         due = time.time() - self._after_s
-        found = self._client.zrangebyscore(self._keys.awaiting, "-inf", due, start=0, num=MAX_SCAN)
-        keys = cast(list[bytes], found)
         queries = 0
-        for raw_key in keys:
-            key = raw_key.decode()
-            parsed = self._keys.parse_receipt(key)
+        for key in self._awaiting.due(due, MAX_SCAN):
+            parsed = self._awaiting.keys.parse_receipt(key)
             if parsed is None or parsed[0] != "aliyun":
                 continue
             if queries >= MAX_QUERIES:
                 return
             _, biz_id, number = parsed
-            record = parse_record(self._client.get(key))
+            record = parse_record(self._awaiting.record(key))
             accepted = record.get("at") if record is not None else None
             if not is_time(accepted):  # expired (or unreadable): nothing left to match a report to
-                self._client.zrem(self._keys.awaiting, key)
+                self._awaiting.forget(key)
                 continue
             self._pace("aliyun")
             queries += 1
@@ -170,7 +164,7 @@ class Puller:
                 outcomes["malformed"] += 1
                 report = None
             if report is None:  # still on its way: ask again later
-                self._client.zadd(self._keys.awaiting, {key: due + self._retry_s}, xx=True)
+                self._awaiting.ask_again(key, due + self._retry_s)
                 continue
             outcomes.update(self._recorder.record("aliyun-pull", [report]))
 

@@ -19,6 +19,9 @@ from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.held import HeldReports
 from smsworker.receiver.pull import DEFAULT_PER_S, Puller
 from smsworker.receiver.recorder import Recorder
+from smsworker.store.awaiting import AwaitingReceipts
+from smsworker.store.held import HeldStore
+from smsworker.store.queue import RedisQueue
 from smsworker.store.ratelimit import RateLimiter
 from smsworker.store.receipts import ReceiptStore
 
@@ -57,39 +60,50 @@ def build_receiver(settings: Settings, log: Any) -> Receiver:
     queue = wait_for_redis(lambda: open_queue(settings, log), log, stop=threading.Event())
     if queue is None:  # not reached: nothing sets the event, and no patience was given
         raise StartupError("Redis did not answer")
-    changes_max = settings.receipts_list_max if settings.receipts_list else 0
-    parser = build_parser(settings) if settings.dead_letter_undelivered else None
-    hold_max = settings.receipts_hold_max if settings.receipts_hold > 0 else 0
-    store = ReceiptStore(
-        queue.client, queue.keys, changes_max=changes_max, undelivered_parser=parser, hold_max=hold_max
-    )
-    recorder = Recorder(store, log, metrics)
+    recorder = Recorder(_receipt_store(settings, queue), log, metrics)
     backlog = Backlog(recorder, log)
     app = None
     if sources.names:
         from smsworker.receiver.app import make_app  # Flask only here: the workers do not carry it
 
         app = make_app(recorder, sources, log=log, backlog=backlog)
-    puller = None
-    if settings.receipts_pull:
-        vendors = {name: FACTORIES[name](settings, log) for name in settings.receipts_pull}
-        limits = {f"{name}.pull": settings.rate_limits.get(f"{name}.pull", DEFAULT_PER_S) for name in vendors}
-        tencent, aliyun = vendors.get("tencent"), vendors.get("aliyun")
-        puller = Puller(
-            recorder,
-            queue.client,
-            queue.keys,
-            RateLimiter(queue, limits, log),
-            log,
-            tencent=tencent if isinstance(tencent, TencentProvider) else None,
-            aliyun=aliyun if isinstance(aliyun, AliyunProvider) else None,
-            backlog=backlog,
-            after_s=settings.receipts_pull_after,
-        )
+    puller = _puller(settings, queue, recorder, backlog, log) if settings.receipts_pull else None
     held = None
-    if hold_max:
-        held = HeldReports(recorder, queue.client, queue.keys, log, hold_s=settings.receipts_hold)
+    if _hold_max(settings):
+        held = HeldReports(recorder, HeldStore(queue), log, hold_s=settings.receipts_hold)
     return Receiver(app, puller, metrics, held, backlog)
+
+
+def _hold_max(settings: Settings) -> int:
+    """Reports held at most for their record to appear; 0: none are held."""
+    return settings.receipts_hold_max if settings.receipts_hold > 0 else 0
+
+
+def _receipt_store(settings: Settings, queue: RedisQueue) -> ReceiptStore:
+    changes_max = settings.receipts_list_max if settings.receipts_list else 0
+    parser = build_parser(settings) if settings.dead_letter_undelivered else None
+    return ReceiptStore(
+        queue,
+        changes_max=changes_max,
+        undelivered_parser=parser,
+        hold_max=_hold_max(settings),
+    )
+
+
+def _puller(settings: Settings, queue: RedisQueue, recorder: Recorder, backlog: Backlog, log: Any) -> Puller:
+    vendors = {name: FACTORIES[name](settings, log) for name in settings.receipts_pull}
+    limits = {f"{name}.pull": settings.rate_limits.get(f"{name}.pull", DEFAULT_PER_S) for name in vendors}
+    tencent, aliyun = vendors.get("tencent"), vendors.get("aliyun")
+    return Puller(
+        recorder,
+        AwaitingReceipts(queue),
+        RateLimiter(queue, limits, log),
+        log,
+        tencent=tencent if isinstance(tencent, TencentProvider) else None,
+        aliyun=aliyun if isinstance(aliyun, AliyunProvider) else None,
+        backlog=backlog,
+        after_s=settings.receipts_pull_after,
+    )
 
 
 def push_sources(settings: Settings) -> Sources:

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
+from redis.crc import key_slot
 from redis.exceptions import CrossSlotTransactionError, RedisClusterException
 from redis.retry import Retry
 from redis.sentinel import Sentinel
@@ -71,6 +72,11 @@ def connect_sentinel(
         master, db=db, **_client_options(block_timeout_s, username, password)
     )
     return client
+
+
+def same_slot(*keys: str) -> bool:
+    """Whether ``keys`` all hash to one Redis Cluster slot (a script or MULTI may name them together)."""
+    return len({key_slot(key.encode()) for key in keys}) <= 1
 
 
 def connect_cluster(

@@ -1,4 +1,4 @@
-"""Every Redis key smsworker uses, named in one place (the commands are in ``queue.py``).
+"""Every Redis key smsworker uses, named in one place (the commands are in the other modules of ``store/``).
 
 Key layout. ``Q`` is the queue name (``sms_queue`` by default), the list producers push to, unchanged.
 Every other key starts with ``{Q}``: braces make ``Q`` the key's *hash tag*, so in a Redis Cluster

@@ -22,7 +22,8 @@ from typing import Any
 import redis
 
 from smsworker.outcome import Acceptance
-from smsworker.store import lua
+from smsworker.store import scripts
+from smsworker.store.args import ScriptArgs
 from smsworker.store.keys import PROGRESS_TTL_S
 
 SENT = "1"
@@ -62,9 +63,9 @@ class Mark:
 
 class Progress:
     def __init__(self, client: redis.Redis) -> None:
-        self._reserve = client.register_script(lua.RESERVE)
-        self._steal = client.register_script(lua.STEAL)
-        self._finish = client.register_script(lua.FINISH)
+        self._reserve = scripts.register(client, scripts.RESERVE)
+        self._steal = scripts.register(client, scripts.STEAL)
+        self._finish = scripts.register(client, scripts.FINISH)
 
     def reserve(self, key: str, mine: str, mobiles: Sequence[str]) -> Reserved:
         answers: list[bytes] = self._reserve(keys=[key], args=[mine, PROGRESS_TTL_S, *mobiles])
@@ -91,9 +92,11 @@ class Progress:
         marks = [m for m in marks if m.sent or m.release]
         if not marks:
             return
-        args: list[Any] = [PROGRESS_TTL_S]
+        call = ScriptArgs([m.key for m in marks])
+        call.put(PROGRESS_TTL_S)
         for mark in marks:
-            args += [mark.mine, len(mark.sent), *mark.sent, len(mark.release), *mark.release]
-            args += [len(mark.accepted)]
-            args += [item for number, a in mark.accepted for item in (number, f"{a.provider} {a.message_id}")]
-        self._finish(keys=[m.key for m in marks], args=args)
+            call.put(mark.mine)
+            call.items(mark.sent)
+            call.items(mark.release)
+            call.rows([(number, f"{a.provider} {a.message_id}") for number, a in mark.accepted])
+        self._finish(keys=call.keys, args=call.args)

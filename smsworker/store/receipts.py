@@ -8,7 +8,7 @@ Optimistic (WATCH/MULTI): concurrent reports for one task both land.
 
 A report may come before its record: vendors report within seconds, and a task's record is written
 when the whole task settles, after its other requests and their retries. So a report with no
-record is held (``lua.HOLD``, ``Q:held``) and applied once the settle writes the record
+record is held (``scripts.HOLD``, ``Q:held``) and applied once the settle writes the record
 (``receiver/held.py``); only one still without a record after ``receipts_hold`` (expired, from
 another system, forged) is counted as ``unmatched``: it is not an error.
 """
@@ -27,8 +27,8 @@ from smsworker.deadletters import build_envelope
 from smsworker.errors import InvalidTask
 from smsworker.outcome import Failure
 from smsworker.receipts import change_json, is_time, parse_record, parse_state, state_json
-from smsworker.store import lua
-from smsworker.store.keys import Keys
+from smsworker.store import scripts
+from smsworker.store.queue import RedisQueue
 from smsworker.task import SmsTask, TaskParser
 
 DELIVERED, UNDELIVERED = "delivered", "undelivered"
@@ -67,18 +67,17 @@ class Applied:
 class ReceiptStore:
     def __init__(
         self,
-        client: redis.Redis,
-        keys: Keys,
+        queue: RedisQueue,
         *,
         changes_max: int = 0,
         undelivered_parser: TaskParser | None = None,
         hold_max: int = 0,
     ) -> None:
-        self._client = client
-        self._keys = keys
+        self._client: Any = queue.client
+        self._keys = queue.keys
         # Reports held at most (receipt keys) for a record to appear; 0: none, unmatched at once.
         self._hold_max = hold_max
-        self._hold = client.register_script(lua.HOLD)
+        self._hold = scripts.register(queue.client, scripts.HOLD)
         self._changes_max = changes_max  # --receipts-list: also push each status change, capped
         # --dead-letter-undelivered: reads the task kept with the receipts, to dead-letter one recipient
         self._parser = undelivered_parser
@@ -153,23 +152,30 @@ class ReceiptStore:
         record.update(reported=report.state, reported_at=round(at, 3))
         pipe.multi()
         if letter is not None:
-            envelopes, progress_key = letter
-            for envelope in envelopes:
-                pipe.lpush(self._keys.dead, envelope)
-            if progress_key is not None:  # so that a replay under the same id sends it again
-                pipe.hdel(progress_key, report.number)
+            self._queue_dead_letter(pipe, letter, report.number)
         pipe.set(receipt_key, json.dumps(record, ensure_ascii=False), ex=max(int(ttl), 1))
         if status_key is not None and status is not None:
-            moved = _moved(parse_state(status), report, at)
-            pipe.hset(status_key, report.number, moved)
-            if self._changes_max > 0:
-                pipe.lpush(self._keys.changes, change_json(task_id, report.number, moved))
-                pipe.ltrim(self._keys.changes, 0, self._changes_max - 1)
+            self._queue_status(pipe, status_key, task_id, _moved(parse_state(status), report, at), report)
         pipe.zrem(self._keys.awaiting, receipt_key)
         pipe.hincrby(self._keys.stats, report.state, 1)
         pipe.execute()
         accepted = record.get("at")
         return Applied(report.state, report, max(0.0, at - accepted) if is_time(accepted) else None)
+
+    def _queue_dead_letter(self, pipe: Any, letter: tuple[list[bytes], str | None], number: str) -> None:
+        envelopes, progress_key = letter
+        for envelope in envelopes:
+            pipe.lpush(self._keys.dead, envelope)
+        if progress_key is not None:  # so that a replay under the same id sends it again
+            pipe.hdel(progress_key, number)
+
+    def _queue_status(
+        self, pipe: Any, status_key: str, task_id: str | None, moved: bytes, report: Report
+    ) -> None:
+        pipe.hset(status_key, report.number, moved)
+        if self._changes_max > 0:
+            pipe.lpush(self._keys.changes, change_json(task_id, report.number, moved))
+            pipe.ltrim(self._keys.changes, 0, self._changes_max - 1)
 
     def _dead_letter(
         self, pipe: Any, record: dict[str, Any], report: Report

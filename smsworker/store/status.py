@@ -1,6 +1,6 @@
 """What became of each recipient, for the people who ask: the status hashes and receipt records.
 
-The settle script (``queue.py``) and ``ReceiptStore`` write them; this reads them for ``smsworker
+The settle script (``scripts/settle.lua``) and ``ReceiptStore`` write them; this reads them for ``smsworker
 status`` and writes the one state nobody else can: ``queued``, in the transaction that pushes a task
 with an id (``enqueue --id``; PHP's ``SmsQueue::pushWithId`` does the same).
 """

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from smsworker.store import lua
+from smsworker.store import scripts
 from smsworker.store.keys import default_dead_letter_key
 from smsworker.store.queue import RedisQueue, glob_escape
 
@@ -63,7 +63,7 @@ def _old_layout(queue: RedisQueue) -> list[tuple[str, str]]:
 def move_keys(queue: RedisQueue, renames: list[tuple[str, str]], *, chunk: int = _LIST_CHUNK) -> int:
     """Move each (old, new); the number this call moved (another starter may have moved the rest)."""
     client: Any = queue.client
-    move = client.register_script(lua.MOVE_KEY)
+    move = scripts.register(client, scripts.MOVE_KEY)
     moved = 0
     for start in range(0, len(renames), _PIPELINE):
         pending = renames[start : start + _PIPELINE]

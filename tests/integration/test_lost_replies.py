@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from smsworker.store import lua
+from smsworker.store import scripts
 from tests.support.fake_sms_api import FakeSmsApi, Reply
 from tests.support.processes import WorkerProcess
 from tests.support.redis_proxy import Match, RedisProxy, command, script
@@ -88,19 +88,19 @@ class Fault:
 
 
 def settle_of(element: bytes) -> Match:
-    return lambda cmd: script(lua.SETTLE)(cmd) and element in cmd
+    return lambda cmd: script(scripts.SETTLE)(cmd) and element in cmd
 
 
 FAULTS: dict[str, Fault] = {
-    "claim many": Fault(script(lua.CLAIM_MANY), skip=1),
+    "claim many": Fault(script(scripts.CLAIM_MANY), skip=1),
     "blocking claim": Fault(command("BLMOVE"), push_when_matched=True),
-    "stamp": Fault(script(lua.STAMP)),
-    "reserve": Fault(script(lua.RESERVE)),  # the task with an id reserves its recipients
-    "mark sent": Fault(script(lua.FINISH), skip=2),
+    "stamp": Fault(script(scripts.STAMP)),
+    "reserve": Fault(script(scripts.RESERVE)),  # the task with an id reserves its recipients
+    "mark sent": Fault(script(scripts.FINISH), skip=2),
     # The first of two identical tasks settles while its twin is still in flight: run twice, the
     # settle would take the twin for it.
     "settle": Fault(settle_of(FLAKY_TASK)),
-    "settle, later batch": Fault(script(lua.SETTLE), skip=3),
+    "settle, later batch": Fault(script(scripts.SETTLE), skip=3),
     "dead letter": Fault(settle_of(b"not json")),
     "heartbeat": Fault(command("EXEC"), skip=1),
 }
@@ -112,7 +112,14 @@ def run_under_fault(
     r = server.client()
     # Scripts already cached, as on any Redis a worker has run on: each call is one EVALSHA that
     # runs (a cold cache would answer the first with NOSCRIPT, and the fault might hit that).
-    for source in (lua.CLAIM_MANY, lua.STAMP, lua.RESERVE, lua.FINISH, lua.SETTLE, lua.REQUEUE_ORPHANS):
+    for source in (
+        scripts.CLAIM_MANY,
+        scripts.STAMP,
+        scripts.RESERVE,
+        scripts.FINISH,
+        scripts.SETTLE,
+        scripts.REQUEUE_ORPHANS,
+    ):
         r.script_load(source)
     api.script("+86" + REJECTED, Reply(400, body='{"error": "blocked"}'))
     api.script("+86" + FLAKY, Reply(400, body='{"error": "not yet"}'), Reply(200, delay_s=1.0))

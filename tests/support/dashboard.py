@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from smsworker.dashboard.sessions import Sessions
 from smsworker.dashboard.users import User, UsersFile
+from smsworker.store.dashboard import SessionRecords
 from smsworker.store.queue import RedisQueue
 
 PASSWORD = "correct horse battery"
@@ -32,7 +33,7 @@ def signed_in(
 ) -> FlaskClient:
     """``client`` with a session of ``user`` begun, as a login would, without a password check
     (scrypt is slow by design: properties that log in hundreds of times use this)."""
-    session = Sessions(queue.client, queue.keys, users, key=key, idle_s=600).begin(user)
+    session = Sessions(SessionRecords(queue), users, key=key, idle_s=600).begin(user)
     with client.session_transaction() as cookie:
         cookie["sid"] = session.session_id
     return client

@@ -9,7 +9,7 @@ every connection at once.
 
 The proxy reads the client's commands (RESP arrays) to know which command a fault is for, and
 counts Redis's replies (RESP2) to know when that command has been answered. ``match`` sees the
-command as a list of bytes: ``[b"EVALSHA", sha, ...]``; ``script(lua.SETTLE)`` matches a script.
+command as a list of bytes: ``[b"EVALSHA", sha, ...]``; ``script(scripts.SETTLE)`` matches a script.
 """
 
 from __future__ import annotations

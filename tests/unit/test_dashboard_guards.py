@@ -20,6 +20,7 @@ from smsworker.dashboard.app import DashboardConfig, make_app
 from smsworker.dashboard.searches import PER_HOUR
 from smsworker.dashboard.sessions import MAX_AGE_S, Sessions
 from smsworker.dashboard.users import User, UsersFile, add_user, remove_user
+from smsworker.store.dashboard import SessionRecords
 from smsworker.store.queue import RedisQueue
 from tests.support.dashboard import PASSWORD, confirm, csrf_of, dead_letter, log_in, signed_in
 from tests.support.logs import LogCapture
@@ -139,7 +140,7 @@ def test_a_session_idles_out_but_the_overviews_own_refresh_does_not_keep_it(
 def test_a_session_ends_twelve_hours_after_it_began(queue: RedisQueue, users_path: str) -> None:
     now = [1_000_000.0]
     users = UsersFile(users_path)
-    sessions = Sessions(queue.client, queue.keys, users, key=SECRET, idle_s=IDLE_S, clock=lambda: now[0])
+    sessions = Sessions(SessionRecords(queue), users, key=SECRET, idle_s=IDLE_S, clock=lambda: now[0])
     begun = sessions.begin(User("olga", "operator"))
     now[0] += MAX_AGE_S - 1
     assert sessions.find(begun.session_id) is not None

@@ -14,6 +14,7 @@ import pytest
 from smsworker.receipts import parse_record
 from smsworker.receiver.held import HeldReports
 from smsworker.receiver.recorder import Recorder
+from smsworker.store.held import HeldStore
 from smsworker.store.queue import RedisQueue
 from smsworker.store.receipts import ReceiptStore, Report
 from smsworker.testing import FakeProvider
@@ -29,10 +30,10 @@ class Rig:
         self.queue = queue
         self.logs = LogCapture()
         self.now = time.time()
-        self.store = ReceiptStore(queue.client, queue.keys, hold_max=hold_max)
+        self.store = ReceiptStore(queue, hold_max=hold_max)
         self.recorder = Recorder(self.store, self.logs.logger)
         self.held = HeldReports(
-            self.recorder, queue.client, queue.keys, self.logs.logger, hold_s=hold_s, clock=lambda: self.now
+            self.recorder, HeldStore(queue), self.logs.logger, hold_s=hold_s, clock=lambda: self.now
         )
 
     def report(self, message_id: str, number: str = A, *, also: tuple[str, ...] = (), ok: bool = True) -> str:

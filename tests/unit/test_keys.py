@@ -12,6 +12,7 @@ from redis.crc import key_slot
 from smsworker.app import build_queue
 from smsworker.config.settings import load_settings
 from smsworker.errors import ConfigError, StartupError
+from smsworker.store.connect import same_slot
 from smsworker.store.keys import Keys, default_dead_letter_key, hash_tag, key_prefix
 
 names = st.text(alphabet=st.sampled_from("ab{}:é短信_"), min_size=1, max_size=12) | st.text(
@@ -95,3 +96,13 @@ def test_a_dead_letter_list_outside_the_queue_slot_is_refused_on_a_cluster_befor
         StartupError, match=r"must share the slot of the queue 'sms_queue'.*\{sms_queue\}:dead"
     ):
         build_queue(settings)
+
+
+@given(names)
+def test_same_slot_agrees_with_the_cluster_slot_of_each_key(queue: str) -> None:
+    keys = Keys(queue, default_dead_letter_key(queue))
+    assert same_slot(keys.queue, keys.dead, keys.stats) == (
+        len({key_slot(k.encode()) for k in (keys.queue, keys.dead, keys.stats)}) == 1
+    )
+    assert same_slot(keys.queue) and same_slot()
+    assert not same_slot("a", "b")  # slots 15495 and 3300

@@ -30,6 +30,8 @@ from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.held import HeldReports
 from smsworker.receiver.pull import Puller
 from smsworker.receiver.recorder import Recorder
+from smsworker.store.awaiting import AwaitingReceipts
+from smsworker.store.held import HeldStore
 from smsworker.store.queue import RedisQueue
 from smsworker.store.ratelimit import RateLimiter
 from smsworker.store.receipts import ReceiptStore
@@ -105,7 +107,7 @@ class Life:
         self.queue, self.vendor, self.data = queue, vendor, data
         self.logs = LogCapture()
         self.now = time.time()  # the clock the store stamps held reports with
-        store = ReceiptStore(queue.client, queue.keys, hold_max=10_000)
+        store = ReceiptStore(queue, hold_max=10_000)
         recorder = Recorder(store, self.logs.logger)
         self.web: FlaskClient = make_app(
             recorder, Sources(path_token=TOKEN), log=self.logs.logger
@@ -113,10 +115,10 @@ class Life:
         limiter = RateLimiter(queue, {}, self.logs.logger)
         backlog = Backlog(recorder, self.logs.logger)
         self.puller = Puller(
-            recorder, queue.client, queue.keys, limiter, self.logs.logger, tencent=vendor, backlog=backlog
+            recorder, AwaitingReceipts(queue), limiter, self.logs.logger, tencent=vendor, backlog=backlog
         )
         self.held = HeldReports(
-            recorder, queue.client, queue.keys, self.logs.logger, hold_s=HOLD_S, clock=lambda: self.now
+            recorder, HeldStore(queue), self.logs.logger, hold_s=HOLD_S, clock=lambda: self.now
         )
         self.crashes = 0
         self.rig = self._worker()

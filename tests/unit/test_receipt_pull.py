@@ -17,6 +17,7 @@ from smsworker.receipts import parse_state
 from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.pull import PAGE, Puller
 from smsworker.receiver.recorder import Recorder
+from smsworker.store.awaiting import AwaitingReceipts
 from smsworker.store.queue import RedisQueue
 from smsworker.store.ratelimit import RateLimiter
 from smsworker.store.receipts import ReceiptStore
@@ -80,10 +81,17 @@ def accepted(
 
 def puller(r: fakeredis.FakeRedis, queue: RedisQueue, logs: LogCapture, **vendors: Any) -> Puller:
     limiter = RateLimiter(queue, {"aliyun.pull": 1000.0, "tencent.pull": 1000.0}, logs.logger)
-    recorder = Recorder(ReceiptStore(r, queue.keys), logs.logger)
+    recorder = Recorder(ReceiptStore(queue), logs.logger)
     backlog = Backlog(recorder, logs.logger)
     return Puller(
-        recorder, r, queue.keys, limiter, logs.logger, backlog=backlog, after_s=60, retry_s=300, **vendors
+        recorder,
+        AwaitingReceipts(queue),
+        limiter,
+        logs.logger,
+        backlog=backlog,
+        after_s=60,
+        retry_s=300,
+        **vendors,
     )
 
 
@@ -212,11 +220,11 @@ def test_stop_ends_the_loop_even_while_waiting_for_a_turn(
     fake_redis: fakeredis.FakeRedis, queue: RedisQueue, logs: LogCapture
 ) -> None:
     limiter = Blocking()
-    recorder = Recorder(ReceiptStore(fake_redis, queue.keys), logs.logger)
+    recorder = Recorder(ReceiptStore(queue), logs.logger)
     vendor = Tencent([])
     limited = cast(RateLimiter, limiter)
     backlog = Backlog(recorder, logs.logger)
-    pulling = Puller(recorder, fake_redis, queue.keys, limited, logs.logger, tencent=vendor, backlog=backlog)
+    pulling = Puller(recorder, AwaitingReceipts(queue), limited, logs.logger, tencent=vendor, backlog=backlog)
     thread = threading.Thread(target=pulling.run, args=(3600,))
     thread.start()
     assert limiter.waiting.wait(5)

@@ -47,7 +47,7 @@ def test_a_report_moves_the_recipients_state_and_keeps_the_way_there(
     make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, queue: RedisQueue
 ) -> None:
     ids = sent_task(make_worker, fake_redis)
-    store = ReceiptStore(fake_redis, queue.keys)
+    store = ReceiptStore(queue)
     assert store.apply(Report("fake", ids[A], A, delivered=True, at=1_000.0)).outcome == "delivered"
     assert (
         store.apply(Report("fake", ids[B], B, delivered=False, code="MK:0001", text="blocked")).outcome
@@ -67,7 +67,7 @@ def test_repeats_change_nothing_and_strangers_are_counted(
     make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, queue: RedisQueue
 ) -> None:
     ids = sent_task(make_worker, fake_redis)
-    store = ReceiptStore(fake_redis, queue.keys)
+    store = ReceiptStore(queue)
     report = Report("fake", ids[A], A, delivered=True)
     assert [store.apply(report).outcome for _ in range(3)] == ["delivered", "duplicate", "duplicate"]
     assert store.apply(Report("fake", "never-sent", A, delivered=True)).outcome == "unmatched"
@@ -86,10 +86,7 @@ def test_a_task_without_an_id_is_counted_but_has_no_status(
     make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, queue: RedisQueue
 ) -> None:
     ids = sent_task(make_worker, fake_redis, task_id=None)
-    assert (
-        ReceiptStore(fake_redis, queue.keys).apply(Report("fake", ids[A], A, delivered=True)).outcome
-        == "delivered"
-    )
+    assert ReceiptStore(queue).apply(Report("fake", ids[A], A, delivered=True)).outcome == "delivered"
     assert fake_redis.keys("{sms_queue}:status:*") == [] and queue.stats().delivered_total == 1
 
 
@@ -97,7 +94,7 @@ def test_concurrent_reports_for_one_task_all_land(
     make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis, queue: RedisQueue
 ) -> None:
     ids = sent_task(make_worker, fake_redis)
-    store = ReceiptStore(fake_redis, queue.keys)
+    store = ReceiptStore(queue)
     reports = [Report("fake", ids[n], n, delivered=True) for n in (A, B)] * 5
     threads = [threading.Thread(target=store.apply, args=(r,)) for r in reports]
     for thread in threads:
@@ -115,10 +112,7 @@ def test_any_report_text_leaves_strict_json(code: str, text: str, at: float | No
     queue = RedisQueue(r, "sms_queue", "{sms_queue}:dead", use_blmove=True)
     r.set(queue.keys.receipt("fake", "m1", A), json.dumps({"id": "t", "number": A, "at": 1.0}), ex=60)
     r.hset(queue.keys.status("t"), A, b'{"state":"sent","at":1.0,"provider":"fake"}')
-    assert (
-        ReceiptStore(r, queue.keys).apply(Report("fake", "m1", A, False, at, code, text)).outcome
-        == "undelivered"
-    )
+    assert ReceiptStore(queue).apply(Report("fake", "m1", A, False, at, code, text)).outcome == "undelivered"
     raw: bytes = r.hget(queue.keys.status("t"), A)  # type: ignore[assignment]
     value = json.loads(raw.decode("utf-8"), parse_constant=lambda c: 1 / 0)
     assert value["state"] == "undelivered" and is_time(value["at"])  # a date can always show it
@@ -139,7 +133,7 @@ def test_a_receipt_awaits_its_report_until_one_lands_or_the_ttl_passes(
         "2433:0001",
         A,
     )
-    store = ReceiptStore(fake_redis, queue.keys)
+    store = ReceiptStore(queue)
     store.apply(Report("fake", ids[A], A, delivered=True))
     store.apply(Report("fake", ids[A], A, delivered=True))  # a repeat leaves the rest alone
     assert queue.stats().awaiting_receipt == 1
@@ -155,7 +149,7 @@ def test_an_undelivered_recipient_can_be_dead_lettered_and_replayed_under_its_id
     worker.drain()
     [payload_key] = [k.decode() for k in fake_redis.keys("{sms_queue}:payload:*")]  # type: ignore[union-attr]
     assert 0 < fake_redis.ttl(payload_key) <= RECEIPT_TTL_S
-    store = ReceiptStore(fake_redis, queue.keys, undelivered_parser=parser)
+    store = ReceiptStore(queue, undelivered_parser=parser)
     message_id = parse_state(StatusBook(queue).statuses("order-1")[B])["message_id"]
     store.apply(Report("fake", message_id, B, delivered=False, code="MK:0001", text="off"))
     [envelope] = [json.loads(e) for e in queue.dead_letters()]
@@ -176,8 +170,6 @@ def test_without_the_option_an_undelivered_report_only_moves_the_state(
 ) -> None:
     ids = sent_task(make_worker, fake_redis)
     assert fake_redis.keys("{sms_queue}:payload:*") == []  # nothing kept either
-    store = ReceiptStore(
-        fake_redis, queue.keys, undelivered_parser=parser
-    )  # the receiver has it, workers not
+    store = ReceiptStore(queue, undelivered_parser=parser)  # the receiver has it, workers not
     assert store.apply(Report("fake", ids[B], B, delivered=False)).outcome == "undelivered"
     assert queue.dead_letters() == []

@@ -129,7 +129,7 @@ def test_every_state_of_one_number_is_found_with_or_without_an_id(
     [no_id_key] = [k for k, record in records.items() if record["number"] == A and record["id"] is None]
     parsed = queue.keys.parse_receipt(no_id_key)
     assert parsed is not None
-    ReceiptStore(fake_redis, queue.keys).apply(Report(parsed[0], parsed[1], A, delivered=True))
+    ReceiptStore(queue).apply(Report(parsed[0], parsed[1], A, delivered=True))
     found = sorted(StatusBook(queue).states_of_number(A), key=lambda item: item[0] or "")
     assert [(task_id, state["state"]) for task_id, state in found] == [
         (None, "delivered"),
@@ -177,7 +177,7 @@ def test_with_the_changes_list_every_state_written_is_pushed_too_and_capped(
     [key] = [k.decode() for k in receipt_keys if A.encode() in k]
     parsed = queue.keys.parse_receipt(key)
     assert parsed is not None
-    ReceiptStore(fake_redis, queue.keys, changes_max=2).apply(Report(parsed[0], parsed[1], A, delivered=True))
+    ReceiptStore(queue, changes_max=2).apply(Report(parsed[0], parsed[1], A, delivered=True))
     newest = json.loads(fake_redis.lindex(queue.keys.changes, 0) or b"{}")
     assert (newest["id"], newest["number"], newest["state"]) == ("order-1", A, "delivered")
     assert fake_redis.llen(queue.keys.changes) == 2  # capped: the oldest went

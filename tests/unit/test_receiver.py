@@ -36,7 +36,7 @@ def client(queue: RedisQueue, fake_redis: fakeredis.FakeRedis, logs: LogCapture)
     sources = Sources(
         http_secret=SECRET, path_token=TOKEN, twilio_auth_token=TWILIO_TOKEN, twilio_url=TWILIO_URL
     )
-    store = ReceiptStore(fake_redis, queue.keys)
+    store = ReceiptStore(queue)
     return make_app(Recorder(store, logs.logger), sources, log=logs.logger).test_client()
 
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from smsworker.logs import make_logger
-from smsworker.store import lua
+from smsworker.store import scripts
 from smsworker.store.queue import RedisQueue
 from smsworker.store.upgrade import move_keys, old_names, pending_renames, upgrade_layout
 
@@ -130,7 +130,7 @@ def test_a_key_of_the_wrong_type_under_the_new_name_stops_the_move_and_keeps_bot
     r = fakeredis.FakeRedis()
     r.rpush("sms_queue:dead", b"envelope")
     r.set("{sms_queue}:dead", b"oops")
-    move = r.register_script(lua.MOVE_KEY)
+    move = scripts.register(r, scripts.MOVE_KEY)
     with pytest.raises(redis.ResponseError, match="WRONGTYPE"):
         move(keys=["sms_queue:dead", "{sms_queue}:dead"], args=["keep", 10])
     assert r.lrange("sms_queue:dead", 0, -1) == [b"envelope"] and r.get("{sms_queue}:dead") == b"oops"

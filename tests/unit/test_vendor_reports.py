@@ -53,7 +53,7 @@ def client_for(
     sources: Sources = SOURCES,
     metrics: ReceiptMetrics | None = None,
 ) -> FlaskClient:
-    recorder = Recorder(ReceiptStore(fake_redis, queue.keys), logs.logger, metrics)
+    recorder = Recorder(ReceiptStore(queue), logs.logger, metrics)
     app = make_app(recorder, sources, log=logs.logger)
     return app.test_client()
 
@@ -290,7 +290,7 @@ class Away:
 
 
 def test_redis_away_is_a_503_so_the_vendor_pushes_again(queue: RedisQueue, logs: LogCapture) -> None:
-    store = ReceiptStore(cast(redis.Redis, Away()), queue.keys)
+    store = ReceiptStore(RedisQueue(cast(redis.Redis, Away()), "sms_queue", "{sms_queue}:dead"))
     client = make_app(Recorder(store, logs.logger), SOURCES, log=logs.logger).test_client()
     assert client.post(f"/tencent/{TOKEN}", data=tencent()).status_code == 503
     assert logs.events("receipts.store_unavailable")

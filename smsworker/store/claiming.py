@@ -1,0 +1,71 @@
+"""Claiming: tasks move from the queue into a worker's processing list, and back when orphaned.
+
+Every move is one LMOVE (BRPOPLPUSH before Redis 6.2) or one script, so an element is in exactly
+one list at every moment and a worker that dies mid-claim leaves its tasks where recovery looks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from smsworker.store import scripts
+from smsworker.store.base import QueueBase
+from smsworker.store.errors import ResponseError
+
+
+class Claiming(QueueBase):
+    # None asks the server on first use (BLMOVE needs Redis 6.2; older gets BRPOPLPUSH).
+    _use_blmove: bool | None = None
+
+    def cluster_primaries(self) -> int:
+        return len(self._r.get_primaries()) if self.in_cluster else 0
+
+    def supports_blmove(self) -> bool:
+        if self._use_blmove is None:
+            version = str(self._r.info("server").get("redis_version", "0"))
+            self._use_blmove = tuple(int(p) for p in version.split(".")[:2]) >= (6, 2)
+        return self._use_blmove
+
+    def claim(self, worker_id: str, timeout_s: float) -> bytes | None:
+        """Atomically move the oldest task into ``worker_id``'s processing list; None on timeout."""
+        dest = self.keys.processing(worker_id)
+        element: bytes | None
+        if self.supports_blmove():
+            element = self._r.blmove(self.keys.queue, dest, timeout_s, "RIGHT", "LEFT")
+        else:
+            element = self._r.brpoplpush(self.keys.queue, dest, int(max(1, timeout_s)))
+        return element
+
+    def claim_many(self, worker_id: str, count: int) -> list[bytes]:
+        """Up to ``count`` tasks at once, oldest first, without blocking."""
+        claimed: list[bytes] = self._script(scripts.CLAIM_MANY)(
+            keys=[self.keys.queue, self.keys.processing(worker_id)], args=[count]
+        )
+        return claimed
+
+    def stamp_claimed(self, worker_id: str, element: bytes, stamped: bytes) -> bool:
+        """Replace the element just claimed by its ``stamped`` form; safe to run again.
+
+        False if the element is no longer where it was claimed to (Redis lost its data in between).
+        """
+        stamp = self._script(scripts.STAMP)
+        return bool(stamp(keys=[self.keys.processing(worker_id)], args=[element, stamped]))
+
+    def holds(self, worker_id: str, element: bytes) -> bool:
+        """Whether ``element`` is (still) in ``worker_id``'s processing list."""
+        try:
+            return self._r.lpos(self.keys.processing(worker_id), element) is not None
+        except ResponseError:  # LPOS needs Redis 6.0.6
+            return element in self.processing(worker_id)
+
+    def processing_length(self, worker_id: str) -> int:
+        return int(self._r.llen(self.keys.processing(worker_id)))
+
+    def processing(self, worker_id: str) -> list[bytes]:
+        elements: list[bytes] = self._r.lrange(self.keys.processing(worker_id), 0, -1)
+        return elements
+
+    def requeue_orphans(self, worker_id: str, elements: Sequence[bytes]) -> int:
+        """Put back at the front of the queue those of ``elements`` still in the processing list."""
+        keys = [self.keys.processing(worker_id), self.keys.queue]
+        return int(self._script(scripts.REQUEUE_ORPHANS)(keys=keys, args=list(elements)))
