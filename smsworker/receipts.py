@@ -1,9 +1,9 @@
 """What a producer can read about each recipient, and what links a vendor's report back to it.
 
-Written when a task settles (``lua.SETTLE``, in the same script as the outcome): for a task pushed
-with an ``id``, one state per number in ``Q:status:<id>`` (``sent`` with the provider and its message
-id, or ``dead`` with the reason); for each number a vendor accepted with a message id, a receipt
-record ``Q:receipt:<provider>:<message id>:<number>`` naming the task and the number. Both expire
+Written when a task settles (``store/scripts/settle.lua``, in the same script as the outcome): for a
+task pushed with an ``id``, one state per number in ``Q:status:<id>`` (``sent`` with the provider and
+its message id, or ``dead`` with the reason); for each number a vendor accepted with a message id, a
+receipt record ``Q:receipt:<provider>:<message id>:<number>`` naming the task and the number. Both expire
 after ``--receipt-ttl``. Every value is strict JSON (UTF-8, no NaN), whatever the texts hold.
 Numbers a previous run of the task sent (a worker died after sending them) are recorded too, from
 what their progress marks kept of who accepted them.
