@@ -19,8 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import redis
-
+from smsworker.store.errors import RedisError
 from smsworker.store.queue import RedisQueue
 from smsworker.worker.stopping import Stopping
 
@@ -102,6 +101,16 @@ def is_gone(heartbeat: bytes | None, me: ProcessIdentity, proc: Path = Path("/pr
 
 
 class Liveness:
+    """This worker's heartbeat, and the recovery of dead workers' tasks.
+
+    Its own thread calls Redis directly (``RedisQueue``), not through ``WorkerRedis``, because a
+    heartbeat needs the opposite error policy: a beat that fails is dropped and logged, and the next
+    one comes a third of the TTL later. ``RedisGuard`` would retry the old beat with a backoff of up
+    to 10 s, delaying every later beat behind it, and once stopping it gives reads up at once while
+    this worker still holds tasks and must keep beating until ``close``. The fetch thread's own
+    calls (the first beat, recoveries at start and in a drain) do go through the guard.
+    """
+
     def __init__(
         self,
         queue: RedisQueue,
@@ -171,7 +180,7 @@ class Liveness:
                 if time.monotonic() >= next_recovery and not stopping.requested:
                     next_recovery = time.monotonic() + self.ttl_s
                     self.recover_dead()
-            except redis.RedisError as exc:
+            except RedisError as exc:
                 self.log.warning("heartbeat.failed", error=str(exc))
             except Exception:  # a bug here must not silence the heartbeat for good
                 self.log.exception("heartbeat.crashed")
