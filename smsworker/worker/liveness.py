@@ -21,6 +21,7 @@ from typing import Any
 
 from smsworker.store.errors import RedisError
 from smsworker.store.queue import RedisQueue
+from smsworker.worker.flight import Claimed, TaskInFlight
 from smsworker.worker.stopping import Stopping
 
 
@@ -184,3 +185,28 @@ class Liveness:
                 self.log.warning("heartbeat.failed", error=str(exc))
             except Exception:  # a bug here must not silence the heartbeat for good
                 self.log.exception("heartbeat.crashed")
+
+
+class Ownership:
+    """The one answer to "is this task still ours?", for the fetch thread and the senders alike.
+
+    While this worker's heartbeat has held since the element was claimed, nobody can have taken it
+    over: yes, without asking Redis. After a lapse (Redis away, or this process frozen past half the
+    TTL) another worker may have recovered it, sent it, settled it and deleted its progress: only our
+    processing list still says whose it is, so it is asked.
+    """
+
+    def __init__(
+        self, lapsed_since: Callable[[float], bool], holds: Callable[[bytes], bool], log: Any
+    ) -> None:
+        self._lapsed_since = lapsed_since  # see Liveness.lapsed_since
+        self._holds = holds  # whether our processing list has the element
+        self._log = log
+
+    def still_ours(self, claimed: Claimed) -> bool:
+        if not self._lapsed_since(claimed.started) or self._holds(claimed.element):
+            return True
+        task_id = claimed.task.task_id if isinstance(claimed, TaskInFlight) else None
+        note = "another worker took it over while this one's heartbeat had lapsed"
+        self._log.warning("task.taken_over", task_id=task_id, note=note)
+        return False

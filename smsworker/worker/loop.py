@@ -21,11 +21,11 @@ from smsworker.store.ratelimit import RateLimiter
 from smsworker.store.stamps import unstamp
 from smsworker.task import TaskParser
 from smsworker.worker.events import WorkerEvents
-from smsworker.worker.flight import FlightRegistry, Holdings
+from smsworker.worker.flight import Claim, FlightRegistry, Holdings
 from smsworker.worker.grouping import Grouper, Member
 from smsworker.worker.guarded import RedisGaveUp, RedisGuard, WorkerRedis
 from smsworker.worker.intake import Intake, Rejected
-from smsworker.worker.liveness import Liveness
+from smsworker.worker.liveness import Liveness, Ownership
 from smsworker.worker.marks import ProgressMarks
 from smsworker.worker.options import WorkerOptions
 from smsworker.worker.reconcile import Reconciler
@@ -78,6 +78,7 @@ class Worker:
                 "ttl": options.heartbeat_ttl_s,
             },
         )
+        self._ownership = Ownership(self._liveness.lapsed_since, self._redis.holds, self.log)
         self._flights = FlightRegistry()
         self._holdings = Holdings()
         self._tally = Tally(self._events)
@@ -113,6 +114,7 @@ class Worker:
             pace=functools.partial(limiter.wait_turn, sleep=self._stopping.sleep),
             sleep=self._stopping.sleep,
             lease_lapsed=self._liveness.lapsed_since,
+            still_ours=self._ownership.still_ours,
             settle=self._settler.settle,
             marks=self._marks,
             log=self.log,
@@ -275,9 +277,10 @@ class Worker:
     def _take(self, element: bytes, grouper: Grouper) -> None:
         """Take a claimed element in: its units go to ``grouper``; or dead-letter it."""
         try:
-            if self._liveness.lapsed_since(self._claimed_at) and not self._reconciler.still_listed([element]):
+            if not self._ownership.still_ours(Claim(element, self._claimed_at)):
+                # A frozen process receives a claim's reply only on waking: sending it would send it twice.
                 self._holdings.remove(element)
-                return  # claimed before this worker's heartbeat lapsed, and taken over since
+                return
             taken = self._intake.take(element)
         except RedisGaveUp:
             return  # stopping with Redis away: the element stays in the processing list

@@ -21,6 +21,7 @@ from smsworker.worker.flight import FlightRegistry, Holdings, TaskInFlight
 from smsworker.worker.grouping import Grouper
 from smsworker.worker.guarded import RedisGuard, WorkerRedis
 from smsworker.worker.intake import Intake, Rejected, Unit
+from smsworker.worker.liveness import Ownership
 from smsworker.worker.marks import ProgressMarks
 from smsworker.worker.send_unit import UnitSender
 from smsworker.worker.settle import Settler
@@ -77,6 +78,7 @@ class Rig:
             pace=lambda provider: None,
             sleep=self.meanwhile,
             lease_lapsed=lambda since: self.lapsed,
+            still_ours=Ownership(lambda since: self.lapsed, self.redis.holds, log).still_ours,
             settle=self.settle,
             marks=ProgressMarks(self.redis),
             log=log,

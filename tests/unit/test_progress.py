@@ -18,6 +18,7 @@ from smsworker.worker.events import WorkerEvents
 from smsworker.worker.flight import TaskInFlight
 from smsworker.worker.guarded import RedisGaveUp, RedisGuard, WorkerRedis
 from smsworker.worker.intake import Unit
+from smsworker.worker.liveness import Ownership
 from smsworker.worker.marks import ProgressMarks
 from smsworker.worker.send_unit import UnitSender
 from smsworker.worker.stopping import Stopping
@@ -147,6 +148,7 @@ def make_sender(
         pace=lambda provider: None,
         sleep=sleep,
         lease_lapsed=lambda since: in_doubt,
+        still_ours=Ownership(lambda since: in_doubt, redis.holds, logs.logger).still_ours,
         settle=lambda flight: None,
         marks=ProgressMarks(redis),
         log=logs.logger,
