@@ -61,7 +61,7 @@ class Intake:
         self._poison_after = poison_after
         self._log = log
 
-    def take(self, element: bytes) -> Accepted | Rejected:
+    def read(self, element: bytes) -> Accepted | Rejected:
         """Whatever the element holds ends here as a task in flight or a rejection: an exception
         while reading it (a bug, a library choking on odd input) is contained as ``internal_error``.
         Only ``RedisGaveUp`` passes: the element then stays in the processing list."""
