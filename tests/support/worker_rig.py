@@ -25,7 +25,7 @@ from smsworker.worker.parts import Seams, build_parts
 from tests.support.logs import LogCapture
 
 ME = "me:1:aaaa"
-STEPS = ("claim", "send", "recover", "commit")
+STEPS = ("claim", "read", "send", "recover", "commit")
 
 
 @dataclass
@@ -37,6 +37,7 @@ class Rig:
     logs: LogCapture = field(default_factory=LogCapture)
     worker_id: str = ME
     lapsed: bool = False  # what the parts are told about this worker's heartbeat
+    unread: list[bytes] = field(default_factory=list)  # claimed, not read in yet
     pending: list[tuple[TaskInFlight, Unit]] = field(default_factory=list)
     idle_waits: int = 0
     # Tasks handed to the settler and not yet committed, and those committed.
@@ -76,7 +77,10 @@ class Rig:
 
     def step(self, step: str, data: st.DataObject) -> None:
         if step == "claim":
-            self.claim()
+            self.claim(read=data.draw(st.booleans(), label="read at once"))
+        elif step == "read":
+            self.lapsed = data.draw(st.booleans(), label="lapsed")
+            self.read()
         elif step == "send" and self.pending:
             self.send(
                 data.draw(st.integers(0, 100), label="unit"),
@@ -88,17 +92,25 @@ class Rig:
         elif step == "commit":
             self.commit()
 
-    def claim(self) -> bool:
-        """Claim one element and read it in, as the fetch thread does; False if the queue is empty."""
-        claims = self.parts.claims
-        elements = claims.claim(1, block=False)
-        if not elements:
-            return False
+    def claim(self, *, read: bool = True) -> bool:
+        """Claim one element, as the fetch thread does, and read it in unless ``read`` is False
+        (then ``read`` does, later); False if the queue is empty. What an earlier claim brought is
+        read in first: the fetch thread reads a claim in whole before it claims again."""
+        self.read()
+        elements = self.parts.claims.claim(1, block=False)
+        self.unread += elements
+        if elements and read:
+            self.read()
+        return bool(elements)
+
+    def read(self) -> None:
+        """Read in what was claimed and not read yet; its units wait to be sent."""
         grouper = Grouper(self.provider.max_batch_size)
-        claims.read_in(elements[0], grouper)
+        for element in self.unread:
+            self.parts.claims.read_in(element, grouper)
+        self.unread = []
         # One task's units never share a request with each other: one member per group.
         self.pending += [(m.flight, m.unit) for group in grouper.take_all() for m in group]
-        return True
 
     def send(self, index: int, *, lapsed: bool, together: int = 1) -> None:
         """Send one unit, or (``together`` > 1) it and the next pending units that may share its
