@@ -21,6 +21,7 @@ from smsworker.worker.loop import Worker
 from smsworker.worker.options import WorkerOptions
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.logs import LogCapture
+from tests.support.worker_redis import tenth_of_backoff
 
 # Property tests: `make test` (and CI) runs them derandomized, each from a seed fixed by its name, so
 # a run never fails on a fresh random draw. To search, by hand and before a change is done:
@@ -107,7 +108,9 @@ def make_worker(
             changes_max=changes_max,
             keep_payloads=keep_payloads,
         )
-        worker = Worker(queue, [provider], parser, options, logs.logger, worker_id=worker_id)
+        worker = Worker(
+            queue, [provider], parser, options, logs.logger, worker_id=worker_id, wait=tenth_of_backoff
+        )
         return worker, provider
 
     return build
