@@ -12,7 +12,6 @@ import functools
 import time
 from collections.abc import Callable
 
-from smsworker.store.stamps import unstamp
 from smsworker.worker.flight import Claim, Claimed, FlightRegistry, Holdings, TaskInFlight
 from smsworker.worker.grouping import Grouper, Member
 from smsworker.worker.guarded import RedisGaveUp, WorkerRedis
@@ -71,7 +70,6 @@ class Claims:
         sender: UnitSender,
         stopping: Stopping,
         group_size: int,
-        poison_after: int,
         tick_s: float,
     ) -> None:
         self._redis = redis
@@ -86,7 +84,6 @@ class Claims:
         self._sender = sender
         self._stopping = stopping
         self.group_size = group_size  # units of different tasks one request may carry
-        self._poison_after = poison_after
         self._tick_s = tick_s  # how often a wait for a slot looks up (stop, reconcile)
         self.claimed_any = False  # nothing claimed, nothing to put back at shutdown
         self._claimed_at = time.monotonic()  # when the elements being read in were claimed
@@ -116,7 +113,7 @@ class Claims:
         and what is in flight finishes first. If it kills this worker too, it is the only element
         whose crash count goes up, so tasks claimed beside a poison pill are not quarantined with it.
         """
-        suspect = next((i for i, e in enumerate(elements) if self._suspect(e)), None)
+        suspect = next((i for i, e in enumerate(elements) if self._intake.suspect(e)), None)
         if suspect is None:
             self._start_round(elements, free, asked)
             return
@@ -124,10 +121,6 @@ class Claims:
         self._quiesce()
         self._start_round([elements[suspect]], 1, 1)
         self._quiesce()
-
-    def _suspect(self, element: bytes) -> bool:
-        # At poison_after it is set aside unread, which cannot kill anything: no need to isolate it.
-        return 0 < unstamp(element).crashes < self._poison_after
 
     def _start_round(self, elements: list[bytes], free: int, asked: int) -> None:
         """Read the claimed elements in and hand their groups out, claiming more while
@@ -169,7 +162,7 @@ class Claims:
         suspects: list[bytes] = []
         rest: list[bytes] = []
         for element in elements:
-            (suspects if self._suspect(element) else rest).append(element)
+            (suspects if self._intake.suspect(element) else rest).append(element)
         if not suspects:
             return rest, False
         self._put_back(suspects)

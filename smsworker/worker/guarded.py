@@ -183,11 +183,11 @@ class WorkerRedis:
             "settle",
         )
 
-    def reserve(self, key: str, mine: str, mobiles: Sequence[str]) -> Reserved:
-        return self._guard.write(lambda: self._progress.reserve(key, mine, mobiles), "reserve")
+    def reserve(self, key: str, reservation: str, mobiles: Sequence[str]) -> Reserved:
+        return self._guard.write(lambda: self._progress.reserve(key, reservation, mobiles), "reserve")
 
     def finish(self, marks: Sequence[Mark]) -> None:
         self._guard.write(lambda: self._progress.finish_many(marks), "mark sent")
 
-    def steal(self, key: str, mine: str, held: Mapping[str, str]) -> None:
-        self._guard.write(lambda: self._progress.steal(key, mine, held), "reserve")
+    def steal(self, key: str, reservation: str, held: Mapping[str, str]) -> None:
+        self._guard.write(lambda: self._progress.steal(key, reservation, held), "reserve")

@@ -86,16 +86,7 @@ def build_parts(
     liveness = _liveness(queue, worker_id, options, log, pool)
     lapsed_since = seams.lapsed_since or liveness.lapsed_since
     holdings, flights, tally = Holdings(), FlightRegistry(), Tally(events)
-    settler = Settler(
-        redis,
-        log,
-        holdings=holdings,
-        flights=flights,
-        tally=tally,
-        receipt_ttl_s=options.receipt_ttl_s,
-        changes_max=options.changes_max,
-        keep_payloads=options.keep_payloads,
-    )
+    settler = _settler(redis, log, options, holdings, flights, tally)
     marks = ProgressMarks(redis)
     sending = _Sending(
         still_ours=Ownership(lapsed_since, redis.holds, log).still_ours,
@@ -116,9 +107,7 @@ def build_parts(
         pool=pool,
         sender=sender,
         stopping=stopping,
-        # Units of different tasks that may share one request: up to the first provider's batch size.
-        group_size=providers[0].max_batch_size if options.group_tasks else 1,
-        poison_after=options.poison_after,
+        group_size=_group_size(providers, options),
         tick_s=options.fetch_block_s,
     )
     state = (holdings, flights, tally, reconciler, settler, marks)
@@ -160,6 +149,31 @@ def _sender(
         settle=sending.settle,
         marks=marks,
         log=log,
+    )
+
+
+def _group_size(providers: Sequence[Provider], options: WorkerOptions) -> int:
+    """Units of different tasks that may share one request: up to the first provider's batch size."""
+    return providers[0].max_batch_size if options.group_tasks else 1
+
+
+def _settler(
+    redis: WorkerRedis,
+    log: Any,
+    options: WorkerOptions,
+    holdings: Holdings,
+    flights: FlightRegistry,
+    tally: Tally,
+) -> Settler:
+    return Settler(
+        redis,
+        log,
+        holdings=holdings,
+        flights=flights,
+        tally=tally,
+        receipt_ttl_s=options.receipt_ttl_s,
+        changes_max=options.changes_max,
+        keep_payloads=options.keep_payloads,
     )
 
 
