@@ -1,10 +1,11 @@
 """The loop: claim -> intake -> send -> settle (sent | dead-lettered) or put back; drain; shutdown.
 
 Threads (``docs/architecture.md`` draws them): the caller's thread runs the fetch loop here and is
-the only one that claims; the send pool's threads send units (``send_pool.py``, ``send_unit.py``);
-one thread commits outcomes (``settle.py``); one renews the heartbeat and recovers dead workers
-(``liveness.py``). Every Redis call goes through one ``RedisGuard`` (``guarded.py``), and what the
-worker has to say goes out through one ``WorkerEvents`` (``events.py``).
+the only one that claims (its claim rounds: ``claiming.py``); the send pool's threads send units
+(``send_pool.py``, ``send_unit.py``); one thread commits outcomes (``settle.py``); one renews the
+heartbeat and recovers dead workers (``liveness.py``). Every Redis call goes through one
+``RedisGuard`` (``guarded.py``), and what the worker has to say goes out through one
+``WorkerEvents`` (``events.py``). The parts are wired in one place, ``parts.py``.
 """
 
 from __future__ import annotations

@@ -84,16 +84,17 @@ def build_parts(
     redis = WorkerRedis(queue, guard, worker_id)
     pool = SendPool(options.concurrency, stopping, log)
     liveness = _liveness(queue, worker_id, options, log, pool)
-    lapsed_since = seams.lapsed_since or liveness.lapsed_since
     holdings, flights, tally = Holdings(), FlightRegistry(), Tally(events)
     settler = _settler(redis, log, options, holdings, flights, tally)
     marks = ProgressMarks(redis)
+    lapsed_since = seams.lapsed_since or liveness.lapsed_since
     sending = _Sending(
+        lapsed_since=lapsed_since,
         still_ours=Ownership(lapsed_since, redis.holds, log).still_ours,
         settle=_observed(settler.settle, seams.settled),
         sleep=seams.sleep or stopping.sleep,
     )
-    sender = _sender(queue, redis, providers, options, log, events, marks, sending, lapsed_since)
+    sender = _sender(queue, redis, providers, options, log, events, marks, sending)
     reconciler = Reconciler(redis, holdings, every_s=options.heartbeat_ttl_s, log=log)
     claims = Claims(
         redis,
@@ -116,9 +117,10 @@ def build_parts(
 
 @dataclass(frozen=True)
 class _Sending:
-    """What the senders and the fetch thread share: the ownership answer, the hand-over to the
-    settler, and how a unit waits."""
+    """What the senders and the fetch thread share: whether the lease lapsed, the ownership
+    answer, the hand-over to the settler, and how a unit waits."""
 
+    lapsed_since: Callable[[float], bool]
     still_ours: Callable[[Claimed], bool]
     settle: Callable[[TaskInFlight], None]
     sleep: Callable[[float], None]
@@ -133,7 +135,6 @@ def _sender(
     events: WorkerEvents,
     marks: ProgressMarks,
     sending: _Sending,
-    lapsed_since: Callable[[float], bool],
 ) -> UnitSender:
     # The shared rate limit keeps its own Redis error policy: see WorkerRedis.
     limiter = RateLimiter(queue, options.rate_limits, log)
@@ -144,7 +145,7 @@ def _sender(
         events=events,
         pace=functools.partial(limiter.wait_turn, sleep=sending.sleep),
         sleep=sending.sleep,
-        lease_lapsed=lapsed_since,
+        lease_lapsed=sending.lapsed_since,
         still_ours=sending.still_ours,
         settle=sending.settle,
         marks=marks,
