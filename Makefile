@@ -22,7 +22,7 @@ test: deps
 
 # The developer's loop: no redis-server, no searching or waiting (well under 30 s). CI runs `make test`.
 test-fast: deps
-	$(PY) -m pytest -m "not integration and not slow" -q
+	SMSWORKER_EXAMPLES=fast $(PY) -m pytest -m "not integration and not slow" -q
 
 test-unit: deps
 	$(PY) -m pytest -m "not integration"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -69,19 +69,49 @@ def deliver(
     batches of its own size. The last provider's answer is final. ``pace(provider)`` runs before
     each request (the shared rate limit); it may raise ``ShutdownRequested`` to stop waiting.
     """
-    outcome = UnitOutcome()
+    failover = _Failover(policy, sleep, log, events, pace)
     remaining = list(message.mobiles)
     for index, provider in enumerate(providers):
-        last = index == len(providers) - 1
+        next_round = failover.through(provider, message, remaining, last=index == len(providers) - 1)
+        if failover.outcome.taken_over:
+            break
+        if next_round:
+            log.warning(
+                "provider.failover",
+                provider=provider.name,
+                next_provider=providers[index + 1].name,
+                recipients=len(next_round),
+            )
+        remaining = next_round
+    return failover.outcome
+
+
+@dataclass
+class _Failover:
+    """One message's outcome, gathered provider after provider."""
+
+    policy: RetryPolicy
+    sleep: Callable[[float], None]
+    log: Any
+    events: WorkerEvents
+    pace: Callable[[str], None]
+    outcome: UnitOutcome = field(default_factory=UnitOutcome)
+
+    def through(
+        self, provider: Provider, message: OutgoingMessage, mobiles: list[str], *, last: bool
+    ) -> list[str]:
+        """Send ``mobiles`` through ``provider`` in batches of its size; the recipients it could not
+        take for a reason that is not their own, for the next provider (none after the ``last``)."""
+        outcome = self.outcome
         next_round: list[str] = []
-        for chunk in batches(remaining, provider.max_batch_size):
+        for chunk in batches(mobiles, provider.max_batch_size):
             if outcome.unsettled:  # stopping: leave the rest for after the restart
                 outcome.unsettled.extend(chunk)
                 continue
             if outcome.taken_over:  # another worker has the task now: the rest is theirs
                 break
             unit = dataclasses.replace(message, mobiles=tuple(chunk))
-            part = _Delivery(provider, unit, log, events, pace).run(policy, sleep)
+            part = _Delivery(provider, unit, self.log, self.events, self.pace).run(self.policy, self.sleep)
             outcome.sent.extend(part.sent)
             outcome.accepted.update(part.accepted)
             outcome.unsettled.extend(part.unsettled)
@@ -92,17 +122,7 @@ def deliver(
                     outcome.failed[mobile] = failure
                 else:
                     next_round.append(mobile)
-        if outcome.taken_over:
-            break
-        if next_round:
-            log.warning(
-                "provider.failover",
-                provider=provider.name,
-                next_provider=providers[index + 1].name,
-                recipients=len(next_round),
-            )
-        remaining = next_round
-    return outcome
+        return next_round
 
 
 class _Delivery:

@@ -21,26 +21,41 @@ from smsworker.worker.loop import Worker
 from smsworker.worker.options import WorkerOptions
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.logs import LogCapture
+from tests.support.worker_redis import tenth_of_backoff
 
 # Property tests: `make test` (and CI) runs them derandomized, each from a seed fixed by its name, so
 # a run never fails on a fresh random draw. To search, by hand and before a change is done:
 #   SMSWORKER_SEARCH=20 .venv/bin/python -m pytest tests/unit --hypothesis-seed=3
 # runs every property with 20 times its examples, from random draws (here from seed 3: try several).
 # What a search finds becomes an @example of its test.
+# `make test-fast` sets SMSWORKER_EXAMPLES=fast: every property runs a tenth of its examples (at least
+# FAST_MIN, and every @example), still derandomized, so the developer's loop stays under 30 s while
+# `make test` keeps the full counts.
 settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("fast", derandomize=True, print_blob=True, max_examples=10)
 settings.register_profile("search", derandomize=False, print_blob=True)
 SEARCH_SCALE = int(os.environ.get("SMSWORKER_SEARCH", "0") or 0)
-settings.load_profile("search" if SEARCH_SCALE else "ci")
+FAST = os.environ.get("SMSWORKER_EXAMPLES", "") == "fast" and not SEARCH_SCALE
+FAST_DIVISOR = 10
+FAST_MIN = 10
+settings.load_profile("search" if SEARCH_SCALE else "fast" if FAST else "ci")
+
+
+def _examples(pinned: int) -> int:
+    """How many examples a property pinned at ``pinned`` runs in this session."""
+    if SEARCH_SCALE:
+        return pinned * SEARCH_SCALE
+    return max(FAST_MIN, pinned // FAST_DIVISOR) if FAST else pinned
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    if not SEARCH_SCALE:
+    if not SEARCH_SCALE and not FAST:
         return
     for item in items:
         test = getattr(item, "obj", None)
         pinned = getattr(test, "_hypothesis_internal_use_settings", None)
         if pinned is not None:
-            scaled = settings(pinned, max_examples=pinned.max_examples * SEARCH_SCALE)
+            scaled = settings(pinned, max_examples=_examples(pinned.max_examples))
             test._hypothesis_internal_use_settings = scaled  # type: ignore[union-attr]
 
 
@@ -93,7 +108,9 @@ def make_worker(
             changes_max=changes_max,
             keep_payloads=keep_payloads,
         )
-        worker = Worker(queue, [provider], parser, options, logs.logger, worker_id=worker_id)
+        worker = Worker(
+            queue, [provider], parser, options, logs.logger, worker_id=worker_id, wait=tenth_of_backoff
+        )
         return worker, provider
 
     return build

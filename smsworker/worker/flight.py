@@ -6,9 +6,28 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from smsworker.outcome import Acceptance, Failure, UnitOutcome
 from smsworker.task import SmsTask
+
+
+class Claimed(Protocol):
+    """An element this worker claimed, and since when (monotonic) it has counted on holding it."""
+
+    @property
+    def element(self) -> bytes: ...
+
+    @property
+    def started(self) -> float: ...
+
+
+@dataclass(frozen=True)
+class Claim:
+    """An element just claimed, not read yet."""
+
+    element: bytes
+    started: float
 
 
 @dataclass(eq=False)

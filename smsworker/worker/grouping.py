@@ -46,14 +46,14 @@ class Grouper:
     """Collects units and hands them out as groups, in the order of each group's first unit.
 
     ``size`` is the provider's batch size: a group never holds more numbers. Full groups can be
-    taken as soon as they fill (``take_full``); ``take_all`` empties the grouper.
+    handed out as soon as they fill (``take_full``); ``take_all`` empties the grouper.
     """
 
     def __init__(self, size: int) -> None:
         self._size = size
         self._open: dict[Hashable, _Group] = {}
-        self._order: list[_Group] = []  # every group not yet taken, oldest first
-        self.taken = 0  # groups handed out so far
+        self._order: list[_Group] = []  # every group not yet handed out, oldest first
+        self.handed_out = 0  # groups taken from it so far (take_full, take_all)
 
     def add(self, flight: TaskInFlight, unit: Unit) -> None:
         member = Member(flight, unit)
@@ -77,8 +77,12 @@ class Grouper:
         if len(group.numbers) == self._size:
             del self._open[key]
 
+    def groups(self) -> int:
+        """Groups made so far, handed out or not."""
+        return self.handed_out + len(self._order)
+
     def pending(self) -> int:
-        """Groups collected and not taken yet: each needs a sender of its own."""
+        """Groups collected and not handed out yet: each needs a sender of its own."""
         return len(self._order)
 
     def take_full(self) -> list[list[Member]]:
@@ -86,13 +90,13 @@ class Grouper:
         open_groups = {id(g) for g in self._open.values()}
         full = [g for g in self._order if id(g) not in open_groups]
         self._order = [g for g in self._order if id(g) in open_groups]
-        self.taken += len(full)
+        self.handed_out += len(full)
         return [g.members for g in full]
 
     def take_all(self) -> list[list[Member]]:
         groups, self._order = self._order, []
         self._open.clear()
-        self.taken += len(groups)
+        self.handed_out += len(groups)
         return [g.members for g in groups]
 
     @staticmethod

@@ -22,9 +22,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
-import redis
-from redis.exceptions import ClusterDownError, TryAgainError
-
+from smsworker.store.errors import OUTAGES, RedisError, ResponseError
 from smsworker.store.progress import Mark, Progress, Reserved
 from smsworker.store.queue import RedisQueue, SettleOp
 from smsworker.worker.events import WorkerEvents
@@ -33,16 +31,14 @@ from smsworker.worker.stopping import Stopping
 T = TypeVar("T")
 BACKOFF_FIRST_S = 0.5
 BACKOFF_MAX_S = 10.0
-# A cluster failing over answers CLUSTERDOWN or TRYAGAIN for a moment: an outage like any other.
-_OUTAGES = (redis.ConnectionError, redis.TimeoutError, ClusterDownError, TryAgainError)
 # Answers no amount of waiting changes: a key of the wrong type, a missing ACL permission, a
 # cluster node that does not hold the key. (READONLY, OOM and LOADING do pass.) Searched, not
 # matched at the start: a pipeline wraps them ("Command # 1 (SADD ...) of pipeline caused error: ...").
 _PERMANENT = re.compile(r"\b(WRONGTYPE|NOPERM|MOVED|ASK|CROSSSLOT|NOAUTH|WRONGPASS)\b|\bERR unknown command")
 
 
-def is_permanent(exc: redis.RedisError) -> bool:
-    return isinstance(exc, redis.ResponseError) and _PERMANENT.search(str(exc)) is not None
+def is_permanent(exc: RedisError) -> bool:
+    return isinstance(exc, ResponseError) and _PERMANENT.search(str(exc)) is not None
 
 
 class RedisGaveUp(Exception):
@@ -88,12 +84,12 @@ class RedisGuard:
         while True:
             try:
                 result = fn()
-            except redis.RedisError as exc:
+            except RedisError as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 failed_since = time.monotonic() if failed_since is None else failed_since
                 if self._give_up(write, time.monotonic() - failed_since, is_permanent(exc)):
                     raise RedisGaveUp(action) from exc
-                event = "redis.unavailable" if isinstance(exc, _OUTAGES) else "redis.command_failed"
+                event = "redis.unavailable" if isinstance(exc, OUTAGES) else "redis.command_failed"
                 self._log.warning(event, action=action, error=str(exc), retry_in_s=delay_s)
                 self._events.redis_waiting(str(exc))
                 self._wait(delay_s)
@@ -123,7 +119,10 @@ class WorkerRedis:
 
     A read is given up at once once stopping; a write only at the shutdown deadline (see
     ``RedisGuard``). The worker's collaborators get this, never the client: which calls may be
-    abandoned is decided here, once, not at each call site.
+    abandoned is decided here, once, not at each call site. Two uses of Redis keep policies of
+    their own, each said where it lives: the heartbeat thread (``Liveness``) and the shared rate
+    limit (``RateLimiter``: with Redis away a request goes out unpaced rather than every send
+    waiting out the outage).
     """
 
     def __init__(self, queue: RedisQueue, guard: RedisGuard, worker_id: str) -> None:
@@ -184,11 +183,11 @@ class WorkerRedis:
             "settle",
         )
 
-    def reserve(self, key: str, mine: str, mobiles: Sequence[str]) -> Reserved:
-        return self._guard.write(lambda: self._progress.reserve(key, mine, mobiles), "reserve")
+    def reserve(self, key: str, reservation: str, mobiles: Sequence[str]) -> Reserved:
+        return self._guard.write(lambda: self._progress.reserve(key, reservation, mobiles), "reserve")
 
     def finish(self, marks: Sequence[Mark]) -> None:
         self._guard.write(lambda: self._progress.finish_many(marks), "mark sent")
 
-    def steal(self, key: str, mine: str, held: Mapping[str, str]) -> None:
-        self._guard.write(lambda: self._progress.steal(key, mine, held), "reserve")
+    def steal(self, key: str, reservation: str, held: Mapping[str, str]) -> None:
+        self._guard.write(lambda: self._progress.steal(key, reservation, held), "reserve")

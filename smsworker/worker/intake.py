@@ -16,7 +16,7 @@ from smsworker.outcome import Acceptance, Failure
 from smsworker.providers.base import Provider, batches
 from smsworker.store.progress import reservation
 from smsworker.store.stamps import PREFIX, new_token, stamp, unstamp
-from smsworker.task import TaskParser
+from smsworker.task import SmsTask, TaskParser
 from smsworker.worker.flight import TaskInFlight
 from smsworker.worker.guarded import RedisGaveUp, WorkerRedis
 
@@ -61,7 +61,12 @@ class Intake:
         self._poison_after = poison_after
         self._log = log
 
-    def take(self, element: bytes) -> Accepted | Rejected:
+    def suspect(self, element: bytes) -> bool:
+        """Whether a worker died holding ``element`` before, and it is read all the same: then it is
+        best started alone. At ``poison_after`` it is set aside unread, which cannot kill anything."""
+        return 0 < unstamp(element).crashes < self._poison_after
+
+    def read(self, element: bytes) -> Accepted | Rejected:
         """Whatever the element holds ends here as a task in flight or a rejection: an exception
         while reading it (a bug, a library choking on odd input) is contained as ``internal_error``.
         Only ``RedisGaveUp`` passes: the element then stays in the processing list."""
@@ -85,37 +90,45 @@ class Intake:
         except InvalidTask as exc:
             return Rejected(element, stamped.raw, exc)
         progress_key = self._redis.keys.progress(task.task_id, stamped.token)
-        mine = reservation(self._redis.worker_id, secrets.token_hex(4))
-        todo, held = list(task.mobiles), []
-        skipped: dict[str, Acceptance] = {}
-        # Someone else may be on these recipients: a task pushed with the same id, or the previous
-        # owner of a task that was put back. Reserve them all now, in one call.
-        if progress_key is not None:
-            key = progress_key
-            found = self._redis.reserve(key, mine, todo)
-            todo, held, skipped = found.mine, list(found.held), found.sent
+        reservation_id = reservation(self._redis.worker_id, secrets.token_hex(4))
+        todo, held, skipped = self._reserve(progress_key, reservation_id, list(task.mobiles))
         units = [Unit(chunk) for chunk in batches(todo, self._provider.max_batch_size)]
         if len(units) > 1 and progress_key is None:
             element, progress_key = self._stamp(element, stamped.raw)  # a fresh token: nobody else has it
         if held:
             units.append(Unit(held, contested=True))
-        region = self._parser.default_region
-        invalid = {
-            m: Failure("invalid_mobile", f"{m} is not a valid phone number (default region {region})")
-            for m in task.invalid_mobiles
-        }
         flight = TaskInFlight(
             element,
             stamped.raw,
             task,
             progress_key,
             len(units),
-            reservation=mine if progress_key else "",
+            reservation=reservation_id if progress_key else "",
             skipped=skipped,
-            failed=invalid,
+            failed=self._invalid(task),
             segments_each=self._provider.segments(task.content),
         )
         return Accepted(flight, units)
+
+    def _reserve(
+        self, progress_key: str | None, reservation_id: str, mobiles: list[str]
+    ) -> tuple[list[str], list[str], dict[str, Acceptance]]:
+        """The recipients to send, those another claimant holds, and those sent already.
+
+        Someone else may be on them: a task pushed with the same id, or the previous owner of a task
+        that was put back. So all are reserved now, in one call; without a progress key, all are ours.
+        """
+        if progress_key is None:
+            return mobiles, [], {}
+        found = self._redis.reserve(progress_key, reservation_id, mobiles)
+        return found.mine, list(found.held), found.sent
+
+    def _invalid(self, task: SmsTask) -> dict[str, Failure]:
+        region = self._parser.default_region
+        return {
+            m: Failure("invalid_mobile", f"{m} is not a valid phone number (default region {region})")
+            for m in task.invalid_mobiles
+        }
 
     def _stamp(self, element: bytes, raw: bytes) -> tuple[bytes, str | None]:
         """Stamp a task that takes several requests, so its progress can be recorded."""

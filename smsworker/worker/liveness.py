@@ -19,9 +19,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import redis
-
+from smsworker.store.errors import RedisError
 from smsworker.store.queue import RedisQueue
+from smsworker.worker.flight import Claimed, TaskInFlight
 from smsworker.worker.stopping import Stopping
 
 
@@ -102,6 +102,16 @@ def is_gone(heartbeat: bytes | None, me: ProcessIdentity, proc: Path = Path("/pr
 
 
 class Liveness:
+    """This worker's heartbeat, and the recovery of dead workers' tasks.
+
+    Its own thread calls Redis directly (``RedisQueue``), not through ``WorkerRedis``, because a
+    heartbeat needs the opposite error policy: a beat that fails is dropped and logged, and the next
+    one comes a third of the TTL later. ``RedisGuard`` would retry the old beat with a backoff of up
+    to 10 s, delaying every later beat behind it, and once stopping it gives reads up at once while
+    this worker still holds tasks and must keep beating until ``close``. The fetch thread's own
+    calls (the first beat, recoveries at start and in a drain) do go through the guard.
+    """
+
     def __init__(
         self,
         queue: RedisQueue,
@@ -171,7 +181,32 @@ class Liveness:
                 if time.monotonic() >= next_recovery and not stopping.requested:
                     next_recovery = time.monotonic() + self.ttl_s
                     self.recover_dead()
-            except redis.RedisError as exc:
+            except RedisError as exc:
                 self.log.warning("heartbeat.failed", error=str(exc))
             except Exception:  # a bug here must not silence the heartbeat for good
                 self.log.exception("heartbeat.crashed")
+
+
+class Ownership:
+    """The one answer to "is this task still ours?", for the fetch thread and the senders alike.
+
+    While this worker's heartbeat has held since the element was claimed, nobody can have taken it
+    over: yes, without asking Redis. After a lapse (Redis away, or this process frozen past half the
+    TTL) another worker may have recovered it, sent it, settled it and deleted its progress: only our
+    processing list still says whose it is, so it is asked.
+    """
+
+    def __init__(
+        self, lapsed_since: Callable[[float], bool], holds: Callable[[bytes], bool], log: Any
+    ) -> None:
+        self._lapsed_since = lapsed_since  # see Liveness.lapsed_since
+        self._holds = holds  # whether our processing list has the element
+        self._log = log
+
+    def still_ours(self, claimed: Claimed) -> bool:
+        if not self._lapsed_since(claimed.started) or self._holds(claimed.element):
+            return True
+        task_id = claimed.task.task_id if isinstance(claimed, TaskInFlight) else None
+        note = "another worker took it over while this one's heartbeat had lapsed"
+        self._log.warning("task.taken_over", task_id=task_id, note=note)
+        return False

@@ -37,24 +37,6 @@ class Reconciler:
         if orphans:
             self.put_back(orphans, why="claimed by a call whose reply was lost")
 
-    def still_listed(self, elements: list[bytes]) -> list[bytes]:
-        """Those of ``elements`` (just claimed) still in our processing list.
-
-        For a claim made before this worker's heartbeat lapsed: another worker may have taken the
-        elements over meanwhile (a frozen process receives the claim's reply only on waking), and
-        sending them now would send them twice.
-        """
-        listed = Counter(self._redis.processing())
-        kept = []
-        for element in elements:
-            if listed[element] > 0:
-                listed[element] -= 1
-                kept.append(element)
-        if len(kept) < len(elements):
-            note = "claimed before this worker's heartbeat lapsed; another worker has them now"
-            self._log.warning("worker.claims_taken_over", tasks=len(elements) - len(kept), note=note)
-        return kept
-
     def put_back(self, elements: list[bytes], *, why: str) -> None:
         """Move ``elements`` from our processing list back to the front of the queue."""
         moved = self._redis.requeue_orphans(elements)

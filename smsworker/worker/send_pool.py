@@ -42,15 +42,17 @@ class SendPool:
             return False
         return True
 
-    def take_free(self) -> int:
-        """Take every slot that is free now, without waiting; how many."""
-        taken = 0
+    def wait_free(self, *, tick_s: float, on_tick: Callable[[], None]) -> int:
+        """Wait until a slot is free, running ``on_tick`` every ``tick_s`` meanwhile; how many are
+        free, 0 once stopping. It holds none of them: each unit started takes its own (``acquire``)."""
+        if not self.acquire(tick_s=tick_s, on_tick=on_tick):
+            return 0
+        free = 1
+        # Counted by taking them, as a semaphore tells its count no other way; all given back.
         while self._slots.acquire(blocking=False):
-            taken += 1
-        return taken
-
-    def release(self, count: int = 1) -> None:
-        self._slots.release(count)
+            free += 1
+        self._slots.release(free)
+        return free
 
     def submit(self, unit: Callable[[], None]) -> None:
         """Run ``unit`` on a sending thread, in the slot the caller took; it gives the slot back."""

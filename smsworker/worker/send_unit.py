@@ -1,10 +1,10 @@
 """One unit of a task (up to one provider batch of its recipients): send, record progress.
 
-The recipients of a task with a progress key were reserved when it was taken (``intake.py``).
+The recipients of a task with a progress key were reserved when it was read in (``intake.py``).
 Two kinds of unit reserve again right before each request (``progress.py``): a contested unit,
 whose recipients another claimant held (they are waited for while it lives, taken over once it is
 dead, skipped once sent), and any unit of a task whose worker's heartbeat lapsed since the task was
-taken (not renewed for half its TTL: the worker or Redis was frozen, and another worker may have
+read in (not renewed for half its TTL: the worker or Redis was frozen, and another worker may have
 taken its tasks over meanwhile).
 Whatever goes wrong in here that is not Redis (a provider or a bug) ends the unit's recipients as
 ``internal_error`` failures: the task still settles.
@@ -21,7 +21,7 @@ from smsworker.outcome import Failure, UnitOutcome
 from smsworker.providers.base import OutgoingMessage, Provider
 from smsworker.store.progress import Mark, Reserved, holder
 from smsworker.worker.events import WorkerEvents
-from smsworker.worker.flight import TaskInFlight
+from smsworker.worker.flight import Claimed, TaskInFlight
 from smsworker.worker.grouping import Member
 from smsworker.worker.guarded import RedisGaveUp, WorkerRedis
 from smsworker.worker.intake import Unit
@@ -43,6 +43,7 @@ class UnitSender:
         pace: Callable[[str], None],
         sleep: Callable[[float], None],
         lease_lapsed: Callable[[float], bool],
+        still_ours: Callable[[Claimed], bool],
         settle: Callable[[TaskInFlight], None],
         marks: ProgressMarks,
         log: Any,
@@ -56,6 +57,7 @@ class UnitSender:
         self._settle = settle  # a task whose every unit is in
         self._sleep = sleep  # raises ShutdownRequested once the worker stops
         self._lease_lapsed = lease_lapsed  # since a moment: see Liveness.lapsed_since
+        self._still_ours = still_ours  # see Ownership.still_ours
         self._log = log
 
     def run(self, flight: TaskInFlight, unit: Unit) -> None:
@@ -82,7 +84,7 @@ class UnitSender:
                 self._settle(member.flight)
 
     def send_group(self, members: Sequence[Member]) -> list[UnitOutcome]:
-        """One outcome per member. A member whose worker's heartbeat lapsed since its task was taken
+        """One outcome per member. A member whose worker's heartbeat lapsed since its task was read
         goes on its own (``send``: it may have been taken over). No member has a progress key, so
         none waits for another claimant here."""
         alone = [self._lease_lapsed(m.flight.started) for m in members]
@@ -95,43 +97,33 @@ class UnitSender:
 
     def _send_shared(self, members: Sequence[Member]) -> list[UnitOutcome]:
         first = members[0].flight.task
-        mobiles = tuple(m for member in members for m in member.unit.mobiles)
+        mobiles = tuple(n for member in members for n in member.unit.mobiles)
         message = OutgoingMessage(first.template_id, first.content, mobiles, first.params, None)
-        taken: set[int] = set()
-
-        def sleep(seconds: float) -> None:  # before a retry: are the tasks still ours?
-            self._sleep(seconds)
-            for i, member in enumerate(members):
-                flight = member.flight
-                if i not in taken and self._lease_lapsed(flight.started) and self._taken_over(flight):
-                    taken.add(i)
-            if taken:
-                raise TakenOver()  # the others' numbers left unsent go on their own, below
-
-        outcome = self._delivered(message, sleep)
+        lost: set[int] = set()  # members found taken over while waiting for a retry
+        outcome = self._deliver_contained(message, self._retry_sleep([m.flight for m in members], lost))
         parts = []
         for i, member in enumerate(members):
-            flight, mine = member.flight, member.unit.mobiles
-            part = outcome.share(mine, tasks=len(members))
+            numbers = member.unit.mobiles
+            part = outcome.share(numbers, tasks=len(members))
             # Members have no progress key (grouping.py): nothing to mark. Left undecided when a
-            # retry stopped because a member was taken over: a taken member's numbers are the other
+            # retry stopped because a member was taken over: a lost member's numbers are the other
             # worker's now; the others' are sent on their own.
-            part.taken_over = i in taken
-            rest = [] if i in taken else [m for m in mine if m not in part.settled()]
+            part.taken_over = i in lost
+            rest = [] if i in lost else [n for n in numbers if n not in part.settled()]
             if rest:
-                part.merge(self.send(flight, Unit(rest)))
+                part.merge(self.send(member.flight, Unit(rest)))
             parts.append(part)
         return parts
 
     def send(self, flight: TaskInFlight, unit: Unit) -> UnitOutcome:
         key = flight.progress_key
         lapsed = self._lease_lapsed(flight.started)
-        if lapsed and self._taken_over(flight):
+        if not self._still_ours(flight):
             part = UnitOutcome(taken_over=True)
         elif key is not None and (unit.contested or lapsed):
             return self._reserving(flight, key, unit.mobiles)
         else:
-            part = self._deliver(flight, unit.mobiles)
+            part = self._request(flight, unit.mobiles)
         if key is not None:
             self._finish(key, flight.reservation, part, unit.mobiles)
         return part
@@ -144,7 +136,7 @@ class UnitSender:
             found = self._reserve(key, flight.reservation, pending)
             outcome.skipped.update(found.sent)
             if found.mine:
-                part = self._deliver(flight, found.mine)
+                part = self._request(flight, found.mine)
                 self._finish(key, flight.reservation, part, found.mine)
                 outcome.merge(part)
                 if part.taken_over:  # what others hold is not ours to wait for any more
@@ -162,51 +154,48 @@ class UnitSender:
                 wait_s = min(wait_s * 2, WAIT_MAX_S)
         return outcome
 
-    def _taken_over(self, flight: TaskInFlight) -> bool:
-        """Whether another worker has the task now. Asked only after this worker's heartbeat lapsed:
-        the other may have sent it, settled it and deleted its progress, so only the processing
-        list still says whose it is."""
-        if self._redis.holds(flight.element):
-            return False
-        note = "another worker took it over while this one's heartbeat had lapsed"
-        self._log.warning("task.taken_over", task_id=flight.task.task_id, note=note)
-        return True
-
-    def _finish(self, key: str, mine: str, part: UnitOutcome, mobiles: list[str]) -> None:
+    def _finish(self, key: str, reservation: str, part: UnitOutcome, mobiles: list[str]) -> None:
         """Mark what was sent; release our reservations on the rest (failed, left for later, or
         another worker's since it took the task over), so that whoever sends them next need not
         wait for this worker, which is alive and would hold them for good."""
         sent = set(part.sent)
         accepted = tuple((m, a) for m, a in part.accepted.items() if a.message_id)
         self._marks.write(
-            Mark(key, mine, tuple(part.sent), tuple(m for m in mobiles if m not in sent), accepted)
+            Mark(key, reservation, tuple(part.sent), tuple(m for m in mobiles if m not in sent), accepted)
         )
 
-    def _reserve(self, key: str, mine: str, mobiles: list[str]) -> Reserved:
-        return self._redis.reserve(key, mine, mobiles)
+    def _reserve(self, key: str, reservation: str, mobiles: list[str]) -> Reserved:
+        return self._redis.reserve(key, reservation, mobiles)
 
-    def _take_over_dead(self, key: str, mine: str, held: dict[str, str]) -> bool:
+    def _take_over_dead(self, key: str, reservation: str, held: dict[str, str]) -> bool:
         """Take over what dead workers held; True if there was any (then ask again at once)."""
         holders = sorted({h for h in map(holder, held.values()) if h is not None})
         beats = self._redis.heartbeats(holders) if holders else {}
         dead = {m: r for m, r in held.items() if holder(r) is None or beats.get(holder(r) or "") is None}
         if dead:
             self._log.warning("progress.taken_over", recipients=len(dead), holders=sorted(set(dead.values())))
-            self._redis.steal(key, mine, dead)
+            self._redis.steal(key, reservation, dead)
         return bool(dead)
 
-    def _deliver(self, flight: TaskInFlight, mobiles: list[str]) -> UnitOutcome:
+    def _request(self, flight: TaskInFlight, mobiles: list[str]) -> UnitOutcome:
+        """Requests for ``mobiles`` of one task alone: its id travels with them."""
         task = flight.task
         message = OutgoingMessage(task.template_id, task.content, tuple(mobiles), task.params, task.task_id)
+        return self._deliver_contained(message, self._retry_sleep([flight], set()))
 
-        def sleep(seconds: float) -> None:  # before a retry: is the task still ours?
+    def _retry_sleep(self, flights: Sequence[TaskInFlight], lost: set[int]) -> Callable[[float], None]:
+        """The wait before a retry, then the question whether ``flights`` are still ours: the indices
+        of those that are not go into ``lost``, and the retries stop (``TakenOver``)."""
+
+        def sleep(seconds: float) -> None:
             self._sleep(seconds)
-            if self._lease_lapsed(flight.started) and self._taken_over(flight):
+            lost.update(i for i, f in enumerate(flights) if i not in lost and not self._still_ours(f))
+            if lost:
                 raise TakenOver()
 
-        return self._delivered(message, sleep)
+        return sleep
 
-    def _delivered(self, message: OutgoingMessage, sleep: Callable[[float], None]) -> UnitOutcome:
+    def _deliver_contained(self, message: OutgoingMessage, sleep: Callable[[float], None]) -> UnitOutcome:
         """``deliver`` with containment: a bug while sending costs these recipients
         (``internal_error``), not the task."""
         try:

@@ -81,6 +81,20 @@ class Settler:
 
         A task abandoned at shutdown (already put back on the queue) is not settled.
         """
+        pending = _Pending(self._settle_op(flight), "task.settled", _summary(flight), flight=flight)
+        with flight.lock:  # shutdown takes this lock to abandon the task: one or the other wins
+            if flight.abandoned:
+                return
+        if flight.taken_over:
+            # Nothing to write: the task is another worker's. Not even the LREM that a settle
+            # skipped in Redis does: an equal element may be in our list again, claimed anew after
+            # the other worker put it back, and removing it would lose that claim.
+            self._report(pending, recorded=False)
+        else:
+            self._add(pending)
+
+    def _settle_op(self, flight: TaskInFlight) -> SettleOp:
+        """What SETTLE writes for ``flight``: counters, dead letters, states and receipts."""
         task, now = flight.task, time.time()
         # Each recipient's state is kept for a task with an id: the producer can ask for it by it.
         status_key = self._redis.keys.status(task.task_id) if task.task_id is not None else None
@@ -96,7 +110,7 @@ class Settler:
         payload_key = (
             self._redis.keys.payload(secrets.token_hex(8)) if self._keep_payloads and awaiting else ""
         )
-        op = SettleOp(
+        return SettleOp(
             element=flight.element,
             progress_key=flight.progress_key,
             keep_progress=task.task_id is not None,
@@ -113,30 +127,6 @@ class Settler:
             receipts=receipt_records(self._redis.keys, task.task_id, accepted, now, payload_key),
             payload=(payload_key, flight.raw) if payload_key else None,
         )
-        fields = {
-            "task_id": task.task_id,
-            "template_id": task.template_id,
-            "recipients": len(task.mobiles) + len(task.invalid_mobiles),
-            "sent": len(flight.sent),
-            "dead": len(flight.failed),
-            "skipped": len(flight.skipped),
-            "segments": flight.segments,
-            "attempts": flight.attempts,
-            "tasks_per_request": flight.tasks_per_request,
-            "reasons": sorted({f.reason for f in flight.failed.values()}) or None,
-            "duration_ms": round((time.monotonic() - flight.started) * 1000, 1),
-        }
-        with flight.lock:  # shutdown takes this lock to abandon the task: one or the other wins
-            if flight.abandoned:
-                return
-        pending = _Pending(op, "task.settled", fields, flight=flight)
-        if flight.taken_over:
-            # Nothing to write: the task is another worker's. Not even the LREM that a settle
-            # skipped in Redis does: an equal element may be in our list again, claimed anew after
-            # the other worker put it back, and removing it would lose that claim.
-            self._report(pending, recorded=False)
-        else:
-            self._add(pending)
 
     def reject(self, rejected: Rejected) -> None:
         """Dead-letter an element that is not a sendable task, whole."""
@@ -225,3 +215,21 @@ class Settler:
         return build_envelope(
             raw=raw, task=task, failed=failed, worker=self._redis.worker_id, queue=self._redis.keys.queue
         )
+
+
+def _summary(flight: TaskInFlight) -> dict[str, Any]:
+    """The task's one summary log line (``task.settled``)."""
+    task = flight.task
+    return {
+        "task_id": task.task_id,
+        "template_id": task.template_id,
+        "recipients": len(task.mobiles) + len(task.invalid_mobiles),
+        "sent": len(flight.sent),
+        "dead": len(flight.failed),
+        "skipped": len(flight.skipped),
+        "segments": flight.segments,
+        "attempts": flight.attempts,
+        "tasks_per_request": flight.tasks_per_request,
+        "reasons": sorted({f.reason for f in flight.failed.values()}) or None,
+        "duration_ms": round((time.monotonic() - flight.started) * 1000, 1),
+    }

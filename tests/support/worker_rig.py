@@ -1,4 +1,4 @@
-"""One worker's collaborators, wired as ``Worker`` wires them, driven one step at a time.
+"""One worker's parts, built by the worker's own wiring (``build_parts``), driven one step at a time.
 
 For property tests that search interleavings the worker's threads would only make by chance: a
 claim, one unit's send (alone or sharing a request), a commit of what finished, a recovery of the
@@ -17,30 +17,27 @@ from smsworker.store.queue import RedisQueue
 from smsworker.task import TaskParser
 from smsworker.testing import FakeProvider
 from smsworker.worker.events import WorkerEvents
-from smsworker.worker.flight import FlightRegistry, Holdings, TaskInFlight
+from smsworker.worker.flight import TaskInFlight
 from smsworker.worker.grouping import Grouper
-from smsworker.worker.guarded import RedisGuard, WorkerRedis
-from smsworker.worker.intake import Intake, Rejected, Unit
-from smsworker.worker.marks import ProgressMarks
-from smsworker.worker.send_unit import UnitSender
-from smsworker.worker.settle import Settler
-from smsworker.worker.stopping import Stopping
-from smsworker.worker.tally import Tally
+from smsworker.worker.intake import Unit
+from smsworker.worker.options import WorkerOptions
+from smsworker.worker.parts import Seams, build_parts
 from tests.support.logs import LogCapture
 
 ME = "me:1:aaaa"
-STEPS = ("claim", "send", "recover", "commit")
+STEPS = ("claim", "read", "send", "recover", "commit")
 
 
 @dataclass
 class Rig:
-    """One worker's collaborators, wired as ``Worker`` wires them, driven one step at a time."""
+    """One worker's parts, wired as ``Worker`` wires them, driven one step at a time."""
 
     queue: RedisQueue
     provider: FakeProvider
     logs: LogCapture = field(default_factory=LogCapture)
     worker_id: str = ME
-    lapsed: bool = False  # what the next unit is told about this worker's heartbeat
+    lapsed: bool = False  # what the parts are told about this worker's heartbeat
+    unread: list[bytes] = field(default_factory=list)  # claimed, not read in yet
     pending: list[tuple[TaskInFlight, Unit]] = field(default_factory=list)
     idle_waits: int = 0
     # Tasks handed to the settler and not yet committed, and those committed.
@@ -54,41 +51,36 @@ class Rig:
     nest_contested: bool = True
 
     def __post_init__(self) -> None:
-        log = self.logs.logger
-        self.redis = WorkerRedis(
-            self.queue, RedisGuard(log, Stopping(5.0), wait=lambda s: None), self.worker_id
+        options = WorkerOptions(retry=RetryPolicy(2, 0.001, 0.001), poison_after=5, shutdown_timeout_s=5.0)
+        parser = TaskParser(default_region="CN", max_payload_bytes=65536, max_recipients=100)
+        seams = Seams(
+            redis_wait=lambda s: None,
+            sleep=self.meanwhile,
+            lapsed_since=lambda since: self.lapsed,
+            settled=lambda flight: self.settling.append(flight),
         )
-        self.holdings, self.flights = Holdings(), FlightRegistry()
-        self.settler = Settler(
-            self.redis, log, holdings=self.holdings, flights=self.flights, tally=Tally(WorkerEvents())
+        self.parts = build_parts(
+            self.queue,
+            [self.provider],
+            parser,
+            options,
+            self.logs.logger,
+            worker_id=self.worker_id,
+            events=WorkerEvents(),
+            seams=seams,
         )
         # A closed settler's thread commits what is pending, then ends: so each ``commit`` below is
         # one commit, at the moment the test chooses, and outcomes wait for it as they would wait
         # behind a slow Redis.
-        self.settler.close()
+        self.parts.settler.close()
         self.beat()
-        parser = TaskParser(default_region="CN", max_payload_bytes=65536, max_recipients=100)
-        self.intake = Intake(self.redis, parser, self.provider, poison_after=5, log=log)
-        self.sender = UnitSender(
-            self.redis,
-            [self.provider],
-            RetryPolicy(2, 0.001, 0.001),
-            events=WorkerEvents(),
-            pace=lambda provider: None,
-            sleep=self.meanwhile,
-            lease_lapsed=lambda since: self.lapsed,
-            settle=self.settle,
-            marks=ProgressMarks(self.redis),
-            log=log,
-        )
-
-    def settle(self, flight: TaskInFlight) -> None:
-        self.settling.append(flight)
-        self.settler.settle(flight)
 
     def step(self, step: str, data: st.DataObject) -> None:
         if step == "claim":
-            self.claim()
+            self.claim(read=data.draw(st.booleans(), label="read at once"))
+        elif step == "read":
+            self.lapsed = data.draw(st.booleans(), label="lapsed")
+            self.read()
         elif step == "send" and self.pending:
             self.send(
                 data.draw(st.integers(0, 100), label="unit"),
@@ -100,24 +92,25 @@ class Rig:
         elif step == "commit":
             self.commit()
 
-    def claim(self) -> bool:
-        """What ``Worker._claim`` and ``_start`` do for one element; False if the queue is empty."""
-        claimed = self.queue.claim_many(self.worker_id, 1)
-        if not claimed:
-            return False
-        [element] = claimed
-        self.holdings.add(element)
-        taken = self.intake.take(element)
-        if isinstance(taken, Rejected):
-            self.settler.reject(taken)
-            return True
-        if taken.flight.element != element:
-            self.holdings.replace(element, taken.flight.element)
-        self.flights.add(taken.flight)
-        if not taken.units:  # all its recipients were sent before
-            self.settle(taken.flight)
-        self.pending += [(taken.flight, unit) for unit in taken.units]
-        return True
+    def claim(self, *, read: bool = True) -> bool:
+        """Claim one element, as the fetch thread does, and read it in unless ``read`` is False
+        (then ``read`` does, later); False if the queue is empty. What an earlier claim brought is
+        read in first: the fetch thread reads a claim in whole before it claims again."""
+        self.read()
+        elements = self.parts.claims.claim(1, block=False)
+        self.unread += elements
+        if elements and read:
+            self.read()
+        return bool(elements)
+
+    def read(self) -> None:
+        """Read in what was claimed and not read yet; its units wait to be sent."""
+        grouper = Grouper(self.provider.max_batch_size)
+        for element in self.unread:
+            self.parts.claims.read_in(element, grouper)
+        self.unread = []
+        # One task's units never share a request with each other: one member per group.
+        self.pending += [(m.flight, m.unit) for group in grouper.take_all() for m in group]
 
     def send(self, index: int, *, lapsed: bool, together: int = 1) -> None:
         """Send one unit, or (``together`` > 1) it and the next pending units that may share its
@@ -131,7 +124,7 @@ class Rig:
             grouper.add(*other)
         first, *rest = grouper.take_all()
         self.pending += [(m.flight, m.unit) for group in rest for m in group]
-        self.sender.run_group(first)
+        self.parts.sender.run_group(first)
 
     def meanwhile(self, seconds: float) -> None:
         """A unit waits (for recipients another claimant holds, or before a retry): the other units
@@ -156,7 +149,7 @@ class Rig:
         self.beat()
 
     def commit(self) -> None:
-        self.settler.start()
-        assert self.settler.flush(10)
+        self.parts.settler.start()
+        assert self.parts.settler.flush(10)
         self.committed += self.settling
         self.settling = []

@@ -81,7 +81,7 @@ def test_groups_hold_one_message_within_the_batch_size_and_every_unit_once(
             groups += grouper.take_full()
     groups += grouper.take_all()
     assert grouper.pending() == 0 and grouper.take_all() == []
-    assert grouper.taken == len(groups)
+    assert grouper.handed_out == len(groups)
     handed = [(m.flight, m.unit) for g in groups for m in g]
     assert sorted(map(id, (f for f, _ in handed))) == sorted(map(id, (f for f, _ in added)))
     for group in groups:

@@ -16,13 +16,14 @@ from smsworker.task import SmsTask
 from smsworker.testing import FakeProvider
 from smsworker.worker.events import WorkerEvents
 from smsworker.worker.flight import TaskInFlight
-from smsworker.worker.guarded import RedisGaveUp, RedisGuard, WorkerRedis
+from smsworker.worker.guarded import RedisGaveUp
 from smsworker.worker.intake import Unit
+from smsworker.worker.liveness import Ownership
 from smsworker.worker.marks import ProgressMarks
 from smsworker.worker.send_unit import UnitSender
-from smsworker.worker.stopping import Stopping
 from tests.support.logs import LogCapture
 from tests.support.waiting import wait_until
+from tests.support.worker_redis import worker_redis
 
 KEY = "{sms_queue}:progress:id:order-1"
 A, B, C = "+8613800138000", "+8613800138001", "+8613800138002"
@@ -76,8 +77,7 @@ def test_progress_marks_are_written_in_groups_and_each_sender_waits_for_its_own(
     fake_redis: fakeredis.FakeRedis,
 ) -> None:
     queue = RedisQueue(fake_redis, "sms_queue", "{sms_queue}:dead")
-    guard = RedisGuard(LogCapture().logger, Stopping(5.0), wait=lambda s: None)
-    redis = WorkerRedis(queue, guard, "me:1:m")
+    redis = worker_redis(queue)
     calls: list[int] = []
     finish = redis.finish
 
@@ -113,7 +113,7 @@ def test_progress_marks_are_written_in_groups_and_each_sender_waits_for_its_own(
 
 def test_a_failed_group_write_fails_every_sender_in_it(fake_redis: fakeredis.FakeRedis) -> None:
     queue = RedisQueue(fake_redis, "sms_queue", "{sms_queue}:dead")
-    redis = WorkerRedis(queue, RedisGuard(LogCapture().logger, Stopping(5.0), wait=lambda s: None), "me:1:m")
+    redis = worker_redis(queue)
 
     def gave_up(marks: Sequence[Mark]) -> None:
         raise RedisGaveUp("stopping")
@@ -136,9 +136,8 @@ def make_sender(
     *,
     in_doubt: bool = False,
 ) -> UnitSender:
-    guard = RedisGuard(logs.logger, Stopping(5.0), wait=lambda s: None)
     policy = RetryPolicy(2, 0.001, 0.001)
-    redis = WorkerRedis(queue, guard, "me:1:m")
+    redis = worker_redis(queue, log=logs.logger)
     return UnitSender(
         redis,
         [provider],
@@ -147,6 +146,7 @@ def make_sender(
         pace=lambda provider: None,
         sleep=sleep,
         lease_lapsed=lambda since: in_doubt,
+        still_ours=Ownership(lambda since: in_doubt, redis.holds, logs.logger).still_ours,
         settle=lambda flight: None,
         marks=ProgressMarks(redis),
         log=logs.logger,

@@ -60,3 +60,24 @@ def test_a_stop_cuts_a_backoff_short_and_sets_the_deadline() -> None:
     assert 29.0 < stopping.left_s() <= 30.0
     with pytest.raises(ShutdownRequested):
         stopping.sleep(60.0)
+
+
+def test_wait_free_counts_the_free_senders_and_holds_none(logs: LogCapture) -> None:
+    stopping = Stopping(1.0)
+    pool = SendPool(3, stopping, logs.logger)
+
+    def not_free() -> None:
+        raise AssertionError("no slot free")
+
+    assert pool.wait_free(tick_s=0.01, on_tick=not_free) == 3
+    assert pool.acquire(tick_s=0.01, on_tick=not_free)  # one unit starting
+    assert pool.wait_free(tick_s=0.01, on_tick=not_free) == 2
+    for _ in range(2):  # what it counted is still free
+        assert pool.acquire(tick_s=0.01, on_tick=not_free)
+    ticks: list[int] = []
+
+    def tick() -> None:  # every sender busy: it waits, ticking, until a stop
+        ticks.append(1)
+        stopping.request()
+
+    assert pool.wait_free(tick_s=0.01, on_tick=tick) == 0 and ticks

@@ -4,10 +4,11 @@ Another worker recovers this one's processing list (its heartbeat lapsed: Redis 
 frozen) while its units are half sent and its outcomes not yet committed. The elements go back to
 the queue stamped with one more crash, or as they were (the recovering worker's view of the list
 was stale), and this worker may claim them again: then two of its tasks in flight hold equal bytes.
-Whatever the order of claims, recoveries, sends (alone, or sharing a request with other tasks, as
-cross-task batching sends them) and commits, and whether or not a unit knows its
-heartbeat lapsed, every recipient must end sent or dead-lettered once the queue is drained, and
-nothing may stay in this worker's processing list.
+Whatever the order of claims, reading them in (the worker's own wiring: a claim read after a lapse
+is checked first), recoveries, sends (alone, or sharing a request with other tasks, as cross-task
+batching sends them) and commits, and whether or not a unit knows its heartbeat lapsed, every
+recipient must end sent or dead-lettered once the queue is drained, and nothing may stay in this
+worker's processing list.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def test_no_interleaving_of_takeover_and_reclaim_loses_a_recipient(
     for _ in range(data.draw(st.integers(0, 40), label="steps")):
         rig.step(data.draw(st.sampled_from(STEPS), label="step"), data)
     # Whatever this worker still has in flight finishes, in an order of the search's choosing.
+    rig.read()
     while rig.pending:
         rig.send(
             data.draw(st.integers(0, 100), label="unit"),

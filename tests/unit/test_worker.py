@@ -21,6 +21,7 @@ from smsworker.worker.loop import Worker
 from smsworker.worker.options import WorkerOptions
 from tests.support.logs import LogCapture
 from tests.support.waiting import wait_until
+from tests.support.worker_redis import tenth_of_backoff
 
 MakeWorker = Callable[..., tuple[Worker, FakeProvider]]
 
@@ -324,8 +325,8 @@ def test_a_drain_gives_up_on_a_redis_that_stays_away(parser: TaskParser, logs: L
     server = fakeredis.FakeServer()
     server.connected = False  # every command: ConnectionError
     queue = RedisQueue(fakeredis.FakeRedis(server=server), "sms_queue", "{sms_queue}:dead", use_blmove=True)
-    options = WorkerOptions(drain_patience_s=0.4, shutdown_timeout_s=0.5)
-    totals = Worker(queue, [FakeProvider()], parser, options, logs.logger).drain()
+    options = WorkerOptions(drain_patience_s=0.1, shutdown_timeout_s=0.5)
+    totals = Worker(queue, [FakeProvider()], parser, options, logs.logger, wait=tenth_of_backoff).drain()
     assert not totals.drained
     assert totals.gave_up.startswith("Redis kept failing for ") and "ConnectionError" in totals.gave_up
     assert logs.events("redis.unavailable")
@@ -346,7 +347,8 @@ def test_no_more_is_claimed_while_outcomes_cannot_be_recorded(
     worker, _ = make_worker(concurrency=2)
     running = threading.Thread(target=worker.run)
     running.start()
-    # Three failed settles take 1.5 s of backoff: long enough to have claimed everything, unchecked.
+    # Three failed settles take 0.15 s of backoff (a tenth of the real one): long enough to have
+    # claimed everything, unchecked.
     wait_until(lambda: len(logs.events("redis.command_failed")) >= 3, what="settles failing")
     # Held: the batch being retried and a backlog of 5, plus what the senders have, at most.
     assert fake_redis.llen("{sms_queue}:processing:" + worker.id) <= 5 + 5 + 2 * 2

@@ -1,0 +1,212 @@
+"""The fetch thread's claims: how many to ask for, and what becomes of each element claimed.
+
+The fetch thread is the only one that claims, so ``Holdings`` and the processing list can be
+compared between claims (``reconcile.py``). A claim round reads each element in (``intake.py``),
+groups the units (``grouping.py``) and hands each group to a sender, a free slot each. How many a
+round claims is a pure policy (``first_claim_size``, ``next_claim_size``), tested as a table.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+
+from smsworker.worker.flight import Claim, Claimed, FlightRegistry, Holdings, TaskInFlight
+from smsworker.worker.grouping import Grouper, Member
+from smsworker.worker.guarded import RedisGaveUp, WorkerRedis
+from smsworker.worker.intake import Intake, Rejected
+from smsworker.worker.reconcile import Reconciler
+from smsworker.worker.send_pool import SendPool
+from smsworker.worker.send_unit import UnitSender
+from smsworker.worker.settle import Settler
+from smsworker.worker.stopping import Stopping
+
+# Elements one claim round may gather for grouping: bounds what a worker holds unsent at once.
+ROUND_MAX = 5000
+
+
+def first_claim_size(free: int, group_size: int) -> int:
+    """What a round's first claim asks for: one task per free sender. With grouping, a lone free
+    sender asks for two, to learn whether the queue's tasks share requests."""
+    return free if group_size == 1 else max(free, 2)
+
+
+def next_claim_size(
+    *, free: int, group_size: int, asked: int, got: int, claimed: int, groups: int, new_groups: int
+) -> int:
+    """What the round's next claim asks for; 0: the round claims no more.
+
+    ``asked`` and ``got`` are the last claim's; ``claimed`` counts the round's elements so far,
+    ``groups`` its groups (each needs a sender) and ``new_groups`` those the last claim added. While
+    the queue is deep (the last claim got all it asked for) and what came shares requests, claim
+    more, doubling, up to ``free`` full requests' worth: so there is something to group. Stop at
+    the first claim whose tasks did not group once there are as many requests as free senders, so
+    lone tasks (one-time codes) are held back by one claim at most.
+    """
+    room = min(free * group_size, ROUND_MAX) - claimed
+    shared = new_groups < got  # some of the last claim's units went into groups already open
+    want_more = groups < free or (groups == free and shared)
+    if got < asked or room <= 0 or not want_more:
+        return 0
+    return min(claimed, room)
+
+
+class Claims:
+    """Claims, reads in, groups and starts; dead-letters what cannot be read."""
+
+    def __init__(
+        self,
+        redis: WorkerRedis,
+        *,
+        holdings: Holdings,
+        flights: FlightRegistry,
+        intake: Intake,
+        settler: Settler,
+        settle: Callable[[TaskInFlight], None],
+        still_ours: Callable[[Claimed], bool],
+        reconciler: Reconciler,
+        pool: SendPool,
+        sender: UnitSender,
+        stopping: Stopping,
+        group_size: int,
+        tick_s: float,
+    ) -> None:
+        self._redis = redis
+        self._holdings = holdings
+        self._flights = flights
+        self._intake = intake
+        self._settler = settler
+        self._settle = settle  # a task with nothing left to send
+        self._still_ours = still_ours
+        self._reconciler = reconciler
+        self._pool = pool
+        self._sender = sender
+        self._stopping = stopping
+        self.group_size = group_size  # units of different tasks one request may carry
+        self._tick_s = tick_s  # how often a wait for a slot looks up (stop, reconcile)
+        self.claimed_any = False  # nothing claimed, nothing to put back at shutdown
+        self._claimed_at = time.monotonic()  # when the elements being read in were claimed
+
+    def wait_free(self) -> int:
+        """Wait for a free sender; how many are free, 0 once stopping."""
+        return self._pool.wait_free(tick_s=self._tick_s, on_tick=self._reconciler.run_if_due)
+
+    def claim(self, count: int, *, block: bool) -> list[bytes]:
+        """Up to ``count`` tasks in one round trip; with none queued and ``block``, wait for one,
+        so an idle worker still answers a push at once."""
+        self._claimed_at = time.monotonic()
+        elements = self._redis.claim_many(count)
+        if not elements and block:
+            element = self._redis.claim(self._tick_s)
+            elements = [element] if element is not None else []
+        if elements:
+            self.claimed_any = True
+        for element in elements:  # held before any is started: see reconcile.py
+            self._holdings.add(element)
+        return elements
+
+    def start(self, elements: list[bytes], free: int, asked: int) -> None:
+        """Start what was claimed; an element a worker already died holding is started alone.
+
+        Alone means nothing else held: the rest of the claim goes back to the front of the queue
+        and what is in flight finishes first. If it kills this worker too, it is the only element
+        whose crash count goes up, so tasks claimed beside a poison pill are not quarantined with it.
+        """
+        suspect = next((i for i, e in enumerate(elements) if self._intake.suspect(e)), None)
+        if suspect is None:
+            self._start_round(elements, free, asked)
+            return
+        self._put_back(elements[:suspect] + elements[suspect + 1 :])
+        self._quiesce()
+        self._start_round([elements[suspect]], 1, 1)
+        self._quiesce()
+
+    def _start_round(self, elements: list[bytes], free: int, asked: int) -> None:
+        """Read the claimed elements in and hand their groups out, claiming more while
+        ``next_claim_size`` says so. A full group goes out at once; the rest at the end of the
+        round: nothing waits to fill a request."""
+        grouper = Grouper(self.group_size)
+        claimed, total, last = elements, 0, False
+        while claimed:
+            before = grouper.groups()
+            for element in claimed:
+                self.read_in(element, grouper)
+            if not self._submit(grouper.take_full()):
+                return  # stopping: what was not handed out stays unsettled, and is put back
+            total += len(claimed)
+            if last or self._stopping.requested:
+                break
+            groups = grouper.groups()
+            asked = next_claim_size(
+                free=free,
+                group_size=self.group_size,
+                asked=asked,
+                got=len(claimed),
+                claimed=total,
+                groups=groups,
+                new_groups=groups - before,
+            )
+            if not asked:
+                break
+            claimed, last = self._claim_more(asked)
+        self._submit(grouper.take_all())
+
+    def _claim_more(self, count: int) -> tuple[list[bytes], bool]:
+        """More elements for this round, and whether it is the last claim of it: a suspect among
+        them goes back, to be started alone, and the rest of the claim is started with this round,
+        which claims no more."""
+        elements = self._redis.claim_many(count)
+        for element in elements:
+            self._holdings.add(element)
+        suspects: list[bytes] = []
+        rest: list[bytes] = []
+        for element in elements:
+            (suspects if self._intake.suspect(element) else rest).append(element)
+        if not suspects:
+            return rest, False
+        self._put_back(suspects)
+        return rest, True
+
+    def _put_back(self, elements: list[bytes]) -> None:
+        """Unclaim ``elements`` to the front of the queue: claimed beside a suspect, or suspects
+        claimed beside others, to be started alone."""
+        for element in elements:
+            self._holdings.remove(element)
+        if elements:
+            self._reconciler.put_back(elements, why="claimed beside a task a worker died holding")
+
+    def _quiesce(self) -> None:
+        """Wait until no unit is being sent and every outcome is recorded."""
+        self._pool.wait_idle(None)
+        self._settler.flush(None)
+
+    def read_in(self, element: bytes, grouper: Grouper) -> None:
+        """Read a claimed element in: its units go to ``grouper``; or dead-letter it."""
+        try:
+            if not self._still_ours(Claim(element, self._claimed_at)):
+                # A frozen process receives a claim's reply only on waking: sending it would send it twice.
+                self._holdings.remove(element)
+                return
+            read = self._intake.read(element)
+        except RedisGaveUp:
+            return  # stopping with Redis away: the element stays in the processing list
+        if isinstance(read, Rejected):
+            self._settler.reject(read)
+            return
+        flight = read.flight
+        if flight.element != element:
+            self._holdings.replace(element, flight.element)
+        self._flights.add(flight)
+        if not read.units:
+            self._settle(flight)
+        for unit in read.units:
+            grouper.add(flight, unit)
+
+    def _submit(self, groups: list[list[Member]]) -> bool:
+        """Hand each group to a sender, in a slot of its own; False once stopping."""
+        for members in groups:
+            if not self._pool.acquire(tick_s=self._tick_s, on_tick=self._reconciler.run_if_due):
+                return False  # stopping: the unsent rest keeps its tasks unsettled, and they are requeued
+            self._pool.submit(functools.partial(self._sender.run_group, members))
+        return True
