@@ -13,15 +13,6 @@ import smsworker
 PACKAGE = Path(smsworker.__file__).parent
 STORE = PACKAGE / "store"
 
-# Modules whose owners have yet to move their Redis calls into store/ (the worker's outage policy,
-# the CLI's connection check). Each is to leave this list; nothing is to join it.
-NOT_YET_MOVED = {
-    "smsworker/worker/liveness.py",
-    "smsworker/worker/guarded.py",
-    "smsworker/cli/options.py",
-    "smsworker/cli/worker_commands.py",
-}
-
 
 def redis_imports(source: str) -> list[int]:
     """The lines of ``source`` that import the ``redis`` package or one of its modules."""
@@ -42,7 +33,7 @@ def test_only_the_store_imports_redis() -> None:
     found = []
     for path in sorted(PACKAGE.rglob("*.py")):
         name = path.relative_to(PACKAGE.parent).as_posix()
-        if path.is_relative_to(STORE) or name in NOT_YET_MOVED:
+        if path.is_relative_to(STORE):
             continue
         found += [f"{name}:{line}" for line in redis_imports(path.read_text("utf-8"))]
     assert found == [], "import Redis only in smsworker/store/ (errors: smsworker.store.errors)"
@@ -59,7 +50,3 @@ def test_the_scan_sees_every_form_of_import() -> None:
     assert redis_imports(source) == [1, 2, 3, 5]
     assert redis_imports("import redisx\nfrom redis_helpers import x\nfrom .redis import y\n") == []
 
-
-def test_the_modules_not_yet_moved_exist() -> None:
-    """A file renamed or gone is taken off the list, not left to excuse a new one."""
-    assert all((PACKAGE.parent / name).is_file() for name in NOT_YET_MOVED)
