@@ -41,9 +41,9 @@ def holder(reserved: str) -> str | None:
 
 @dataclass
 class Reserved:
-    """What one reservation round found."""
+    """What one reservation round found: ``ours``, reserved for this reservation now (or already)."""
 
-    mine: list[str] = field(default_factory=list)
+    ours: list[str] = field(default_factory=list)
     # Sent already, with who accepted each (Acceptance("") when that was not recorded).
     sent: dict[str, Acceptance] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)  # number -> the reservation holding it
@@ -55,7 +55,7 @@ class Mark:
     ``accepted``: who took each of ``sent`` that has a vendor id."""
 
     key: str
-    mine: str
+    reservation: str
     sent: tuple[str, ...]
     release: tuple[str, ...]
     accepted: tuple[tuple[str, Acceptance], ...] = ()
@@ -67,14 +67,14 @@ class Progress:
         self._steal = scripts.register(client, scripts.STEAL)
         self._finish = scripts.register(client, scripts.FINISH)
 
-    def reserve(self, key: str, mine: str, mobiles: Sequence[str]) -> Reserved:
-        answers: list[bytes] = self._reserve(keys=[key], args=[mine, PROGRESS_TTL_S, *mobiles])
+    def reserve(self, key: str, reservation: str, mobiles: Sequence[str]) -> Reserved:
+        answers: list[bytes] = self._reserve(keys=[key], args=[reservation, PROGRESS_TTL_S, *mobiles])
         found = Reserved()
         for mobile, answer in zip(mobiles, answers, strict=True):
             text = answer.decode("utf-8", "replace")
             mark, _, accepted = text.partition("\n")
             if text == "":
-                found.mine.append(mobile)
+                found.ours.append(mobile)
             elif mark == SENT:
                 provider, _, message_id = accepted.partition(" ")
                 found.sent[mobile] = Acceptance(provider, message_id)
@@ -82,10 +82,10 @@ class Progress:
                 found.held[mobile] = text
         return found
 
-    def steal(self, key: str, mine: str, taken: Mapping[str, str]) -> None:
+    def steal(self, key: str, reservation: str, taken: Mapping[str, str]) -> None:
         """Take over ``taken`` (number -> the dead holder's reservation), each only if unchanged."""
         pairs: list[Any] = [item for pair in taken.items() for item in pair]
-        self._steal(keys=[key], args=[mine, *pairs])
+        self._steal(keys=[key], args=[reservation, *pairs])
 
     def finish_many(self, marks: Sequence[Mark]) -> None:
         """For each mark, in one call: its ``sent`` confirmed, our reservations on ``release`` given up."""
@@ -95,7 +95,7 @@ class Progress:
         call = ScriptArgs([m.key for m in marks])
         call.put(PROGRESS_TTL_S)
         for mark in marks:
-            call.put(mark.mine)
+            call.put(mark.reservation)
             call.items(mark.sent)
             call.items(mark.release)
             call.rows([(number, f"{a.provider} {a.message_id}") for number, a in mark.accepted])

@@ -121,7 +121,7 @@ class Intake:
         if progress_key is None:
             return mobiles, [], {}
         found = self._redis.reserve(progress_key, reservation_id, mobiles)
-        return found.mine, list(found.held), found.sent
+        return found.ours, list(found.held), found.sent
 
     def _invalid(self, task: SmsTask) -> dict[str, Failure]:
         region = self._parser.default_region

@@ -135,9 +135,9 @@ class UnitSender:
         while pending:
             found = self._reserve(key, flight.reservation, pending)
             outcome.skipped.update(found.sent)
-            if found.mine:
-                part = self._request(flight, found.mine)
-                self._finish(key, flight.reservation, part, found.mine)
+            if found.ours:
+                part = self._request(flight, found.ours)
+                self._finish(key, flight.reservation, part, found.ours)
                 outcome.merge(part)
                 if part.taken_over:  # what others hold is not ours to wait for any more
                     return outcome

@@ -35,12 +35,12 @@ def test_reserve_steal_finish(fake_redis: fakeredis.FakeRedis) -> None:
     assert holder(mine) == "w1:1:a" and holder("1") is None
     fake_redis.hset(KEY, mapping={A: "1", B: theirs})
     found = progress.reserve(KEY, mine, [A, B, C])
-    assert (found.mine, found.sent, found.held) == ([C], {A: Acceptance("")}, {B: theirs})
-    assert progress.reserve(KEY, mine, [C]).mine == [C]  # ours already: asking again is fine
+    assert (found.ours, found.sent, found.held) == ([C], {A: Acceptance("")}, {B: theirs})
+    assert progress.reserve(KEY, mine, [C]).ours == [C]  # ours already: asking again is fine
     progress.steal(KEY, mine, {B: "r someone-else x"})  # changed since: not taken
     assert fake_redis.hget(KEY, B) == theirs.encode()
     progress.steal(KEY, mine, {B: theirs})
-    assert progress.reserve(KEY, mine, [B]).mine == [B]
+    assert progress.reserve(KEY, mine, [B]).ours == [B]
     progress.finish_many(
         [Mark(KEY, mine, sent=(B,), release=(C,), accepted=((B, Acceptance("aliyun", "9^0")),))]
     )
