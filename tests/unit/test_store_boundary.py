@@ -49,4 +49,3 @@ def test_the_scan_sees_every_form_of_import() -> None:
     )
     assert redis_imports(source) == [1, 2, 3, 5]
     assert redis_imports("import redisx\nfrom redis_helpers import x\nfrom .redis import y\n") == []
-
