@@ -49,7 +49,7 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
                               the receiver applies those reports next.
 - ``{Q}:held:lock``           string with a TTL. Which receiver applies held reports (one at a time).
 - ``{Q}:awaiting``            sorted set, TTL ``receipt_ttl``. Receipt keys no report has come for
-                              yet, scored by acceptance time (unix s): what ``receipts --pull`` asks
+                              yet, scored by acceptance time (unix s): what ``receipts --receipts-pull`` asks
                               the vendors about, and ``stats``'s ``awaiting_receipt``. A key leaves
                               when its report is applied, or once older than ``receipt_ttl``.
 - ``{Q}:payload:<token>``     string, TTL ``receipt_ttl``, only with ``--dead-letter-undelivered``.
