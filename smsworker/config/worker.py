@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from smsworker.config import values
-from smsworker.config.declare import WORKER, setting
+from smsworker.config.declare import RECEIPTS, WORKER, setting
 from smsworker.redact import redact_url
 from smsworker.store.keys import RECEIPT_TTL_S
 
@@ -68,12 +68,13 @@ class WorkerSettings:
         WORKER,
         "Worker processes, to use more than one core; auto: one per core.",
     )
+    # The receiver paces its pull APIs with the same limits (aliyun.pull, tencent.pull).
     rate_limits: Mapping[str, float] = setting(
         {},
         values.rate_limits,
-        WORKER,
+        WORKER + RECEIPTS,
         "Requests per second a provider may take, shared by every worker on this Redis: 'aliyun=500/s', "
-        "or '500/s' for all; repeatable.",
+        "or '500/s' for all ('aliyun.pull=10/s' paces the receiver's pulls); repeatable.",
         flag="--rate-limit",
         repeatable=True,
         env_form="comma-separated",
@@ -140,8 +141,9 @@ class WorkerSettings:
         "Serve Prometheus metrics on this port; 0 is off. With --processes, the parent serves every "
         "process's on it.",
     )
+    # The receiver serves its own metrics (--receipts-metrics-port) on the same address.
     metrics_address: str = setting(
-        "127.0.0.1", values.nonempty, WORKER, "Address the metrics endpoint listens on."
+        "127.0.0.1", values.nonempty, WORKER + RECEIPTS, "Address the metrics endpoints listen on."
     )
     mask_mobiles: bool = setting(
         True, values.to_bool, WORKER, "Mask phone numbers in logs (138****8000).", shown="mask"
