@@ -77,5 +77,5 @@ def settings_from(flags: dict[str, Any]) -> Settings:
         return load_settings(flags, os.environ, config)
 
 
-def plural(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
+def plural(n: int, noun: str, nouns: str = "") -> str:
+    return f"{n} {noun if n == 1 else nouns or noun + 's'}"

@@ -200,12 +200,19 @@ def dlq_replay(limit: int | None, reason: str | None, **flags: Any) -> None:
 
 @dlq.command("purge")
 @common_options
-@click.confirmation_option(
-    "--yes", prompt="Delete every entry in the dead-letter list?", help="Do not ask for confirmation."
-)
-def dlq_purge(**flags: Any) -> None:
-    """Delete the whole dead-letter list."""
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def dlq_purge(yes: bool, **flags: Any) -> None:
+    """Delete the whole dead-letter list (says how many first; asks nothing when it is empty)."""
     settings = settings_from(flags)
+    where = settings.dead_letter_key
     with friendly_errors(settings):
-        count = open_queue(settings).purge_dead()
-    click.echo(f"purged {count} entries from {settings.dead_letter_key}")
+        queue = open_queue(settings)
+        count = queue.dead_length()
+    if count == 0:
+        click.echo(f"{where} is empty: nothing to purge")
+        return
+    if not yes:
+        click.confirm(f"Delete all {plural(count, 'entry', 'entries')} of {where}?", abort=True)
+    with friendly_errors(settings):
+        purged = queue.purge_dead()
+    click.echo(f"purged {plural(purged, 'entry', 'entries')} from {where}")

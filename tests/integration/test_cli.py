@@ -100,9 +100,12 @@ def test_dead_letters_can_be_listed_replayed_and_purged(
     assert "replayed 0 tasks" in left.stdout and "left 1 entries that have no task to replay" in left.stdout
     refused = cli("dlq", "purge", input="n\n")
     assert refused.returncode == 1 and r.llen("{sms_queue}:dead") == 1
+    assert "Delete all 1 entry of {sms_queue}:dead?" in refused.stdout  # says how many it asks about
     purged = cli("dlq", "purge", "--yes")
-    assert purged.stdout == "purged 1 entries from {sms_queue}:dead\n"
+    assert purged.stdout == "purged 1 entry from {sms_queue}:dead\n"
     assert cli("dlq", "list").stdout == "{sms_queue}:dead is empty\n"
+    empty = cli("dlq", "purge")  # no input given: it must not ask
+    assert empty.returncode == 0 and empty.stdout == "{sms_queue}:dead is empty: nothing to purge\n"
 
 
 def test_stats(cli: Cli, redis_server: RedisServer) -> None:
