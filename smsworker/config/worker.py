@@ -145,6 +145,4 @@ class WorkerSettings:
     metrics_address: str = setting(
         "127.0.0.1", values.nonempty, WORKER + RECEIPTS, "Address the metrics endpoints listen on."
     )
-    mask_mobiles: bool = setting(
-        True, values.to_bool, WORKER, "Mask phone numbers in logs (138****8000).", shown="mask"
-    )
+    mask_mobiles: bool = setting(True, values.to_bool, WORKER, "Mask phone numbers in logs (+86138****8000).")

@@ -80,6 +80,16 @@ def test_the_declared_default_is_what_settings_holds_and_its_converter_accepts(d
         assert declared.convert(default) == default
 
 
+@pytest.mark.parametrize("declared", [s for s in SETTINGS if isinstance(s.default, bool)], ids=ids)
+def test_a_switch_shows_its_default_as_a_word_its_environment_name_takes(declared: Setting) -> None:
+    """--help shows a switch's default; a user copies that word into the environment, so it must
+    be one the loader takes, meaning that default."""
+    shown = declared.shown_default
+    assert shown is not None
+    loaded = load_settings({}, {declared.env: shown})
+    assert getattr(loaded, declared.name) == declared.default
+
+
 @pytest.mark.parametrize("declared", SETTINGS, ids=ids)
 def test_the_loader_reads_the_declared_environment_name(declared: Setting) -> None:
     # A lone surrogate (invalid UTF-8 in the environment) is refused by every converter.
