@@ -1,22 +1,19 @@
-"""The operator's commands on the queue: ``enqueue``, ``stats`` and ``dlq list|replay|purge``."""
+"""The operator's commands on the queue: ``enqueue`` and ``dlq list|replay|purge``."""
 
 from __future__ import annotations
 
 import json
-import sys
-import time
 from typing import Any
 
 import click
 
-from smsworker.app import build_parser, open_queue, redis_mode
+from smsworker.app import build_parser, open_queue
 from smsworker.cli.errors import SettingError, friendly_errors
 from smsworker.cli.options import common_options, plural, settings_from
 from smsworker.cli.progress import progress
 from smsworker.deadletters import list_dead, replay
 from smsworker.errors import InvalidTask
 from smsworker.outcome import REASONS
-from smsworker.store.queue import RedisQueue
 from smsworker.store.status import StatusBook
 from smsworker.strict_json import is_text
 from smsworker.task import encode_task
@@ -93,57 +90,6 @@ def _task_fields(
     if task_id is not None:
         data["id"] = task_id
     return data
-
-
-@click.command()
-@common_options
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--watch", is_flag=True, help="Refresh a compact live view until Ctrl-C.")
-@click.option(
-    "--interval",
-    type=click.FloatRange(min=0.1),
-    default=2.0,
-    show_default=True,
-    help="Seconds between refreshes with --watch.",
-)
-def stats(as_json: bool, watch: bool, interval: float, **flags: Any) -> None:
-    """Queue, processing and dead-letter lengths, live workers, and totals so far."""
-    settings = settings_from(flags)
-    with friendly_errors(settings):
-        queue = open_queue(settings)
-        if watch:
-            _watch(queue, interval)
-            return
-        figures: dict[str, object] = {"redis": redis_mode(settings, queue), **queue.stats().as_dict()}
-    if as_json:
-        click.echo(json.dumps(figures))
-        return
-    for name, value in figures.items():
-        click.echo(f"{name:<18}{value}")
-
-
-def _watch(queue: RedisQueue, interval: float) -> None:
-    previous: tuple[float, int] | None = None
-    try:
-        while True:
-            figures = queue.stats()
-            now = time.monotonic()
-            rate = (
-                "-"
-                if previous is None
-                else f"{(figures.sent_total - previous[1]) / (now - previous[0]):.1f}/s"
-            )
-            previous = (now, figures.sent_total)
-            if sys.stdout.isatty():
-                click.clear()
-            click.echo(
-                f"queue {figures.queue}  processing {figures.processing}  dead {figures.dead}  "
-                f"workers {figures.workers}  sent {figures.sent_total} ({rate})  "
-                f"segments {figures.segments_total}"
-            )
-            time.sleep(interval)
-    except KeyboardInterrupt:
-        return
 
 
 @click.group()

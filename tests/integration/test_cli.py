@@ -228,10 +228,54 @@ def test_stats_watch_refreshes_until_ctrl_c(redis_url: str, redis_server: RedisS
     with out.open("w") as sink:
         command = smsworker_cmd("stats", "--watch", "--interval", "0.1")
         process = subprocess.Popen(command, env=cli_env(redis_url), stdout=sink, stderr=subprocess.STDOUT)
-        wait_until(lambda: out.read_text().count("queue 1") >= 2, what="two refreshes")
+        wait_until(lambda: out.read_text().count("queued 1") >= 2, what="two refreshes")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
-    assert "queue 1  processing 0  dead 0  workers 0  sent 0 (-)" in out.read_text()
+    assert "queued 1  in flight 0  dead letters 0  workers 0  oldest " in out.read_text()
+
+
+def test_stats_watch_json_goes_on_through_a_redis_restart(tmp_path: Path) -> None:
+    """A Redis of its own, stopped and started again between refreshes: a line on stderr says it is
+    away, the JSON lines go on once it is back, and Ctrl-C exits 0."""
+    import signal
+
+    from tests.support.commands import cli_env, smsworker_cmd
+    from tests.support.waiting import wait_until
+
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    out, err = tmp_path / "watch.out", tmp_path / "watch.err"
+
+    def lines() -> list[dict[str, object]]:
+        return [json.loads(line) for line in out.read_text().splitlines()]
+
+    command = smsworker_cmd("stats", "--watch", "--json", "--interval", "0.1")
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen(command, env=cli_env(server.url), stdout=stdout, stderr=stderr)
+    try:
+        wait_until(lambda: len(lines()) >= 2, what="two refreshes")
+        server.stop()
+        wait_until(lambda: "Redis unreachable, retrying every 0.1 s" in err.read_text(), what="the outage")
+        before = len(lines())
+        server.start()
+        server.client().lpush("sms_queue", SEED)
+        wait_until(lambda: any(line["queue"] == 1 for line in lines()[before:]), what="refreshes again")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        server.stop()
+    assert "Redis answers again" in err.read_text()
+    assert all(isinstance(line["sent_per_s"], float | None) for line in lines())
+    never = subprocess.run(
+        smsworker_cmd("stats", "--watch", "--json"),
+        env=cli_env(f"redis://127.0.0.1:{free_port()}/0"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert never.returncode == 1 and "cannot reach Redis" in never.stderr and never.stdout == ""
 
 
 def test_status_shows_what_became_of_each_recipient(
