@@ -87,17 +87,17 @@ def test_dead_letters_can_be_listed_replayed_and_purged(
     assert "invalid_json  0 recipients" in listed.stdout
     assert "provider_rejected  1 recipient: 13800138001" in listed.stdout
     assert 'error: HTTP 400: {"error":"blocked"}' in listed.stdout
-    as_json = [json.loads(line) for line in cli("dlq", "list", "--json", "--limit", "1").stdout.splitlines()]
+    as_json = json.loads(cli("dlq", "list", "--json", "--limit", "1").stdout)
     assert as_json == [json.loads(r.lindex("{sms_queue}:dead", 0) or b"")]  # newest first
 
     replayed = cli("dlq", "replay", "--reason", "provider_rejected")
-    assert "replayed 1 tasks (1 recipients)" in replayed.stdout
+    assert "replayed 1 task (1 recipient)" in replayed.stdout
     assert json.loads(r.lrange("sms_queue", 0, -1)[0])["mobiles"] == ["13800138001"]
     assert cli("drain", *http).returncode == 0
     assert fake_api.count("+8613800138001") == 1
 
     left = cli("dlq", "replay")
-    assert "replayed 0 tasks" in left.stdout and "left 1 entries that have no task to replay" in left.stdout
+    assert "replayed 0 tasks" in left.stdout and "left 1 entry without a task to replay" in left.stdout
     refused = cli("dlq", "purge", input="n\n")
     assert refused.returncode == 1 and r.llen("{sms_queue}:dead") == 1
     assert "Delete all 1 entry of {sms_queue}:dead?" in refused.stdout  # says how many it asks about

@@ -127,7 +127,7 @@ def test_every_command_works_through_any_node(
     by_number = cli("status", "--mobile", "13800138000")
     assert by_number.returncode == 0 and "sent" in by_number.stdout, by_number.stderr
     listed = cli("dlq", "list", "--json")
-    assert listed.returncode == 0 and json.loads(listed.stdout)["failed_mobiles"] == ["12345"]
+    assert listed.returncode == 0 and json.loads(listed.stdout)[0]["failed_mobiles"] == ["12345"]
     replayed = cli("dlq", "replay")
     assert replayed.returncode == 0, replayed.stderr
     assert client.llen("sms_queue") == 1 and client.llen("{sms_queue}:dead") == 0

@@ -1,4 +1,4 @@
-"""The operator's commands on the queue: ``enqueue`` and ``dlq list|replay|purge``."""
+"""``smsworker enqueue``: push one task as a PHP producer would, refused when the worker would refuse it."""
 
 from __future__ import annotations
 
@@ -10,10 +10,7 @@ import click
 from smsworker.app import build_parser, open_queue
 from smsworker.cli.errors import SettingError, friendly_errors
 from smsworker.cli.options import common_options, plural, settings_from
-from smsworker.cli.progress import progress
-from smsworker.deadletters import list_dead, replay
 from smsworker.errors import InvalidTask
-from smsworker.outcome import REASONS
 from smsworker.store.status import StatusBook
 from smsworker.strict_json import is_text
 from smsworker.task import encode_task
@@ -90,75 +87,3 @@ def _task_fields(
     if task_id is not None:
         data["id"] = task_id
     return data
-
-
-@click.group()
-def dlq() -> None:
-    """Inspect, replay or purge the dead-letter list."""
-
-
-@dlq.command("list")
-@common_options
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True, help="Newest first.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON envelope a line.")
-def dlq_list(limit: int, as_json: bool, **flags: Any) -> None:
-    """Show dead-lettered tasks, newest first, with the reason for each."""
-    settings = settings_from(flags)
-    with friendly_errors(settings):
-        entries = list_dead(open_queue(settings), limit)
-    for entry in entries:
-        if as_json:
-            click.echo(json.dumps(entry, ensure_ascii=False))
-            continue
-        mobiles = entry.get("failed_mobiles") or []
-        click.echo(
-            f"{entry.get('failed_at', '?')}  {entry.get('reason')}  {plural(len(mobiles), 'recipient')}"
-            + (f": {', '.join(mobiles[:5])}" + (" ..." if len(mobiles) > 5 else "") if mobiles else "")
-        )
-        click.echo(f"    error: {entry.get('error')}")
-        payload = entry.get("payload", "<binary: see payload_b64 in --json>")
-        click.echo(f"    payload: {payload[:120]}{'...' if len(payload) > 120 else ''}")
-    if not entries and not as_json:
-        click.echo(f"{settings.dead_letter_key} is empty")
-
-
-@dlq.command("replay")
-@common_options
-@click.option("--limit", type=click.IntRange(min=1), help="Replay at most this many, oldest first.")
-@click.option("--reason", type=click.Choice(REASONS), help="Only entries with this reason.")
-def dlq_replay(limit: int | None, reason: str | None, **flags: Any) -> None:
-    """Push the failed part of dead tasks back onto the queue (oldest first)."""
-    settings = settings_from(flags)
-    with friendly_errors(settings):
-        queue = open_queue(settings)
-        total = queue.dead_length() if limit is None else min(limit, queue.dead_length())
-        with progress(total, "replaying") as step:
-            result = replay(queue, limit=limit, reason=reason, on_each=step)
-    click.echo(f"replayed {result.replayed} tasks ({result.recipients} recipients) onto {settings.queue}")
-    if result.vanished:
-        click.echo(f"skipped {result.vanished} entries taken meanwhile by another replay or a purge")
-    if result.not_replayable:
-        click.echo(
-            f"left {result.not_replayable} entries that have no task to replay "
-            "(invalid_json/invalid_task: fix the producer, then purge)"
-        )
-
-
-@dlq.command("purge")
-@common_options
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def dlq_purge(yes: bool, **flags: Any) -> None:
-    """Delete the whole dead-letter list (says how many first; asks nothing when it is empty)."""
-    settings = settings_from(flags)
-    where = settings.dead_letter_key
-    with friendly_errors(settings):
-        queue = open_queue(settings)
-        count = queue.dead_length()
-    if count == 0:
-        click.echo(f"{where} is empty: nothing to purge")
-        return
-    if not yes:
-        click.confirm(f"Delete all {plural(count, 'entry', 'entries')} of {where}?", abort=True)
-    with friendly_errors(settings):
-        purged = queue.purge_dead()
-    click.echo(f"purged {plural(purged, 'entry', 'entries')} from {where}")
