@@ -108,7 +108,16 @@ def test_every_command_works_through_any_node(
     assert "Redis Cluster, 3 primaries" in checked.stdout
     for mobile in ("13800138000", "12345"):
         pushed = cli(
-            "enqueue", "--template-id", "1", "--mobile", mobile, "--content", "x", "--id", f"o-{mobile}"
+            "enqueue",
+            "--template-id",
+            "1",
+            "--mobile",
+            mobile,
+            "--content",
+            "x",
+            "--id",
+            f"o-{mobile}",
+            "--force",
         )
         assert pushed.returncode == 0, pushed.stderr
     stats = cli("stats", "--json")

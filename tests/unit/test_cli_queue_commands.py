@@ -1,4 +1,4 @@
-"""``stats`` and ``dlq`` through click's CliRunner, on fakeredis: what each prints, in
+"""``stats``, ``dlq`` and ``enqueue`` through click's CliRunner, on fakeredis: what each prints, in
 English and in Chinese. The same commands against a real redis-server, and ``stats --watch`` through
 a Redis restart, are in tests/integration/test_cli.py."""
 
@@ -24,7 +24,7 @@ SEED = b'{"template_id":123,"mobiles":["13800138000","13800138001"],"content":"T
 @pytest.fixture
 def run(queue: RedisQueue, monkeypatch: pytest.MonkeyPatch) -> Any:
     """Run ``smsworker ARGS`` with every command's queue on fakeredis."""
-    for module in ("stats_command", "dlq_commands"):
+    for module in ("stats_command", "dlq_commands", "enqueue_command"):
         monkeypatch.setattr(f"smsworker.cli.{module}.open_queue", lambda settings: queue)
 
     def invoke(*args: str, chinese: bool = False, input: str | None = None) -> Result:
@@ -116,3 +116,18 @@ def test_dlq_summaries_in_chinese(run: Any, queue: RedisQueue) -> None:
 def test_dlq_replay_counts_in_the_right_number(run: Any, queue: RedisQueue) -> None:
     dead_letter(queue, "13800138000")
     assert run("dlq", "replay").stdout == "replayed 1 task (1 recipient) onto sms_queue\n"
+
+
+def test_enqueue_refuses_a_number_the_worker_would_dead_letter(run: Any, queue: RedisQueue) -> None:
+    args = ("enqueue", "--template-id", "1", "--mobile", "13800138000", "--mobile", "12345", "--content", "x")
+    refused = run(*args)
+    assert refused.exit_code == 2 and queue.length() == 0
+    [line] = refused.stderr.splitlines()
+    assert line.startswith("Error: invalid --mobile '12345': not a phone number")
+    assert "default_region CN" in line and "--force" in line
+    chinese = run(*args, chinese=True)
+    assert chinese.exit_code == 2 and "--mobile '12345' 无效：不是手机号" in chinese.stderr
+    forced = run(*args, "--force")
+    assert forced.exit_code == 0 and queue.length() == 1
+    assert forced.stderr.startswith("warning: queued with --force: '12345' is not a phone number")
+    assert json.loads(queue.client.lindex(queue.keys.queue, 0) or b"")["mobiles"] == ["13800138000", "12345"]
