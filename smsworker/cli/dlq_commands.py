@@ -96,8 +96,8 @@ def dlq_replay(limit: int | None, reason: str | None, **flags: Any) -> None:
     with friendly_errors(settings):
         queue = open_queue(settings)
         total = queue.dead_length() if limit is None else min(limit, queue.dead_length())
-        with progress(total, say("replaying", "重新入队")) as step:
-            result = replay(queue, limit=limit, reason=reason, on_each=step)
+        with progress(total, say("replaying", "重新入队")) as bar:
+            result = replay(queue, limit=limit, reason=reason, on_each=bar.step)
     tasks, recipients = plural(result.replayed, "task"), plural(result.recipients, "recipient")
     click.echo(
         say(

@@ -126,7 +126,7 @@ def test_every_command_works_through_any_node(
 
     drained = cli("drain", *webhook(api))
     assert drained.returncode == 0, drained.stderr
-    assert "drained 2 tasks: sent 1, dead-lettered 1" in drained.stdout
+    assert "drained 2 tasks (2 recipients: 1 sent, 1 dead-lettered)" in drained.stdout
     assert '"redis.cluster_detected"' in drained.stderr and "Traceback" not in drained.stderr
     assert api.delivered == ["+8613800138000"] and client.llen("sms_queue") == 0
     assert client.hget("{sms_queue}:stats", "sent") == b"1"
