@@ -40,21 +40,27 @@ class NoSentinelAnswered(Detailed, RedisConnectionError):
         self.detail = detail
 
 
-class PrimaryUnknown(RedisConnectionError):
-    """Sentinels answered, and none watches a primary of this name. A connection error, as redis-py
-    has it, so that a worker waits (a sentinel being reconfigured) rather than dies."""
+class PrimaryNotFound(RedisConnectionError):
+    """Sentinels answered, and gave no primary of this name. A connection error, as redis-py has it,
+    so that a worker waits (a failover, a sentinel being reconfigured) rather than dies."""
+
+    saying = ""
 
     def __init__(self, master: str) -> None:
-        super().__init__(f"no sentinel knows a primary named {master!r}")
+        super().__init__(self.saying.format(master=master))
         self.master = master
 
 
-class PrimaryDown(RedisConnectionError):
-    """Sentinels know the primary, and say it is down (a failover is due or under way)."""
+class PrimaryUnknown(PrimaryNotFound):
+    """None of the sentinels that answered watches a primary of this name."""
 
-    def __init__(self, master: str) -> None:
-        super().__init__(f"the sentinels say the primary {master!r} is down")
-        self.master = master
+    saying = "no sentinel knows a primary named {master!r}"
+
+
+class PrimaryDown(PrimaryNotFound):
+    """The sentinels know the primary, and say it is down (a failover is due or under way)."""
+
+    saying = "the sentinels say the primary {master!r} is down"
 
 
 class NotASentinel(Detailed, ResponseError):
@@ -104,6 +110,7 @@ __all__ = [
     "NotAClusterNode",
     "NotASentinel",
     "PrimaryDown",
+    "PrimaryNotFound",
     "PrimaryUnknown",
     "RedisConnectionError",
     "RedisError",
