@@ -7,10 +7,10 @@ from contextlib import contextmanager
 
 import click
 
+from smsworker.cli.redis_problems import redis_problem
 from smsworker.config.settings import Settings
 from smsworker.errors import ConfigError, StartupError
-from smsworker.redact import redact_url
-from smsworker.store.errors import AuthenticationError, RedisConnectionError, RedisError, RedisTimeoutError
+from smsworker.store.errors import RedisError
 
 
 class SettingError(click.ClickException):
@@ -27,37 +27,5 @@ def friendly_errors(settings: Settings | None = None) -> Iterator[None]:
     except StartupError as exc:
         raise click.ClickException(str(exc)) from None
     except RedisError as exc:
-        where = settings.redacted_redis_url() if settings else "Redis"
-        raise click.ClickException(redis_problem(exc, where)) from None
-
-
-def redis_problem(exc: RedisError, where: str) -> str:
-    """One line for a Redis error, naming the setting to look at; never a password."""
-    said = redact_url(str(exc)).rstrip(".") or type(exc).__name__
-    if isinstance(exc, AuthenticationError) or "WRONGPASS" in said or "NOAUTH" in said:
-        return (
-            f"Redis at {where} refused the credentials ({said}). "
-            "Check --redis-username and --redis-password-file."
-        )
-    if isinstance(exc, RedisTimeoutError):
-        return (
-            f"Redis at {where} accepted the connection but did not answer in time ({said}). "
-            "Is it overloaded, loading, or stopped?"
-        )
-    if "DB index is out of range" in said or "invalid db" in said.lower():
-        return (
-            f"Redis at {where} has no such database ({said}). Use a smaller number in --redis-url, "
-            "or raise 'databases' in redis.conf."
-        )
-    if isinstance(exc, RedisConnectionError):
-        return (
-            f"cannot reach Redis at {where}: {said}. Is redis-server running? "
-            "Set --redis-url or SMSWORKER_REDIS_URL."
-        )
-    hint = {
-        "WRONGTYPE": " A key smsworker uses holds another type: check --queue and --dead-letter-queue.",
-        "NOPERM": " The ACL user lacks a command or key smsworker needs (see the README's Redis keys).",
-        "MOVED": " This is a Redis Cluster node.",
-    }
-    extra = next((text for code, text in hint.items() if said.startswith(code)), "")
-    return f"Redis at {where} answered with an error: {said}.{extra}"
+        target = settings.redis_target() if settings else None
+        raise click.ClickException(redis_problem(exc, target).shown()) from None

@@ -12,8 +12,9 @@ from typing import Any
 import click
 
 from smsworker.app import open_queue, redis_mode
-from smsworker.cli.errors import friendly_errors, redis_problem
+from smsworker.cli.errors import friendly_errors
 from smsworker.cli.options import common_options, settings_from
+from smsworker.cli.redis_problems import redis_problem
 from smsworker.config.settings import Settings
 from smsworker.language import say
 from smsworker.store.errors import OUTAGES, AuthenticationError
@@ -93,7 +94,7 @@ class _Watch:
                 raise  # waiting cannot fix credentials
             if not self._away:
                 self._away = True
-                problem = redis_problem(exc, self._settings.redacted_redis_url())
+                problem = redis_problem(exc, self._settings.redis_target()).shown()
                 click.echo(
                     say(
                         f"Redis unreachable, retrying every {interval:g} s: {problem}",

@@ -15,6 +15,7 @@ from smsworker.app import build_logger, build_queue, redis_mode
 from smsworker.cli.errors import friendly_errors
 from smsworker.cli.options import common_options, plural, settings_from, worker_options
 from smsworker.cli.progress import Bar, progress
+from smsworker.cli.redis_problems import describe_target
 from smsworker.config.common import LOG_LEVELS
 from smsworker.config.settings import Settings
 from smsworker.daemon.process import end_process, run_processes, run_worker
@@ -24,6 +25,7 @@ from smsworker.providers.registry import build_providers
 from smsworker.store.errors import (
     AuthenticationError,
     BusyLoadingError,
+    PrimaryUnknown,
     RedisConnectionError,
     RedisTimeoutError,
 )
@@ -58,15 +60,15 @@ def _prepare(flags: dict[str, Any]) -> tuple[Settings, Any]:
 
 def _probe_redis(settings: Settings) -> None:
     """Fail now, in one line, on what waiting cannot fix (credentials, database number, ACL, a
-    dead-letter list outside a cluster's queue slot); a Redis that is down or loading is waited
-    for by the worker itself."""
+    dead-letter list outside a cluster's queue slot, a primary's name no answering sentinel knows);
+    a Redis that is down or loading is waited for by the worker itself."""
     try:
         queue = build_queue(settings)
         try:
             queue.client.ping()
         finally:
             queue.client.close()
-    except AuthenticationError:
+    except (AuthenticationError, PrimaryUnknown):
         raise
     except (RedisConnectionError, RedisTimeoutError, BusyLoadingError):
         return
@@ -185,7 +187,8 @@ def check(no_redis: bool, **flags: Any) -> None:
         fetch = "BLMOVE" if queue.supports_blmove() else "BRPOPLPUSH (Redis < 6.2)"
         old = len(pending_renames(queue))
     click.echo(f"config ok: provider {settings.provider}, queue {settings.queue}")
-    click.echo(f"redis ok: {settings.redacted_redis_url()} ({mode}, Redis {version}, fetch with {fetch})")
+    tried = describe_target(settings.redis_target()).en  # the sentinels or nodes, not an unused URL
+    click.echo(f"redis ok: {tried} ({mode}, Redis {version}, fetch with {fetch})")
     if old:
         click.echo(
             f"note: {plural(old, 'key')} of the layout before 0.2 ({settings.queue}:dead, ...): the next "

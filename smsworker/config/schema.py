@@ -17,6 +17,7 @@ from smsworker.config.receipts import ReceiptsSettings
 from smsworker.config.worker import WorkerSettings
 from smsworker.redact import redact_url
 from smsworker.store.keys import default_dead_letter_key
+from smsworker.store.target import RedisTarget
 
 __all__ = ["BY_NAME", "LOG_FORMATS", "LOG_LEVELS", "SETTINGS", "SETTING_NAMES", "Settings", "default_of"]
 
@@ -45,6 +46,16 @@ class Settings(DashboardSettings, ReceiptsSettings, WorkerSettings, CommonSettin
     def redacted_redis_url(self) -> str:
         """The Redis URL with any password replaced, for logs and messages."""
         return redact_url(self.redis_url)
+
+    def redis_target(self) -> RedisTarget:
+        """What these settings reach Redis through, for messages: sentinels, cluster nodes or the URL."""
+        return RedisTarget.of(
+            self.redis_url,
+            sentinels=self.sentinels,
+            master=self.sentinel_master,
+            cluster=self.redis_cluster,
+            password=self.redis_password,
+        )
 
 
 # What a user sets, in the order --help and the README show it; the other fields are derived.
