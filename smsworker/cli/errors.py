@@ -1,20 +1,28 @@
 """What a bad setting or an unhelpful Redis raises, as one line that says what to do."""
 
+# ruff: noqa: RUF001 - Chinese text is punctuated with full-width marks, as it should be.
+
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import IO, Any
 
 import click
 
 from smsworker.config.settings import Settings
 from smsworker.errors import ConfigError, StartupError
+from smsworker.language import say
 from smsworker.redact import redact_url
 from smsworker.store.errors import AuthenticationError, RedisConnectionError, RedisError, RedisTimeoutError
 
 
 class SettingError(click.ClickException):
     exit_code = 2
+
+    def show(self, file: IO[Any] | None = None) -> None:
+        # click's own "Error: " is English whatever the locale: the line is the reader's language whole.
+        click.echo(say("Error: ", "错误：") + self.format_message(), file=file, err=file is None)
 
 
 @contextmanager
@@ -23,7 +31,7 @@ def friendly_errors(settings: Settings | None = None) -> Iterator[None]:
     try:
         yield
     except ConfigError as exc:
-        raise SettingError(str(exc)) from None
+        raise SettingError(exc.text.shown()) from None
     except StartupError as exc:
         raise click.ClickException(str(exc)) from None
     except RedisError as exc:

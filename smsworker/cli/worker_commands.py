@@ -1,5 +1,7 @@
 """The commands that run the worker: ``run``, ``drain`` and ``check``."""
 
+# ruff: noqa: RUF001 - Chinese text is punctuated with full-width marks, as it should be.
+
 from __future__ import annotations
 
 import sys
@@ -15,6 +17,7 @@ from smsworker.cli.options import common_options, plural, settings_from, worker_
 from smsworker.cli.progress import progress
 from smsworker.config.settings import Settings
 from smsworker.daemon.process import end_process, run_processes, run_worker
+from smsworker.language import Text, say
 from smsworker.providers.registry import build_providers
 from smsworker.store.errors import (
     AuthenticationError,
@@ -22,6 +25,7 @@ from smsworker.store.errors import (
     RedisConnectionError,
     RedisTimeoutError,
 )
+from smsworker.store.queue import RedisQueue
 from smsworker.store.upgrade import pending_renames
 from smsworker.worker.events import WorkerEvents
 from smsworker.worker.tally import Totals
@@ -130,26 +134,52 @@ def drain(**flags: Any) -> None:
 def check(no_redis: bool, **flags: Any) -> None:
     """Check the configuration, the provider's settings and that Redis answers; exit 1 if not."""
     settings = settings_from(flags)
+    config_ok = Text(
+        f"config ok: provider {settings.provider}, queue {settings.queue}",
+        f"配置无误：服务商 {settings.provider}，队列 {settings.queue}",
+    )
     with friendly_errors(settings):
         for provider in build_providers(settings, build_logger(settings)):
             provider.close()
         if no_redis:
-            click.echo(f"config ok: provider {settings.provider}, queue {settings.queue}")
+            click.echo(config_ok.shown())
             return
         queue = build_queue(settings)
         queue.client.ping()
-        version = queue.client.info("server").get("redis_version")
-        mode = {
-            "cluster": f"Redis Cluster, {queue.cluster_primaries()} primaries",
-            "sentinel": f"the primary Sentinel calls {settings.sentinel_master}",
-            "single": "single server",
-        }[redis_mode(settings, queue)]
-        fetch = "BLMOVE" if queue.supports_blmove() else "BRPOPLPUSH (Redis < 6.2)"
+        redis_ok = _redis_summary(settings, queue)
         old = len(pending_renames(queue))
-    click.echo(f"config ok: provider {settings.provider}, queue {settings.queue}")
-    click.echo(f"redis ok: {settings.redacted_redis_url()} ({mode}, Redis {version}, fetch with {fetch})")
+    click.echo(config_ok.shown())
+    click.echo(redis_ok.shown())
     if old:
         click.echo(
-            f"note: {plural(old, 'key')} of the layout before 0.2 ({settings.queue}:dead, ...): the next "
-            f"run, drain or other command moves them to {queue.keys.prefix}:... (see README, Upgrading)"
+            say(
+                f"note: {plural(old, 'key')} of the layout before 0.2 ({settings.queue}:dead, ...): the next "
+                f"run, drain or other command moves them to {queue.keys.prefix}:... (see README, Upgrading)",
+                f"注意：有 {old} 个键还是 0.2 之前的布局（{settings.queue}:dead 等）：下一次 run、drain "
+                f"或其他命令会把它们移到 {queue.keys.prefix}:...（见 README 的 Upgrading 一节）",
+            )
         )
+
+
+def _redis_summary(settings: Settings, queue: RedisQueue) -> Text:
+    """``redis ok: <url> (<mode>, Redis <version>, fetch with <command>)``."""
+    version = queue.client.info("server").get("redis_version")
+    mode = {
+        "cluster": Text(
+            f"Redis Cluster, {queue.cluster_primaries()} primaries",
+            f"Redis Cluster，{queue.cluster_primaries()} 个主节点",
+        ),
+        "sentinel": Text(
+            f"the primary Sentinel calls {settings.sentinel_master}",
+            f"哨兵所说的主节点 {settings.sentinel_master}",
+        ),
+        "single": Text("single server", "单机"),
+    }[redis_mode(settings, queue)]
+    blmove = queue.supports_blmove()
+    url = settings.redacted_redis_url()
+    return Text(
+        f"redis ok: {url} ({mode.en}, Redis {version}, "
+        f"fetch with {'BLMOVE' if blmove else 'BRPOPLPUSH (Redis < 6.2)'})",
+        f"Redis 正常：{url}（{mode.zh}，Redis {version}，"
+        f"取任务用 {'BLMOVE' if blmove else 'BRPOPLPUSH（Redis < 6.2）'}）",
+    )
