@@ -10,6 +10,7 @@ import pytest
 
 from smsworker.config.declare import Setting
 from smsworker.config.schema import SETTINGS
+from smsworker.config.vendors import TABLES
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 HEADER = "| flag | environment | TOML | default | meaning |"
@@ -52,3 +53,10 @@ def test_the_row_of_each_setting_agrees_with_its_declaration(declared: Setting) 
     else:
         assert _unquoted(default) == declared.shown_default
     assert meaning
+
+
+def test_the_providers_section_names_every_key_of_every_vendor_table() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("### Providers") : text.index("\n## ", text.index("### Providers"))]
+    missing = [f"{t.vendor}.{key}" for t in TABLES.values() for key in t.accepted if key not in section]
+    assert missing == []

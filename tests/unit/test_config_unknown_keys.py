@@ -6,6 +6,7 @@ credentials, and for a provider name that does not exist."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -166,3 +167,17 @@ def test_a_vendor_credential_a_file_setting_names_is_not_refused(tmp_path: Path)
     }
     settings = load_settings({}, environ)
     assert settings.provider_options == {"aliyun": {"access_key_secret_file": str(tmp_path / "aliyun_key")}}
+
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = [
+    *re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(encoding="utf-8"), re.S),
+    (ROOT / "systemd" / "smsworker.toml").read_text(encoding="utf-8"),
+]
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_the_example_config_files_hold_only_keys_the_loader_takes(tmp_path: Path, example: str) -> None:
+    path = tmp_path / "example.toml"
+    path.write_text(example, encoding="utf-8")
+    load_settings({}, {}, str(path))
