@@ -134,7 +134,10 @@ def _convert(name: str, value: Any, origin: Text) -> Any:
         return declared.convert(value)
     except ValueError as exc:
         shown = declared.reveal(value) if declared.reveal else f" {value!r}"
-        frame = Text(f"invalid {name}{shown} (from ", f"{name} 的值{shown} 无效（来自")
+        frame = Text(
+            f"invalid {name}{shown} (from ",
+            f"{name} 的值{shown} 无效（来自" if shown else f"{name} 的值无效（来自",
+        )
         raise ConfigError(frame + origin + Text("): ", "）：") + reason(exc)) from None
 
 
@@ -162,6 +165,11 @@ def _check_relations(settings: Settings) -> None:
                 "的另一个槽里；请换一个不带它的名字",
             )
         )
+    _check_dashboard(settings)
+    _check_redis_mode(settings)
+
+
+def _check_dashboard(settings: Settings) -> None:
     if settings.dashboard_secret is not None and len(settings.dashboard_secret) < 32:
         raise ConfigError(
             Text(
@@ -179,7 +187,6 @@ def _check_relations(settings: Settings) -> None:
                 "本机回环地址（127.0.0.1、::1）",
             )
         )
-    _check_redis_mode(settings)
 
 
 def _check_redis_mode(settings: Settings) -> None:

@@ -8,6 +8,7 @@ table would otherwise only show as a failed send, or never).
 # ruff: noqa: RUF001 - Chinese text is punctuated with full-width marks, as it should be.
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +22,8 @@ from smsworker.errors import ConfigError
 from smsworker.language import Text
 
 BY_TOML = {declared.toml: declared.name for declared in SETTINGS}
+# How tomllib says where it stopped: "Invalid value (at line 3, column 5)".
+_AT = re.compile(r"(?P<what>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)")
 CONFIG_FILE = Text("config file", "配置文件")
 _TABLE_LIST = ", ".join(f"[{name}]" for name in TABLES)
 
@@ -45,9 +48,7 @@ def read_file(path: Path) -> FileSettings:
     except UnicodeDecodeError:
         raise ConfigError(cannot_read(CONFIG_FILE, path, NOT_UTF8)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            Text(f"config file {path} is not valid TOML: {exc}", f"配置文件 {path} 不是有效的 TOML：{exc}")
-        ) from None
+        raise ConfigError(not_toml(path, str(exc))) from None
     found = FileSettings(origin)
     for key, value in data.items():
         name = key.replace("-", "_")
@@ -58,6 +59,17 @@ def read_file(path: Path) -> FileSettings:
         else:
             raise ConfigError(origin + unknown_setting(name, value))
     return found
+
+
+def not_toml(path: Path, said: str) -> Text:
+    """The parser's words, kept whole in English; in Chinese, where it stopped and its words quoted."""
+    at = _AT.fullmatch(said)
+    where = f" 第 {at['line']} 行第 {at['column']} 列" if at else ""
+    quoted = repr(at["what"] if at else said)
+    return Text(
+        f"config file {path} is not valid TOML: {said}",
+        f"配置文件 {path}{where}不是有效的 TOML（解析器的原话：{quoted}）",
+    )
 
 
 def unknown_setting(key: str, value: Any) -> Text:

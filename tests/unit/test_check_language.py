@@ -29,6 +29,7 @@ CASES = {
     ),
     "a provider that does not exist": ({"SMSWORKER_PROVIDER": "aliyn"}, ""),
     "a config file that is not there": ({"SMSWORKER_CONFIG": "/nonexistent/smsworker.toml"}, None),
+    "a config file that is not TOML": ({}, "provider = aliyun\n"),
 }
 
 
