@@ -173,7 +173,9 @@ def provider_chain(value: Any) -> str:
     chain = values.nonempty(value).lower()
     names = [name.strip() for name in chain.split(",") if name.strip()]
     known = ", ".join(PROVIDER_NAMES)
-    for name in [name for name in names if name not in PROVIDER_NAMES] or ([] if names else [chain]):
+    unknown = [name for name in names if name not in PROVIDER_NAMES]
+    if unknown or not names:
+        name = unknown[0] if unknown else chain
         said = Text(f"{name!r} is not a provider", f"没有 {name!r} 这个服务商")
         raise ValueError(
             said
