@@ -1,33 +1,41 @@
-# Two commands on a fresh machine: `make demo` and `make test`. Both install what they need first.
+# Two commands on a fresh machine: `make demo` and `make test`. Each target installs what it needs first,
+# and no more (scripts/bootstrap.sh <purpose>): the demo gets Redis and smsworker, not the test tools.
 VENV ?= .venv
 PY := $(VENV)/bin/python
+BOOTSTRAP := VENV=$(VENV) bash scripts/bootstrap.sh
 
 .PHONY: all deps demo example test test-fast test-unit lint format clean fuzz bench chaos
 
 all: lint test
 
+# Everything the tests, the linters, the fuzzer and the benchmarks use.
 deps:
-	@bash scripts/bootstrap.sh
+	@$(BOOTSTRAP) all
 
 demo:
-	@bash scripts/bootstrap.sh demo
-	@bash scripts/demo.sh
+	@$(BOOTSTRAP) demo
+	@VENV=$(VENV) bash scripts/demo.sh
 
 # The PHP example page on http://127.0.0.1:8080 with a throwaway Redis and the log provider; Ctrl-C stops.
-example: deps
-	@bash scripts/example.sh
+example:
+	@$(BOOTSTRAP) example
+	@VENV=$(VENV) bash scripts/example.sh
 
-test: deps
+test:
+	@$(BOOTSTRAP) test
 	$(PY) -m pytest
 
 # The developer's loop: no redis-server, no searching or waiting (well under 30 s). CI runs `make test`.
-test-fast: deps
+test-fast:
+	@$(BOOTSTRAP) test
 	SMSWORKER_EXAMPLES=fast $(PY) -m pytest -m "not integration and not slow" -q
 
-test-unit: deps
+test-unit:
+	@$(BOOTSTRAP) test
 	$(PY) -m pytest -m "not integration"
 
-lint: deps
+lint:
+	@$(BOOTSTRAP) lint
 	$(VENV)/bin/ruff check smsworker tests fuzz bench
 	$(VENV)/bin/ruff format --check smsworker tests fuzz bench
 	$(VENV)/bin/mypy
@@ -48,7 +56,8 @@ CHAOS_SCALE ?= 1.0
 chaos: deps
 	$(PY) -m bench.chaos --scale $(CHAOS_SCALE) --out bench/results
 
-format: deps
+format:
+	@$(BOOTSTRAP) lint
 	$(VENV)/bin/ruff format smsworker tests fuzz bench
 	$(VENV)/bin/ruff check --fix smsworker tests fuzz bench
 

@@ -1,23 +1,40 @@
 #!/usr/bin/env bash
-# Install what the demo and the tests need, and only what is missing:
-#   Debian packages: redis-server (with redis-cli), python3-venv, and for the PHP producer's tests
-#   php-cli with php-redis (phpredis) and php-nrk-predis (Predis); chromium and chromium-driver for
-#   the browser test of the PHP example; systemd for systemd-analyze (the unit tests); prometheus
-#   for promtool (the alert rules' check; nothing is started); a CJK font, so the dashboard's
-#   Chinese pages show real glyphs in the browser tests' screenshots
-#   a virtualenv (.venv) with smsworker and its test and lint tools
+# Install what one purpose needs, and only what is missing. The purpose is the first argument:
+#   demo     redis-server (with redis-cli), python3-venv; a virtualenv (.venv) with smsworker alone
+#   example  the demo's, and php-cli with php-redis (phpredis) for the one PHP page
+#   test     the demo's, and for the tests: php-cli, php-redis, php-nrk-predis (Predis) for the PHP
+#            producer; chromium and chromium-driver for the browser tests; systemd for
+#            systemd-analyze (the unit files); prometheus for promtool (the alert rules' check; nothing
+#            is started); a CJK font, so the dashboard's Chinese pages show real glyphs in the
+#            browser tests' screenshots; smsworker with its [test] extra
+#   lint     python3-venv; smsworker with its [test] and [dev] extras (mypy reads the tests too)
+#   all      (the default, `make deps`) what test and lint need together
 # Safe to run again: it does nothing when everything is there.
+# BOOTSTRAP_DRY_RUN=1 installs nothing: it prints "apt: <packages>" and "pip: <what pip would
+# install>" (each empty when nothing is missing), so a test can hold each purpose to its list.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
-# "demo" needs only Redis and the venv; "test" (the default) also PHP, Chromium and systemd-analyze.
-PURPOSE=${1:-test}
+PURPOSE=${1:-all}
 PYTHON=${PYTHON:-python3}
+DRY_RUN=${BOOTSTRAP_DRY_RUN:-0}
 apt_updated=0
 
+case "$PURPOSE" in
+    demo | example) extras=() ;;
+    test) extras=(test) ;;
+    lint | all) extras=(test dev) ;;
+    *)
+        echo "error: bootstrap.sh demo|example|test|lint|all, not '$PURPOSE'" >&2
+        exit 2
+        ;;
+esac
+wants() { case " $* " in *" $PURPOSE "*) return 0 ;; *) return 1 ;; esac }
+has() { command -v "$1" >/dev/null 2>&1; }
+
 apt_install() {
-    if ! command -v apt-get >/dev/null 2>&1; then
+    if ! has apt-get; then
         echo "error: missing $*; install it with your package manager and run this again" >&2
         exit 1
     fi
@@ -33,28 +50,59 @@ apt_install() {
 }
 
 missing=()
-command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
-command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
-command -v "$PYTHON" >/dev/null 2>&1 || missing+=(python3)
-if command -v "$PYTHON" >/dev/null 2>&1 && ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
+if wants demo example test all; then
+    has redis-server || missing+=(redis-server)
+    has redis-cli || missing+=(redis-tools)
+fi
+# Debian's python3 has no venv module: python3-venv brings it.
+if ! has "$PYTHON"; then
+    missing+=(python3 python3-venv)
+elif ! "$PYTHON" -c 'import ensurepip, venv' >/dev/null 2>&1; then
     missing+=(python3-venv)
 fi
-if [ "$PURPOSE" = "test" ]; then
-    command -v php >/dev/null 2>&1 || missing+=(php-cli)
+if wants example test all; then
+    has php || missing+=(php-cli)
     # Not grep -q: it stops reading at the first match, php then dies of SIGPIPE writing the rest,
     # and pipefail makes the whole test fail now and then (a needless apt-get run).
-    if ! { command -v php >/dev/null 2>&1 && php -m 2>/dev/null | grep -x redis >/dev/null; }; then
+    if ! { has php && php -m 2>/dev/null | grep -x redis >/dev/null; }; then
         missing+=(php-redis)
     fi
-    [ -f /usr/share/php/Predis/Autoloader.php ] || missing+=(php-nrk-predis)
-    command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
-    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-    command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
-    command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
-    if ! { command -v fc-list >/dev/null 2>&1 && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; }; then
+fi
+if wants test all; then
+    # Where PHP looks for it (include_path), which is where the tests' require finds it.
+    if ! { has php && php -r 'exit(stream_resolve_include_path("Predis/Autoloader.php") ? 0 : 1);'; }; then
+        missing+=(php-nrk-predis)
+    fi
+    has systemd-analyze || missing+=(systemd)
+    has chromium || missing+=(chromium)
+    has chromedriver || missing+=(chromium-driver)
+    has promtool || missing+=(prometheus)
+    if ! { has fc-list && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; }; then
         missing+=(fonts-wqy-microhei)
     fi
 fi
+
+# One stamp per extra ("base" is smsworker itself): a venv made by `make demo` gains the test tools
+# when `make test` runs in it, and a changed pyproject.toml makes each stamp stale.
+stale=()
+for part in base "${extras[@]}"; do
+    stamp="$VENV/.installed-$part"
+    if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+        stale+=("$part")
+    fi
+done
+spec=""
+if [ "${#stale[@]}" -gt 0 ]; then
+    spec="."
+    [ "${#extras[@]}" -eq 0 ] || spec=".[$(IFS=,; echo "${extras[*]}")]"
+fi
+
+if [ "$DRY_RUN" = 1 ]; then
+    echo "apt: ${missing[*]}"
+    echo "pip: $spec"
+    exit 0
+fi
+
 if [ "${#missing[@]}" -gt 0 ]; then
     apt_install "${missing[@]}"
 fi
@@ -68,9 +116,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     echo "bootstrap: creating $VENV" >&2
     "$PYTHON" -m venv "$VENV"
 fi
-stamp="$VENV/.installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-    echo "bootstrap: pip install -e '.[test,dev]'" >&2
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e '.[test,dev]'
-    touch "$stamp"
+if [ -n "$spec" ]; then
+    echo "bootstrap: pip install -e '$spec'" >&2
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$spec"
+    for part in base "${extras[@]}"; do
+        touch "$VENV/.installed-$part"
+    done
 fi

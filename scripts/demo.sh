@@ -56,4 +56,11 @@ if [ "$sent" != "6" ]; then
     echo "demo failed: expected 6 messages sent, got ${sent:-none}" >&2
     exit 1
 fi
-step "Done: 6 messages sent (dry run), 1 dead-lettered. Next: README.md, 'smsworker --help', 'make test'."
+step "Done: 6 messages sent (dry run), 1 dead-lettered."
+# The venv is not on PATH: say where the command is, and how to install it for real.
+cat <<EOF
+The command is $smsworker (not on your PATH):
+    $smsworker --help     or     . $VENV/bin/activate   then   smsworker --help
+To install it for real: pipx install .   (or pip install . in a venv of your own, or a wheel:
+pip wheel --no-deps -w dist . ). Next: README.md, and make test.
+EOF

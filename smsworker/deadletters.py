@@ -20,6 +20,7 @@ import base64
 import binascii
 import hashlib
 import json
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -174,17 +175,37 @@ class ReplayResult:
     vanished: int = 0
 
 
-def list_dead(queue: RedisQueue, limit: int | None) -> list[dict[str, Any]]:
-    """Newest first; an unreadable entry is shown as such rather than hidden."""
-    entries = []
-    for raw in queue.dead_letters(limit):
-        entries.append(
-            parse_envelope(raw) or {"reason": "unreadable", "error": raw[:200].decode("utf-8", "replace")}
-        )
-    return entries
-
-
 Chooser = Callable[[bytes, dict[str, Any]], bool]  # (raw entry, envelope) -> whether it is meant
+
+
+@dataclass
+class Listing:
+    """What ``dlq list`` shows: some entries, newest first, and how many there were to show."""
+
+    entries: list[dict[str, Any]]
+    matching: int  # entries the chooser took, over the whole list (all of them without one)
+    total: int  # entries in the list
+
+
+def list_dead(queue: RedisQueue, limit: int | None, only: Chooser | None = None) -> Listing:
+    """The newest ``limit`` entries ``only`` chooses (all without it), newest first; an unreadable
+    entry is shown as such rather than hidden. With a chooser the whole list is read, in chunks."""
+    if only is None:
+        raws, total = queue.dead_letters_counted(limit)
+        return Listing([_readable(raw) for raw in raws], total, total)
+    kept: deque[dict[str, Any]] = deque(maxlen=limit)  # oldest first: the newest matches stay
+    matching = total = 0
+    for raw in queue.dead_letters_oldest_first():
+        total += 1
+        envelope = _readable(raw)
+        if only(raw, envelope):
+            matching += 1
+            kept.append(envelope)
+    return Listing(list(reversed(kept)), matching, total)
+
+
+def _readable(raw: bytes) -> dict[str, Any]:
+    return parse_envelope(raw) or {"reason": "unreadable", "error": raw[:200].decode("utf-8", "replace")}
 
 
 def replay(

@@ -6,8 +6,10 @@ import click
 
 from smsworker import __version__
 from smsworker.cli.dashboard_command import dashboard
-from smsworker.cli.queue_commands import dlq, enqueue, stats
+from smsworker.cli.dlq_commands import dlq
+from smsworker.cli.enqueue_command import enqueue
 from smsworker.cli.receipts_command import receipts
+from smsworker.cli.stats_command import stats
 from smsworker.cli.status_command import status
 from smsworker.cli.worker_commands import check, drain, run
 

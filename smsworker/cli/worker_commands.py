@@ -14,10 +14,12 @@ import click
 from smsworker.app import build_logger, build_queue, redis_mode
 from smsworker.cli.errors import friendly_errors
 from smsworker.cli.options import common_options, plural, settings_from, worker_options
-from smsworker.cli.progress import progress
+from smsworker.cli.progress import Bar, progress
+from smsworker.config.common import LOG_LEVELS
 from smsworker.config.settings import Settings
 from smsworker.daemon.process import end_process, run_processes, run_worker
 from smsworker.language import Text, say
+from smsworker.logs import make_logger
 from smsworker.providers.registry import build_providers
 from smsworker.store.errors import (
     AuthenticationError,
@@ -97,7 +99,8 @@ def drain(**flags: Any) -> None:
     """Process until the queue and in-flight work are empty, print a summary, exit.
 
     Dead workers' unfinished tasks are recovered first. A progress bar is shown when stderr is a
-    terminal (and --processes is 1).
+    terminal (and --processes is 1); while it is, the log shows warnings and errors only, each on a
+    line of its own above the bar.
     """
     settings, log = _prepare(flags)
     started = time.monotonic()
@@ -108,17 +111,49 @@ def drain(**flags: Any) -> None:
     else:
         with friendly_errors(settings):
             total = build_queue(settings).length()
-        with progress(total, "draining") as step:
-            totals = _work(settings, log, drain=True, observers=[_ProgressBar(step)])
-    click.echo(
-        f"drained {totals.tasks} tasks: sent {totals.sent}, dead-lettered {totals.dead}, "
-        f"requeued {totals.requeued}, in {time.monotonic() - started:.1f} s"
-    )
+        with progress(total, say("draining", "处理中")) as bar:
+            observers = [_ProgressBar(bar.step)]
+            totals = _work(settings, _beside(bar, settings, log), drain=True, observers=observers)
+    click.echo(_summary(totals, time.monotonic() - started))
     if not totals.drained:
-        why = totals.gave_up or "stopped by a signal"
-        click.echo(f"error: the queue was not drained: {why}. Tasks may remain; run drain again.", err=True)
+        why = totals.gave_up or say("stopped by a signal", "被信号中止")
+        click.echo(
+            say(
+                f"error: the queue was not drained: {why}. Tasks may remain; run drain again.",
+                f"错误：队列没有处理完：{why}。可能还有任务留在队列里，请再运行一次 drain。",
+            ),
+            err=True,
+        )
         code = code or 1
     end_process(totals, code)
+
+
+def _beside(bar: Bar, settings: Settings, log: Any) -> Any:
+    """The log while ``bar`` is shown: warnings and worse only (a line per task would drown the
+    bar), printed above it; with no bar shown, ``log`` itself."""
+    if bar.lines is None:
+        return log
+    quiet = max(settings.log_level, "warning", key=LOG_LEVELS.index)
+    return make_logger(
+        fmt=settings.log_format, level=quiet, mask_mobiles=settings.mask_mobiles, stream=bar.lines
+    )
+
+
+def _summary(totals: Totals, took_s: float) -> str:
+    """Tasks, then their recipients: "drained 7 tasks (9 recipients: 7 sent, 2 dead-lettered)"."""
+    recipients = plural(totals.sent + totals.dead, "recipient")
+    line = say(
+        f"drained {plural(totals.tasks, 'task')} ({recipients}: {totals.sent} sent, "
+        f"{totals.dead} dead-lettered) in {took_s:.1f} s",
+        f"共处理 {totals.tasks} 个任务（{totals.sent + totals.dead} 个收件人：已发送 {totals.sent} 个，"
+        f"转入死信 {totals.dead} 个），耗时 {took_s:.1f} 秒",
+    )
+    if totals.requeued:
+        line += say(
+            f"; {plural(totals.requeued, 'task')} put back on the queue",
+            f"；{totals.requeued} 个任务已放回队列",
+        )
+    return line
 
 
 @click.command()

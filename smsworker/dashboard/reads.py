@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from smsworker import deadletters
+from smsworker import dead_filter, deadletters
 from smsworker.deadletters import parse_envelope
 from smsworker.receipts import parse_state
 from smsworker.redact import mask_numbers
@@ -37,11 +37,9 @@ class BadQuery(ValueError):
 
 
 def overview(queue: RedisQueue) -> dict[str, Any]:
-    stats = queue.stats().as_dict()
     minutes = queue.per_minute(60)
     return {
-        **stats,
-        "oldest_age_s": queue.oldest_age_s(),
+        **queue.figures(),
         "per_minute": [{"at": at, "sent": sent, "dead": dead} for at, sent, dead in minutes],
     }
 
@@ -77,18 +75,8 @@ def workers(queue: RedisQueue, now: float | None = None) -> list[dict[str, Any]]
     return shown
 
 
-@dataclass(frozen=True)
-class DeadFilter:
-    reason: str = ""
-    code: str = ""
-    # The number the failed ones are compared with: by its last digits for an operator, only
-    # whole (the same E.164 number) for a viewer, who sees numbers masked: digits by digits, a
-    # search for endings would give the masked ones away.
-    number: str = ""
-    since: str = ""  # ISO date or time, UTC
-    until: str = ""
-    whole_number: bool = False
-    region: str = "CN"
+class DeadFilter(dead_filter.DeadFilter):
+    """The dead letters' filter (``dead_filter.py``), as a page's query or form gives it."""
 
     @classmethod
     def from_args(cls, args: Any, *, whole_number: bool, region: str) -> DeadFilter:
@@ -105,38 +93,6 @@ class DeadFilter:
         if whole_number and given["number"] and normalise_mobile(given["number"], region) is None:
             raise BadQuery("number must be a whole phone number (viewers search by whole numbers)")
         return cls(**given, whole_number=whole_number, region=region)
-
-    def matches(self, envelope: dict[str, Any]) -> bool:
-        if self.reason and envelope.get("reason") != self.reason:
-            return False
-        if self.code and str(envelope.get("provider_code", "")) != self.code:
-            return False
-        if self.number and not any(
-            self._number_matches(str(m)) for m in _list(envelope.get("failed_mobiles"))
-        ):
-            return False
-        failed_at = str(envelope.get("failed_at", ""))
-        if self.since and failed_at < self.since:
-            return False
-        return not (self.until and failed_at[: len(self.until)] > self.until)
-
-    def _number_matches(self, mobile: str) -> bool:
-        if self.whole_number:
-            wanted = normalise_mobile(self.number, self.region)
-            return wanted is not None and normalise_mobile(mobile, self.region) == wanted
-        return _digits(mobile).endswith(_digits(self.number))
-
-    @property
-    def fields(self) -> dict[str, Any]:
-        """The fields given, for links and forms."""
-        shown = {
-            "reason": self.reason,
-            "code": self.code,
-            "number": self.number,
-            "since": self.since,
-            "until": self.until,
-        }
-        return {k: v for k, v in shown.items() if v}
 
 
 @dataclass
@@ -274,10 +230,6 @@ def _text(value: Any) -> str:
 
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
-
-
-def _digits(text: str) -> str:
-    return "".join(c for c in text if c.isdigit())
 
 
 def _json(raw: bytes | None) -> dict[str, Any]:

@@ -15,6 +15,14 @@ class DeadList(QueueBase):
         entries: list[bytes] = self._r.lrange(self.keys.dead, 0, -1 if limit is None else limit - 1)
         return entries
 
+    def dead_letters_counted(self, limit: int | None = None) -> tuple[list[bytes], int]:
+        """The newest ``limit`` entries, newest first, and the list's length, read together."""
+        pipe = self._r.pipeline(transaction=True)
+        pipe.lrange(self.keys.dead, 0, -1 if limit is None else limit - 1)
+        pipe.llen(self.keys.dead)
+        entries, length = pipe.execute()
+        return list(entries), int(length)
+
     def dead_letters_oldest_first(self, chunk: int = 500) -> Iterator[bytes]:
         """A snapshot of the dead-letter list, oldest first, read in chunks."""
         end = self._r.llen(self.keys.dead)

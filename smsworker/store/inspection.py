@@ -62,6 +62,11 @@ class Inspection(Workers):
             held_reports=held,
         )
 
+    def figures(self, now: float | None = None) -> dict[str, int | float | None]:
+        """What ``stats`` and the dashboard's overview show: ``stats()``'s counts and
+        ``oldest_age_s``, how long the next task has waited (None when the queue is empty)."""
+        return {**self.stats().as_dict(), "oldest_age_s": self.oldest_age_s(now)}
+
     def oldest_age_s(self, now: float | None = None) -> float | None:
         """How long the next task to be taken has waited, at least (``head_age.lua``); None: empty."""
         at = time.time() if now is None else now

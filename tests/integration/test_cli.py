@@ -1,5 +1,7 @@
 """The CLI driven as an operator would, against a private redis-server and a loopback webhook."""
 
+# ruff: noqa: RUF001 - Chinese text is punctuated with full-width marks, as it should be.
+
 from __future__ import annotations
 
 import json
@@ -22,7 +24,7 @@ def test_seed_task_is_sent_through_the_http_provider(
     redis_server.client().lpush("sms_queue", SEED)
     result = cli("drain", "--provider", "http", "--http-url", fake_api.url, "--http-header", "X-Token: abc")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("drained 1 tasks: sent 2, dead-lettered 0, requeued 0, in ")
+    assert result.stdout.startswith("drained 1 task (2 recipients: 2 sent, 0 dead-lettered) in ")
     assert sorted(fake_api.delivered) == ["+8613800138000", "+8613800138001"]
     assert fake_api.requests[0] == {
         "template_id": 123,
@@ -87,17 +89,17 @@ def test_dead_letters_can_be_listed_replayed_and_purged(
     assert "invalid_json  0 recipients" in listed.stdout
     assert "provider_rejected  1 recipient: 13800138001" in listed.stdout
     assert 'error: HTTP 400: {"error":"blocked"}' in listed.stdout
-    as_json = [json.loads(line) for line in cli("dlq", "list", "--json", "--limit", "1").stdout.splitlines()]
+    as_json = json.loads(cli("dlq", "list", "--json", "--limit", "1").stdout)
     assert as_json == [json.loads(r.lindex("{sms_queue}:dead", 0) or b"")]  # newest first
 
     replayed = cli("dlq", "replay", "--reason", "provider_rejected")
-    assert "replayed 1 tasks (1 recipients)" in replayed.stdout
+    assert "replayed 1 task (1 recipient)" in replayed.stdout
     assert json.loads(r.lrange("sms_queue", 0, -1)[0])["mobiles"] == ["13800138001"]
     assert cli("drain", *http).returncode == 0
     assert fake_api.count("+8613800138001") == 1
 
     left = cli("dlq", "replay")
-    assert "replayed 0 tasks" in left.stdout and "left 1 entries that have no task to replay" in left.stdout
+    assert "replayed 0 tasks" in left.stdout and "left 1 entry without a task to replay" in left.stdout
     refused = cli("dlq", "purge", input="n\n")
     assert refused.returncode == 1 and r.llen("{sms_queue}:dead") == 1
     assert "Delete all 1 entry of {sms_queue}:dead?" in refused.stdout  # says how many it asks about
@@ -184,18 +186,21 @@ def test_brpoplpush_fallback_on_a_real_server(redis_server: RedisServer, redis_u
     assert q.claim("w", 1) is None
 
 
-def test_drain_shows_a_progress_bar_on_a_terminal(redis_url: str, redis_server: RedisServer) -> None:
+def drain_on_a_terminal(redis_url: str, **env: str) -> tuple[list[str], str]:
+    """Run ``drain`` with stderr on a pseudo-terminal: what the terminal shows, and stdout."""
     import os
     import pty
 
     from tests.support.commands import cli_env, smsworker_cmd
+    from tests.support.terminal import screen
 
-    redis_server.client().lpush("sms_queue", *[SEED] * 30)
     leader, follower = pty.openpty()
-    env = cli_env(redis_url, SMSWORKER_LOG_LEVEL="warning")
-    process = subprocess.Popen(smsworker_cmd("drain"), env=env, stdout=subprocess.PIPE, stderr=follower)
+    command = smsworker_cmd("drain")
+    process = subprocess.Popen(
+        command, env=cli_env(redis_url, **env), stdout=subprocess.PIPE, stderr=follower
+    )
     os.close(follower)
-    screen = b""
+    shown = b""
     while True:
         try:
             chunk = os.read(leader, 4096)
@@ -203,12 +208,39 @@ def test_drain_shows_a_progress_bar_on_a_terminal(redis_url: str, redis_server: 
             break
         if not chunk:
             break
-        screen += chunk
+        shown += chunk
     os.close(leader)
     stdout, _ = process.communicate(timeout=30)
-    assert process.returncode == 0
-    assert b"draining" in screen and b"100%" in screen
-    assert stdout.startswith(b"drained 30 tasks: sent 60")
+    assert process.returncode == 0, shown
+    return screen(shown.decode()), stdout.decode()
+
+
+def test_drain_shows_a_progress_bar_on_a_terminal(redis_url: str, redis_server: RedisServer) -> None:
+    redis_server.client().lpush("sms_queue", *[SEED] * 30)
+    shown, stdout = drain_on_a_terminal(redis_url, SMSWORKER_LOG_LEVEL="warning")
+    assert any(line.startswith("draining") and "100%" in line for line in shown), shown
+    assert stdout.startswith("drained 30 tasks (60 recipients: 60 sent, 0 dead-lettered)")
+
+
+def test_drain_keeps_the_log_off_the_bar(redis_url: str, redis_server: RedisServer) -> None:
+    """At the default level: no line per task while the bar is shown, and a warning on a line of
+    its own, never on the bar's."""
+    redis_server.client().lpush("sms_queue", *[SEED] * 20, b"not json", *[SEED] * 20)
+    shown, stdout = drain_on_a_terminal(redis_url)
+    assert not [line for line in shown if "task.settled" in line], shown
+    [warning] = [line for line in shown if "task.dead_lettered" in line]
+    assert warning.startswith("{") and warning.endswith("}") and "draining" not in warning
+    assert shown[-2].startswith("draining") and "100%" in shown[-2] and shown[-1] == ""
+    assert stdout.startswith("drained 41 tasks (81 recipients: 80 sent, 1 dead-lettered) in ")
+
+
+def test_drain_summary_in_chinese(cli: Cli, redis_server: RedisServer) -> None:
+    redis_server.client().lpush(
+        "sms_queue", SEED, '{"template_id":1,"mobiles":["13800138002","12345"],"content":"x"}'
+    )
+    result = cli("drain", SMSWORKER_LOG_LEVEL="warning", LC_ALL="", LC_MESSAGES="", LANG="zh_CN.UTF-8")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("共处理 2 个任务（4 个收件人：已发送 3 个，转入死信 1 个），耗时 ")
 
 
 def test_no_progress_bar_off_a_terminal(cli: Cli, redis_server: RedisServer) -> None:
@@ -228,10 +260,54 @@ def test_stats_watch_refreshes_until_ctrl_c(redis_url: str, redis_server: RedisS
     with out.open("w") as sink:
         command = smsworker_cmd("stats", "--watch", "--interval", "0.1")
         process = subprocess.Popen(command, env=cli_env(redis_url), stdout=sink, stderr=subprocess.STDOUT)
-        wait_until(lambda: out.read_text().count("queue 1") >= 2, what="two refreshes")
+        wait_until(lambda: out.read_text().count("queued 1") >= 2, what="two refreshes")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
-    assert "queue 1  processing 0  dead 0  workers 0  sent 0 (-)" in out.read_text()
+    assert "queued 1  in flight 0  dead letters 0  workers 0  oldest " in out.read_text()
+
+
+def test_stats_watch_json_goes_on_through_a_redis_restart(tmp_path: Path) -> None:
+    """A Redis of its own, stopped and started again between refreshes: a line on stderr says it is
+    away, the JSON lines go on once it is back, and Ctrl-C exits 0."""
+    import signal
+
+    from tests.support.commands import cli_env, smsworker_cmd
+    from tests.support.waiting import wait_until
+
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    out, err = tmp_path / "watch.out", tmp_path / "watch.err"
+
+    def lines() -> list[dict[str, object]]:
+        return [json.loads(line) for line in out.read_text().splitlines()]
+
+    command = smsworker_cmd("stats", "--watch", "--json", "--interval", "0.1")
+    with out.open("w") as stdout, err.open("w") as stderr:
+        process = subprocess.Popen(command, env=cli_env(server.url), stdout=stdout, stderr=stderr)
+    try:
+        wait_until(lambda: len(lines()) >= 2, what="two refreshes")
+        server.stop()
+        wait_until(lambda: "Redis unreachable, retrying every 0.1 s" in err.read_text(), what="the outage")
+        before = len(lines())
+        server.start()
+        server.client().lpush("sms_queue", SEED)
+        wait_until(lambda: any(line["queue"] == 1 for line in lines()[before:]), what="refreshes again")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+        server.stop()
+    assert "Redis answers again" in err.read_text()
+    assert all(isinstance(line["sent_per_s"], float | None) for line in lines())
+    never = subprocess.run(
+        smsworker_cmd("stats", "--watch", "--json"),
+        env=cli_env(f"redis://127.0.0.1:{free_port()}/0"),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert never.returncode == 1 and "cannot reach Redis" in never.stderr and never.stdout == ""
 
 
 def test_status_shows_what_became_of_each_recipient(

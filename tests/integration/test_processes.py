@@ -68,7 +68,7 @@ def test_drain_with_processes_adds_up_the_summary(start_worker: Start, redis_ser
     redis_server.client().lpush("sms_queue", *tasks(300))
     drained = start_worker("--processes", "2", command="drain")
     assert drained.wait(timeout_s=60) == 0
-    assert drained.stdout().startswith("drained 300 tasks: sent 300, dead-lettered 0, requeued 0, in ")
+    assert drained.stdout().startswith("drained 300 tasks (300 recipients: 300 sent, 0 dead-lettered) in ")
 
 
 def test_metrics_of_every_process_on_the_one_port_of_the_parent(

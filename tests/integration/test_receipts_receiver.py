@@ -91,7 +91,7 @@ def test_an_undelivered_recipient_is_dead_lettered_and_replayed(
     ).encode()
     headers = signed_headers(body, SECRET.encode())
     assert requests.post(f"http://127.0.0.1:{port}/http", data=body, headers=headers, timeout=10).ok
-    [envelope] = [json.loads(line) for line in cli("dlq", "list", "--json").stdout.splitlines()]
+    [envelope] = json.loads(cli("dlq", "list", "--json").stdout)
     assert (envelope["reason"], envelope["provider_code"], envelope["failed_mobiles"]) == (
         "undelivered",
         "EXPIRED",
