@@ -140,7 +140,7 @@ def _undeclared(table: str) -> st.SearchStrategy[str]:
     return text.filter(lambda key: key.replace("-", "_") not in taken)
 
 
-@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), table=st.sampled_from(list(TABLE_KEYS)))
 def test_any_undeclared_key_at_any_level_is_one_line_and_exit_2(
     tmp_path: Path, data: st.DataObject, table: str
