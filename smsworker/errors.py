@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from smsworker.language import Text
+
 
 class ConfigError(ValueError):
-    """A setting has a bad value. The message names the setting and where it came from."""
+    """A setting has a bad value. The message names the setting and where it came from; ``text``
+    holds it in English and Chinese, for the reader's locale (``str()`` is the English)."""
+
+    def __init__(self, message: str | Text) -> None:
+        self.text = message if isinstance(message, Text) else Text(message, message)
+        super().__init__(self.text.en)
 
 
 class StartupError(Exception):

@@ -19,7 +19,7 @@ from smsworker.cli.redis_problems import describe_target
 from smsworker.config.common import LOG_LEVELS
 from smsworker.config.settings import Settings
 from smsworker.daemon.process import end_process, run_processes, run_worker
-from smsworker.language import say
+from smsworker.language import Text, say
 from smsworker.logs import make_logger
 from smsworker.providers.registry import build_providers
 from smsworker.store.errors import (
@@ -29,6 +29,7 @@ from smsworker.store.errors import (
     RedisConnectionError,
     RedisTimeoutError,
 )
+from smsworker.store.queue import RedisQueue
 from smsworker.store.upgrade import pending_renames
 from smsworker.worker.events import WorkerEvents
 from smsworker.worker.tally import Totals
@@ -170,27 +171,52 @@ def _summary(totals: Totals, took_s: float) -> str:
 def check(no_redis: bool, **flags: Any) -> None:
     """Check the configuration, the provider's settings and that Redis answers; exit 1 if not."""
     settings = settings_from(flags)
+    config_ok = Text(
+        f"config ok: provider {settings.provider}, queue {settings.queue}",
+        f"配置无误：服务商 {settings.provider}，队列 {settings.queue}",
+    )
     with friendly_errors(settings):
         for provider in build_providers(settings, build_logger(settings)):
             provider.close()
         if no_redis:
-            click.echo(f"config ok: provider {settings.provider}, queue {settings.queue}")
+            click.echo(config_ok.shown())
             return
         queue = build_queue(settings)
         queue.client.ping()
-        version = queue.client.info("server").get("redis_version")
-        mode = {
-            "cluster": f"Redis Cluster, {queue.cluster_primaries()} primaries",
-            "sentinel": f"the primary Sentinel calls {settings.sentinel_master}",
-            "single": "single server",
-        }[redis_mode(settings, queue)]
-        fetch = "BLMOVE" if queue.supports_blmove() else "BRPOPLPUSH (Redis < 6.2)"
+        redis_ok = _redis_summary(settings, queue)
         old = len(pending_renames(queue))
-    click.echo(f"config ok: provider {settings.provider}, queue {settings.queue}")
-    tried = describe_target(settings.redis_target()).en  # the sentinels or nodes, not an unused URL
-    click.echo(f"redis ok: {tried} ({mode}, Redis {version}, fetch with {fetch})")
+    click.echo(config_ok.shown())
+    click.echo(redis_ok.shown())
     if old:
         click.echo(
-            f"note: {plural(old, 'key')} of the layout before 0.2 ({settings.queue}:dead, ...): the next "
-            f"run, drain or other command moves them to {queue.keys.prefix}:... (see README, Upgrading)"
+            say(
+                f"note: {plural(old, 'key')} of the layout before 0.2 ({settings.queue}:dead, ...): the next "
+                f"run, drain or other command moves them to {queue.keys.prefix}:... (see README, Upgrading)",
+                f"注意：有 {old} 个键还是 0.2 之前的布局（{settings.queue}:dead 等）：下一次 run、drain "
+                f"或其他命令会把它们移到 {queue.keys.prefix}:...（见 README 的 Upgrading 一节）",
+            )
         )
+
+
+def _redis_summary(settings: Settings, queue: RedisQueue) -> Text:
+    """``redis ok: <url> (<mode>, Redis <version>, fetch with <command>)``."""
+    version = queue.client.info("server").get("redis_version")
+    mode = {
+        "cluster": Text(
+            f"Redis Cluster, {queue.cluster_primaries()} primaries",
+            f"Redis Cluster，{queue.cluster_primaries()} 个主节点",
+        ),
+        "sentinel": Text(
+            f"the primary Sentinel calls {settings.sentinel_master}",
+            f"哨兵所说的主节点 {settings.sentinel_master}",
+        ),
+        "single": Text("single server", "单机"),
+    }[redis_mode(settings, queue)]
+    blmove = queue.supports_blmove()
+    url = describe_target(settings.redis_target())  # the sentinels or nodes, not an unused URL
+    return Text(
+        f"redis ok: {url.en} ({mode.en}, Redis {version}, "
+        f"fetch with {'BLMOVE' if blmove else 'BRPOPLPUSH (Redis < 6.2)'})",
+        f"Redis 正常：{url.zh}（{mode.zh}，Redis {version}，"
+        f"取任务用 {'BLMOVE' if blmove else 'BRPOPLPUSH（Redis < 6.2）'}）",
+    )

@@ -5,25 +5,26 @@ Parsed once at the edge (the CLI) into a frozen, validated ``Settings`` (each se
 value came from.
 """
 
+# ruff: noqa: RUF001 - Chinese text is punctuated with full-width marks, as it should be.
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from smsworker.config import values
 from smsworker.config.declare import ENV_PREFIX
+from smsworker.config.messages import NOT_UTF8, cannot_read, did_you_mean, os_reason, reason, source
 from smsworker.config.schema import BY_NAME, LOG_FORMATS, LOG_LEVELS, SETTING_NAMES, SETTINGS, Settings
+from smsworker.config.tomlfile import read_file, unknown_key
+from smsworker.config.vendors import TABLES
 from smsworker.errors import ConfigError
+from smsworker.language import Text
 from smsworker.store.keys import hash_tag, key_prefix
 
 __all__ = ["LOG_FORMATS", "LOG_LEVELS", "SETTING_NAMES", "Settings", "load_settings", "read_secret_file"]
 
-# Providers with a settings table of their own: [aliyun] in TOML, SMSWORKER_ALIYUN_<KEY> in the
-# environment. Secrets live only there (or in files they name), never in flags.
-PROVIDER_SECTIONS = ("aliyun", "tencent", "twilio")
-_BY_TOML = {declared.toml: declared.name for declared in SETTINGS}
+Layers = dict[str, tuple[Any, Text]]
 
 
 def load_settings(
@@ -32,18 +33,23 @@ def load_settings(
     config_path: str | None = None,
 ) -> Settings:
     """Merge the layers and validate. ``flags`` holds only the options given (others are None)."""
-    layers: dict[str, tuple[Any, str]] = {}
-    sections: dict[str, dict[str, Any]] = {name: {} for name in PROVIDER_SECTIONS}
+    layers: Layers = {}
+    # Vendors' tables: [aliyun] in TOML, SMSWORKER_ALIYUN_<KEY> in the environment. Secrets live
+    # only there (or in files they name), never in flags.
+    sections: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
     path = config_path or environ.get(ENV_PREFIX + "CONFIG")
     if path:
-        _from_file(Path(path), layers, sections)
+        found = read_file(Path(path))
+        layers.update({name: (value, found.origin) for name, value in found.settings.items()})
+        for vendor, table in found.tables.items():
+            sections[vendor].update(table)
     _sections_from_env(environ, sections)
     _sections_from_credentials(environ.get("CREDENTIALS_DIRECTORY"), sections)
     _from_environment(environ, layers)
     for name, value in flags.items():
         if value is not None and value != ():
-            layers[name] = (value, flag_name(name))
-    converted = {name: _convert(name, value, source) for name, (value, source) in layers.items()}
+            layers[name] = (value, source("flag", flag_name(name)))
+    converted = {name: _convert(name, value, origin) for name, (value, origin) in layers.items()}
     settings = Settings(
         **converted,
         provider_options={k: v for k, v in sections.items() if v},
@@ -56,61 +62,51 @@ def load_settings(
     return settings
 
 
-def _from_file(path: Path, layers: dict[str, tuple[Any, str]], sections: dict[str, dict[str, Any]]) -> None:
-    for name, value in _read_toml(path).items():
-        if name in PROVIDER_SECTIONS:
-            sections[name].update(_section(value, name, str(path)))
-        else:
-            layers[name] = (value, f"config file {path}")
-
-
-def _from_environment(environ: Mapping[str, str], layers: dict[str, tuple[Any, str]]) -> None:
+def _from_environment(environ: Mapping[str, str], layers: Layers) -> None:
     """Each setting's environment variable, over the file; else its systemd credential (a file
     named in LoadCredential=), unless the file set it."""
     credentials = Path(environ.get("CREDENTIALS_DIRECTORY") or "/nonexistent")
     for declared in SETTINGS:
         name = declared.credential
         if name and declared.name not in layers and (credentials / name).is_file():
-            layers[declared.name] = (str(credentials / name), f"credential {name}")
+            layers[declared.name] = (str(credentials / name), source("credential", name))
         if declared.env in environ:
-            layers[declared.name] = (environ[declared.env], f"environment {declared.env}")
+            layers[declared.name] = (environ[declared.env], source("environment", declared.env))
 
 
 def _sections_from_env(environ: Mapping[str, str], sections: dict[str, dict[str, Any]]) -> None:
+    """``SMSWORKER_<VENDOR>_<KEY>``: a key of that vendor's table; one it does not declare is refused."""
     for env_name, value in environ.items():
-        for section in PROVIDER_SECTIONS:
-            prefix = f"{ENV_PREFIX}{section.upper()}_"
+        for table in TABLES.values():
+            prefix = f"{ENV_PREFIX}{table.vendor.upper()}_"
             if env_name.startswith(prefix):
-                sections[section][env_name[len(prefix) :].lower()] = value
+                key = env_name[len(prefix) :].lower()
+                if key not in table.accepted:
+                    raise ConfigError(source("environment", env_name) + unknown_key(table, key))
+                sections[table.vendor][key] = value
 
 
 def _sections_from_credentials(directory: str | None, sections: dict[str, dict[str, Any]]) -> None:
-    """systemd's LoadCredential=: a credential named <provider>_<key> is that setting's secret file."""
+    """systemd's LoadCredential=: the credential <vendor>_<key> is the file of that vendor's secret
+    <key>, unless <key>_file is set. Another <vendor>_... credential that no <key>_file names is
+    refused: a typo in a LoadCredential= line would otherwise only show as a missing secret."""
     if not directory or not Path(directory).is_dir():
         return
     for credential in sorted(Path(directory).iterdir()):
-        provider, _, key = credential.name.partition("_")
-        if provider in sections and key and f"{key}_file" not in sections[provider]:
-            sections[provider][f"{key}_file"] = str(credential)
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
-    out: dict[str, Any] = {}
-    for key, value in data.items():
-        name = key.replace("-", "_")
-        if name in PROVIDER_SECTIONS:
-            out[name] = value
-        elif name in _BY_TOML:
-            out[_BY_TOML[name]] = value
-        else:
-            raise ConfigError(f"config file {path}: unknown setting {key!r}")
-    return out
+        vendor, _, key = credential.name.partition("_")
+        table = TABLES.get(vendor)
+        if table is None or not key or str(credential) in sections[vendor].values():
+            continue
+        if credential.name not in table.credentials:
+            raise ConfigError(
+                source("credential", credential.name)
+                + Text(
+                    f": no secret of [{vendor}] has this name (LoadCredential=<name>:<file>)",
+                    f"：[{vendor}] 没有叫这个名字的密钥（LoadCredential=<名字>:<文件>）",
+                )
+                + did_you_mean(credential.name, table.credentials)
+            )
+        sections[vendor].setdefault(f"{key}_file", str(credential))
 
 
 def _read_secret(converted: Mapping[str, Any], setting: str) -> str | None:
@@ -123,48 +119,88 @@ def read_secret_file(path: str, setting: str) -> str:
     try:
         return Path(path).read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ConfigError(f"cannot read {setting} {path}: {exc.strerror}") from None
+        raise ConfigError(cannot_read(setting, path, os_reason(exc))) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"cannot read {setting} {path}: not UTF-8 text") from None
-
-
-def _section(value: Any, name: str, path: str) -> dict[str, Any]:
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"config file {path}: [{name}] must be a table")
-    return {key.replace("-", "_"): item for key, item in value.items()}
+        raise ConfigError(cannot_read(setting, path, NOT_UTF8)) from None
 
 
 def flag_name(setting: str) -> str:
     return BY_NAME[setting].flag
 
 
-def _convert(name: str, value: Any, source: str) -> Any:
+def _convert(name: str, value: Any, origin: Text) -> Any:
     declared = BY_NAME[name]
     try:
         return declared.convert(value)
     except ValueError as exc:
         shown = declared.reveal(value) if declared.reveal else f" {value!r}"
-        raise ConfigError(f"invalid {name}{shown} (from {source}): {exc}") from None
+        frame = Text(
+            f"invalid {name}{shown} (from ",
+            f"{name} 的值{shown} 无效（来自" if shown else f"{name} 的值无效（来自",
+        )
+        raise ConfigError(frame + origin + Text("): ", "）：") + reason(exc)) from None
 
 
 def _check_relations(settings: Settings) -> None:
     if settings.backoff_max < settings.backoff_base:
-        raise ConfigError("invalid backoff_max: must not be smaller than backoff_base")
+        raise ConfigError(
+            Text(
+                "invalid backoff_max: must not be smaller than backoff_base",
+                "backoff_max 无效：不能小于 backoff_base",
+            )
+        )
     if settings.dead_letter_key == settings.queue:
-        raise ConfigError("invalid dead_letter_queue: must differ from queue")
+        raise ConfigError(
+            Text(
+                "invalid dead_letter_queue: must differ from queue",
+                "dead_letter_queue 无效：不能与 queue 相同",
+            )
+        )
     if hash_tag(settings.queue) is None and hash_tag(key_prefix(settings.queue)) != settings.queue:
         raise ConfigError(
-            f"invalid queue {settings.queue!r}: a '}}' outside a {{hash tag}} would put the queue's "
-            "other keys in another Redis Cluster slot; name the list without it"
+            Text(
+                f"invalid queue {settings.queue!r}: a '}}' outside a {{hash tag}} would put the queue's "
+                "other keys in another Redis Cluster slot; name the list without it",
+                f"queue {settings.queue!r} 无效：{{hash tag}} 之外的 '}}' 会让队列的其他键落到 Redis Cluster "
+                "的另一个槽里；请换一个不带它的名字",
+            )
         )
+    _check_dashboard(settings)
+    _check_redis_mode(settings)
+
+
+def _check_dashboard(settings: Settings) -> None:
     if settings.dashboard_secret is not None and len(settings.dashboard_secret) < 32:
-        raise ConfigError("dashboard_secret_file must hold at least 32 characters")
-    if settings.dashboard_no_auth and not values.is_loopback(settings.dashboard_address):
         raise ConfigError(
-            f"invalid dashboard_no_auth with dashboard_address {settings.dashboard_address}: a dashboard "
-            "without logins may listen on a loopback address only (127.0.0.1, ::1)"
+            Text(
+                "dashboard_secret_file must hold at least 32 characters",
+                "dashboard_secret_file 里的密钥至少要 32 个字符",
+            )
         )
+    if settings.dashboard_no_auth and not values.is_loopback(settings.dashboard_address):
+        address = settings.dashboard_address
+        raise ConfigError(
+            Text(
+                f"invalid dashboard_no_auth with dashboard_address {address}: a dashboard "
+                "without logins may listen on a loopback address only (127.0.0.1, ::1)",
+                f"dashboard_no_auth 不能与 dashboard_address {address} 同用：不要登录的控制台只能监听"
+                "本机回环地址（127.0.0.1、::1）",
+            )
+        )
+
+
+def _check_redis_mode(settings: Settings) -> None:
     if settings.redis_cluster and settings.sentinels:
-        raise ConfigError("invalid redis_cluster with sentinels: a Redis Cluster has no sentinels; give one")
+        raise ConfigError(
+            Text(
+                "invalid redis_cluster with sentinels: a Redis Cluster has no sentinels; give one",
+                "redis_cluster 不能与 sentinels 同用：Redis Cluster 没有哨兵，两者只能选一个",
+            )
+        )
     if settings.redis_cluster and settings.redis_db:
-        raise ConfigError("invalid redis_url with redis_cluster: a Redis Cluster has only database 0")
+        raise ConfigError(
+            Text(
+                "invalid redis_url with redis_cluster: a Redis Cluster has only database 0",
+                "redis_url 与 redis_cluster 冲突：Redis Cluster 只有 0 号数据库",
+            )
+        )

@@ -6,6 +6,7 @@ database fails at start-up in one line instead of as a traceback at the first co
 never repeat a secret: each setting's declaration (``reveal``) decides what of a value may be shown.
 """
 
+# ruff: noqa: RUF001 - Chinese text is punctuated with full-width marks, as it should be.
 from __future__ import annotations
 
 import ipaddress
@@ -18,6 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import phonenumbers
 
+from smsworker.config.messages import bad, did_you_mean
+from smsworker.language import Text
 from smsworker.redact import redact_header
 from smsworker.strict_json import is_text
 
@@ -26,23 +29,26 @@ DAY_S = 86_400.0
 
 def number(kind: type, low: float, high: float, *, low_open: bool = False) -> Callable[[Any], Any]:
     """An int or float in [low, high] (or (low, high] with ``low_open``), finite, not a boolean."""
-    noun = "an integer" if kind is int else "a number"
+    noun, noun_zh = ("an integer", "整数") if kind is int else ("a number", "数字")
 
     def convert(value: Any) -> Any:
         if isinstance(value, bool):
-            raise ValueError(f"must be {noun}")
+            raise bad(f"must be {noun}", f"必须是{noun_zh}")
         try:
             parsed = kind(value.strip() if isinstance(value, str) else value)
         except (TypeError, ValueError, OverflowError):
-            raise ValueError(f"must be {noun}") from None
+            raise bad(f"must be {noun}", f"必须是{noun_zh}") from None
         if not math.isfinite(parsed):
-            raise ValueError(f"must be a finite number, between {_fmt(low)} and {_fmt(high)}")
-        if parsed < low or (low_open and parsed == low):
-            raise ValueError(
-                f"must be greater than {_fmt(low)}" if low_open else f"must be at least {_fmt(low)}"
+            raise bad(
+                f"must be a finite number, between {_fmt(low)} and {_fmt(high)}",
+                f"必须是 {_fmt(low)} 到 {_fmt(high)} 之间的有限数字",
             )
+        if parsed < low or (low_open and parsed == low):
+            if low_open:
+                raise bad(f"must be greater than {_fmt(low)}", f"必须大于 {_fmt(low)}")
+            raise bad(f"must be at least {_fmt(low)}", f"不能小于 {_fmt(low)}")
         if parsed > high:
-            raise ValueError(f"must be at most {_fmt(high)}")
+            raise bad(f"must be at most {_fmt(high)}", f"不能大于 {_fmt(high)}")
         return parsed
 
     return convert
@@ -64,20 +70,20 @@ def to_bool(value: Any) -> bool:
         return True
     if text in ("0", "false", "no", "off"):
         return False
-    raise ValueError("must be true or false")
+    raise bad("must be true or false", "必须是 true 或 false")
 
 
 def text(value: Any) -> str:
     stripped = str(value).strip()
     if not is_text(stripped):  # invalid UTF-8 in the environment arrives as lone surrogates
-        raise ValueError("must be valid UTF-8 text")
+        raise bad("must be valid UTF-8 text", "必须是有效的 UTF-8 文本")
     return stripped
 
 
 def nonempty(value: Any) -> str:
     stripped = text(value)
     if not stripped:
-        raise ValueError("must not be empty")
+        raise bad("must not be empty", "不能为空")
     return stripped
 
 
@@ -85,7 +91,9 @@ def choice(options: tuple[str, ...]) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
         lowered = text(value).lower()
         if lowered not in options:
-            raise ValueError(f"must be one of {', '.join(options)}")
+            known = ", ".join(options)
+            said = Text(f"must be one of {known}", f"必须是 {known} 之一")
+            raise ValueError(said + did_you_mean(lowered, options))
         return lowered
 
     return convert
@@ -99,6 +107,13 @@ def _items(value: Any, *, lines_too: bool = False) -> list[str]:
     return [str(part).strip() for part in value]
 
 
+def one_of(word: str, options: Sequence[str]) -> ValueError:
+    """``'aliyn' is not one of aliyun, tencent: did you mean 'aliyun'?``"""
+    known = ", ".join(options)
+    said = Text(f"{word!r} is not one of {known}", f"{word!r} 不是 {known} 之一")
+    return ValueError(said + did_you_mean(word, options))
+
+
 def choices(options: tuple[str, ...]) -> Callable[[Any], tuple[str, ...]]:
     """A comma-separated list (or a list) of ``options``, each once, in the order given."""
 
@@ -106,7 +121,7 @@ def choices(options: tuple[str, ...]) -> Callable[[Any], tuple[str, ...]]:
         chosen: list[str] = []
         for item in (text(i).lower() for i in _items(value)):
             if item and item not in options:
-                raise ValueError(f"{item!r} is not one of {', '.join(options)}")
+                raise one_of(item, options)
             if item and item not in chosen:
                 chosen.append(item)
         return tuple(chosen)
@@ -117,7 +132,10 @@ def choices(options: tuple[str, ...]) -> Callable[[Any], tuple[str, ...]]:
 def region(value: Any) -> str:
     upper = text(value).upper()
     if upper not in phonenumbers.SUPPORTED_REGIONS:
-        raise ValueError("must be a two-letter region code phonenumbers knows, e.g. CN or US")
+        raise bad(
+            "must be a two-letter region code phonenumbers knows, e.g. CN or US",
+            "必须是 phonenumbers 认识的两字母地区代码，例如 CN 或 US",
+        )
     return upper
 
 
@@ -125,34 +143,45 @@ def port(value: Any) -> int:
     try:
         return int(number(int, 0, 65535)(value))
     except ValueError:
-        raise ValueError("must be a port number between 0 and 65535 (0 turns metrics off)") from None
+        raise bad(
+            "must be a port number between 0 and 65535 (0 turns metrics off)",
+            "必须是 0 到 65535 之间的端口号（0 表示不开指标端口）",
+        ) from None
 
 
 def _url_port(parts: Any) -> None:
     try:
         found = parts.port
     except ValueError:
-        raise ValueError("the port must be a number between 1 and 65535") from None
+        found = 0
     if found == 0:
-        raise ValueError("the port must be a number between 1 and 65535")
+        raise bad("the port must be a number between 1 and 65535", "端口必须是 1 到 65535 之间的数字")
 
 
 def redis_url(value: Any) -> str:
     url = text(value)
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss", "unix"):
-        raise ValueError("must start with redis://, rediss:// or unix://")
+        raise bad(
+            "must start with redis://, rediss:// or unix://", "必须以 redis://、rediss:// 或 unix:// 开头"
+        )
     _url_port(parts)
     if parts.scheme == "unix":
         if not parts.path:
-            raise ValueError("a unix:// URL needs the socket's path, e.g. unix:///run/redis/redis.sock")
+            raise bad(
+                "a unix:// URL needs the socket's path, e.g. unix:///run/redis/redis.sock",
+                "unix:// 地址要写上 socket 的路径，例如 unix:///run/redis/redis.sock",
+            )
     elif not parts.hostname:
-        raise ValueError("needs a host, e.g. redis://127.0.0.1:6379/0")
+        raise bad("needs a host, e.g. redis://127.0.0.1:6379/0", "缺少主机名，例如 redis://127.0.0.1:6379/0")
     databases = [parts.path.strip("/")] if parts.scheme != "unix" else []
     databases += parse_qs(parts.query).get("db", [])
     for database in databases:
         if database and not (database.isascii() and database.isdigit() and int(database) < 2**31):
-            raise ValueError("the database must be a number, e.g. redis://127.0.0.1:6379/0")
+            raise bad(
+                "the database must be a number, e.g. redis://127.0.0.1:6379/0",
+                "数据库编号必须是数字，例如 redis://127.0.0.1:6379/0",
+            )
     return url
 
 
@@ -169,10 +198,12 @@ def http_url(value: Any) -> str:
         return url
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
-        raise ValueError("must be an http:// or https:// URL")
+        raise bad("must be an http:// or https:// URL", "必须是 http:// 或 https:// 地址")
     _url_port(parts)
     if not parts.hostname:
-        raise ValueError("needs a host, e.g. https://sms.example.com/send")
+        raise bad(
+            "needs a host, e.g. https://sms.example.com/send", "缺少主机名，例如 https://sms.example.com/send"
+        )
     return url
 
 
@@ -185,7 +216,7 @@ def headers(value: Any) -> tuple[tuple[str, str], ...]:
     elif isinstance(value, (list, tuple)):
         items = [str(v) for v in value]
     else:
-        raise ValueError("must be a list of 'Name: value' headers")
+        raise bad("must be a list of 'Name: value' headers", "必须是 'Name: value' 形式的请求头列表")
     return tuple(split_header(text(item)) for item in items)
 
 
@@ -193,9 +224,13 @@ def split_header(item: str) -> tuple[str, str]:
     name, sep, value = item.partition(":")
     if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
         # The value may be a token: show where the header starts, never what it holds.
-        raise ValueError(f"{redact_header(item)!r} is not a header of the form 'Name: value'")
+        shown = repr(redact_header(item))
+        raise bad(
+            f"{shown} is not a header of the form 'Name: value'", f"{shown} 不是 'Name: value' 形式的请求头"
+        )
     if any(c in "\r\n\0" for c in value):
-        raise ValueError(f"{redact_header(item)!r} has a line break or NUL in its value")
+        shown = repr(redact_header(item))
+        raise bad(f"{shown} has a line break or NUL in its value", f"{shown} 的值里有换行或 NUL 字符")
     return name.strip(), value.strip()
 
 
@@ -211,9 +246,14 @@ def rate_limits(value: Any) -> dict[str, float]:
         try:
             per_s = float(rate.strip().removesuffix("/s"))
         except ValueError:
-            raise ValueError(f"{spec!r}: write it as 500/s or aliyun=500/s") from None
+            raise bad(
+                f"{spec!r}: write it as 500/s or aliyun=500/s", f"{spec!r}：请写成 500/s 或 aliyun=500/s"
+            ) from None
         if not 0 < per_s <= MAX_RATE_PER_S:  # also refuses nan and inf
-            raise ValueError(f"{spec!r}: must be greater than 0 and at most {MAX_RATE_PER_S:,}/s")
+            raise bad(
+                f"{spec!r}: must be greater than 0 and at most {MAX_RATE_PER_S:,}/s",
+                f"{spec!r}：必须大于 0，且不超过 {MAX_RATE_PER_S:,}/s",
+            )
         limits[name.strip() or "*"] = per_s
     return limits
 
@@ -224,7 +264,9 @@ def host_ports(value: Any) -> tuple[tuple[str, int], ...]:
     for item in _items(value):
         host, _, port = text(item).rpartition(":")
         if not host or not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
-            raise ValueError(f"{item!r} is not host:port (port 1-65535)")
+            raise bad(
+                f"{item!r} is not host:port (port 1-65535)", f"{item!r} 不是 host:port 形式（端口 1-65535）"
+            )
         found.append((host, int(port)))
     return tuple(found)
 
@@ -248,7 +290,10 @@ def networks(value: Any) -> tuple[Network, ...]:
         try:
             found.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
-            raise ValueError(f"{item!r} is not an address or a network like 10.0.0.0/8") from None
+            raise bad(
+                f"{item!r} is not an address or a network like 10.0.0.0/8",
+                f"{item!r} 不是 IP 地址，也不是 10.0.0.0/8 这样的网段",
+            ) from None
     return tuple(found)
 
 
@@ -261,7 +306,10 @@ def host_names(value: Any) -> tuple[str, ...]:
     found = []
     for item in (text(i).strip().lower().rstrip(".") for i in _items(value) if i):
         if not _HOST_NAME.fullmatch(item) or len(item) > 253:
-            raise ValueError(f"{item!r} is not a host name like sms.example.com (or .example.com)")
+            raise bad(
+                f"{item!r} is not a host name like sms.example.com (or .example.com)",
+                f"{item!r} 不是 sms.example.com（或 .example.com）这样的主机名",
+            )
         found.append(item)
     return tuple(found)
 

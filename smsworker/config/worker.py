@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from smsworker.config import values
+from smsworker.config import values, vendors
 from smsworker.config.declare import RECEIPTS, WORKER, setting
 from smsworker.redact import redact_url
 from smsworker.store.keys import RECEIPT_TTL_S
@@ -21,7 +21,7 @@ PROVIDERS = "{providers}"
 class WorkerSettings:
     provider: str = setting(
         "log",
-        lambda v: values.nonempty(v).lower(),
+        vendors.provider_chain,
         WORKER,
         f"SMS provider: {PROVIDERS} (log is a dry run).",
     )

@@ -6,6 +6,8 @@ The running dashboard reads the file again whenever it changes (``UsersFile``): 
 demoted or given a new password is so at the next request, and their sessions end (``sessions.py``).
 """
 
+# ruff: noqa: RUF001 - Chinese text is punctuated with full-width marks, as it should be.
+
 from __future__ import annotations
 
 import hashlib
@@ -20,7 +22,9 @@ from typing import Any
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from smsworker.config.messages import NOT_UTF8, cannot_read, os_reason
 from smsworker.errors import ConfigError
+from smsworker.language import Text
 
 ROLES = ("viewer", "operator")
 NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")
@@ -45,9 +49,9 @@ def load_users(path: str) -> dict[str, tuple[str, str]]:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"cannot read dashboard_users_file {path}: {exc.strerror}") from None
+        raise ConfigError(cannot_read("dashboard_users_file", path, os_reason(exc))) from None
     except UnicodeDecodeError:
-        raise ConfigError(f"cannot read dashboard_users_file {path}: not UTF-8 text") from None
+        raise ConfigError(cannot_read("dashboard_users_file", path, NOT_UTF8)) from None
     users: dict[str, tuple[str, str]] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
@@ -56,8 +60,12 @@ def load_users(path: str) -> dict[str, tuple[str, str]]:
         role, _, hashed = rest.partition(":")
         if not NAME.fullmatch(name) or role not in ROLES or not hashed:
             raise ConfigError(
-                f"dashboard_users_file {path}, line {number}: not name:role:hash "
-                "(make users with `smsworker dashboard add-user`)"
+                Text(
+                    f"dashboard_users_file {path}, line {number}: not name:role:hash "
+                    "(make users with `smsworker dashboard add-user`)",
+                    f"dashboard_users_file {path} 第 {number} 行不是 name:role:hash 格式"
+                    "（请用 `smsworker dashboard add-user` 添加用户）",
+                )
             )
         users[name] = (role, hashed)
     return users
@@ -121,11 +129,24 @@ def add_user(path: str, name: str, role: str, password: str) -> bool:
     """Add ``name`` (or set its role and password); True if it was new. The file is replaced whole
     (a crash leaves the old one) and readable by its owner only."""
     if not NAME.fullmatch(name):
-        raise ConfigError(f"invalid user name {name!r}: 1-64 of A-Z a-z 0-9 . _ @ -")
+        raise ConfigError(
+            Text(
+                f"invalid user name {name!r}: 1-64 of A-Z a-z 0-9 . _ @ -",
+                f"用户名 {name!r} 无效：只能用 1-64 个 A-Z a-z 0-9 . _ @ -",
+            )
+        )
     if role not in ROLES:
-        raise ConfigError(f"invalid role {role!r}: one of {', '.join(ROLES)}")
+        roles = ", ".join(ROLES)
+        raise ConfigError(
+            Text(f"invalid role {role!r}: one of {roles}", f"角色 {role!r} 无效：只能是 {roles} 之一")
+        )
     if len(password) < MIN_PASSWORD:
-        raise ConfigError(f"the password is too short: at least {MIN_PASSWORD} characters")
+        raise ConfigError(
+            Text(
+                f"the password is too short: at least {MIN_PASSWORD} characters",
+                f"密码太短：至少要 {MIN_PASSWORD} 个字符",
+            )
+        )
     users = load_users(path) if Path(path).exists() else {}
     new = name not in users
     users[name] = (role, generate_password_hash(password))

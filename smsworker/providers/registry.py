@@ -1,12 +1,18 @@
-"""Provider names -> factories. A new provider is one module and one line here."""
+"""Provider names -> factories. A new provider is one module, one line here, and its table's keys
+in ``config/vendors.py`` (which also lists the names ``--provider`` takes)."""
+
+# ruff: noqa: RUF001 - Chinese text is punctuated with full-width marks, as it should be.
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from smsworker.config.messages import reason
 from smsworker.config.settings import Settings
+from smsworker.config.vendors import provider_chain
 from smsworker.errors import ConfigError
+from smsworker.language import Text
 from smsworker.providers.aliyun import AliyunProvider
 from smsworker.providers.base import Provider
 from smsworker.providers.http import HttpProvider
@@ -22,7 +28,12 @@ def _build_log(settings: Settings, logger: Any) -> Provider:
 
 def _build_http(settings: Settings, logger: Any) -> Provider:
     if not settings.http_url:
-        raise ConfigError("provider 'http' needs http_url: pass --http-url or set SMSWORKER_HTTP_URL")
+        raise ConfigError(
+            Text(
+                "provider 'http' needs http_url: pass --http-url or set SMSWORKER_HTTP_URL",
+                "服务商 'http' 缺少 http_url：请加参数 --http-url，或设置环境变量 SMSWORKER_HTTP_URL",
+            )
+        )
     return HttpProvider(
         settings.http_url,
         headers=settings.http_headers,
@@ -33,7 +44,10 @@ def _build_http(settings: Settings, logger: Any) -> Provider:
 
 
 def _section(settings: Settings, name: str) -> Section:
-    return Section(name, settings.provider_options.get(name, {}))
+    """The vendor's table, every required key in it (``ConfigError`` naming all that are not)."""
+    section = Section(name, settings.provider_options.get(name, {}))
+    section.require()
+    return section
 
 
 def _build_aliyun(settings: Settings, logger: Any) -> Provider:
@@ -43,10 +57,10 @@ def _build_aliyun(settings: Settings, logger: Any) -> Provider:
         access_key_secret=section.secret("access_key_secret"),
         sign_name=section.text("sign_name"),
         templates=section.templates(),
-        base_url=section.text("base_url", "https://dysmsapi.aliyuncs.com"),
-        timeout_s=section.seconds("timeout", 10.0),
-        content_param=section.text("content_param", "content"),
-        signature=section.text("signature", "v3"),
+        base_url=section.text("base_url"),
+        timeout_s=section.seconds("timeout"),
+        content_param=section.text("content_param"),
+        signature=section.text("signature"),
         pool_size=settings.concurrency,
         log=logger,
     )
@@ -60,9 +74,9 @@ def _build_tencent(settings: Settings, logger: Any) -> Provider:
         sdk_app_id=section.text("sdk_app_id"),
         sign_name=section.text("sign_name"),
         templates=section.templates(),
-        region=section.text("region", "ap-guangzhou"),
-        base_url=section.text("base_url", "https://sms.tencentcloudapi.com"),
-        timeout_s=section.seconds("timeout", 10.0),
+        region=section.text("region"),
+        base_url=section.text("base_url"),
+        timeout_s=section.seconds("timeout"),
         pool_size=settings.concurrency,
     )
 
@@ -76,8 +90,8 @@ def _build_twilio(settings: Settings, logger: Any) -> Provider:
         from_number="" if service else section.text("from"),
         messaging_service_sid=service,
         status_callback_url=section.url("status_callback_url"),
-        base_url=section.text("base_url", "https://api.twilio.com"),
-        timeout_s=section.seconds("timeout", 10.0),
+        base_url=section.text("base_url"),
+        timeout_s=section.seconds("timeout"),
         pool_size=settings.concurrency,
     )
 
@@ -94,11 +108,10 @@ FACTORIES: dict[str, Callable[[Settings, Any], Provider]] = {
 def build_providers(settings: Settings, logger: Any) -> list[Provider]:
     """The configured provider, or failover chain ("aliyun,tencent"); ``ConfigError`` for an unknown
     name or a missing setting."""
-    names = [name.strip() for name in settings.provider.split(",") if name.strip()]
-    unknown = [name for name in names if name not in FACTORIES]
-    if unknown or not names:
-        raise ConfigError(
-            f"invalid provider {settings.provider!r}: choose one of {', '.join(sorted(FACTORIES))}, "
-            "or several separated by commas for a failover chain"
-        )
+    try:
+        chain = provider_chain(settings.provider)
+    except ValueError as exc:
+        frame = Text(f"invalid provider {settings.provider!r}: ", f"provider {settings.provider!r} 无效：")
+        raise ConfigError(frame + reason(exc)) from None
+    names = [name.strip() for name in chain.split(",") if name.strip()]
     return [FACTORIES[name](settings, logger) for name in names]

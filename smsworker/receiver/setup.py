@@ -1,6 +1,8 @@
 """Assembling ``smsworker receipts`` from the settings: the web app for the pushes, the puller for
 the vendors' pull APIs, the metrics. Secrets are checked here, once, before anything listens."""
 
+# ruff: noqa: RUF001 - Chinese text is punctuated with full-width marks, as it should be.
+
 from __future__ import annotations
 
 import re
@@ -11,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from smsworker.app import build_parser, open_queue, wait_for_redis
 from smsworker.config.settings import Settings
 from smsworker.errors import ConfigError, StartupError
+from smsworker.language import Text
 from smsworker.providers.aliyun import AliyunProvider
 from smsworker.providers.options import Section
 from smsworker.providers.registry import FACTORIES
@@ -46,9 +49,16 @@ def build_receiver(settings: Settings, log: Any) -> Receiver:
     sources = push_sources(settings)
     if not sources.names and not settings.receipts_pull:
         raise ConfigError(
-            "smsworker receipts has no report source: set http_report_secret_file (the http provider), "
-            "receipts_path_token_file (Alibaba, Tencent pushes), twilio.status_callback_url (Twilio) "
-            "or receipts_pull (Alibaba, Tencent pull APIs)"
+            Text(
+                "smsworker receipts has no report source: set http_report_secret_file or the credential "
+                "http_report_secret (the http provider), receipts_path_token_file or the credential "
+                "receipts_path_token (Alibaba, Tencent pushes), twilio.status_callback_url (Twilio) "
+                "or receipts_pull (Alibaba, Tencent pull APIs)",
+                "smsworker receipts 没有任何回执来源：请设置 http_report_secret_file 或凭据 "
+                "http_report_secret（http 服务商），receipts_path_token_file 或凭据 receipts_path_token"
+                "（阿里云、腾讯云推送），twilio.status_callback_url（Twilio），或 receipts_pull"
+                "（阿里云、腾讯云的拉取接口）",
+            )
         )
     metrics = None
     if settings.receipts_metrics_port:
@@ -140,7 +150,10 @@ def _strong(secret: str | None, setting: str) -> bytes | None:
         return None
     if len(secret) < 16:
         raise ConfigError(
-            f"invalid {setting}: the secret must be at least 16 characters (e.g. `openssl rand -hex 32`)"
+            Text(
+                f"invalid {setting}: the secret must be at least 16 characters (e.g. `openssl rand -hex 32`)",
+                f"{setting} 无效：密钥至少要 16 个字符（可以用 `openssl rand -hex 32` 生成）",
+            )
         )
     return secret.encode()
 
@@ -150,6 +163,9 @@ def _path_token(token: str | None) -> str | None:
         return None
     if not re.fullmatch(r"[A-Za-z0-9_-]+", token or ""):
         raise ConfigError(
-            "invalid receipts_path_token_file: the token goes in a URL path, so only A-Z a-z 0-9 - _"
+            Text(
+                "invalid receipts_path_token_file: the token goes in a URL path, so only A-Z a-z 0-9 - _",
+                "receipts_path_token_file 无效：令牌要放进 URL 路径，只能用 A-Z a-z 0-9 - _",
+            )
         )
     return token

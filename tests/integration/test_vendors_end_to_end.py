@@ -71,7 +71,8 @@ def test_missing_vendor_settings_are_one_clear_line(cli: Cli) -> None:
     result = cli("check", SMSWORKER_PROVIDER="tencent")
     assert result.returncode == 2
     assert result.stderr.startswith(
-        "Error: provider 'tencent' needs tencent.secret_id: set it in the [tencent]"
+        "Error: provider 'tencent' needs tencent.secret_id, tencent.secret_key, tencent.sdk_app_id and "
+        "tencent.sign_name: set them in the [tencent]"
     )
 
 

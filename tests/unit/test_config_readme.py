@@ -13,6 +13,7 @@ import pytest
 
 from smsworker.config.declare import Setting
 from smsworker.config.schema import SETTINGS
+from smsworker.config.vendors import TABLES as VENDOR_TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 # How the table says "no default".
@@ -91,3 +92,10 @@ def test_the_row_of_each_setting_agrees_with_its_declaration(table: Table, decla
 def test_a_note_beside_a_default_is_not_the_default() -> None:
     cells = ["`259200` (72 h)", "`259200`（72 小时）", "none（凭据 `x`）", "on"]
     assert [_first_word(cell) for cell in cells] == ["259200", "259200", "none", "on"]
+
+
+def test_the_providers_section_names_every_key_of_every_vendor_table() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text[text.index("### Providers") : text.index("\n## ", text.index("### Providers"))]
+    missing = [f"{t.vendor}.{k}" for t in VENDOR_TABLES.values() for k in t.accepted if k not in section]
+    assert missing == []
