@@ -1,6 +1,7 @@
 """``smsworker check`` answers in the reader's language: with ``LANG=zh_CN.UTF-8`` a bad setting is
 refused in Chinese, with no English sentence left but the names and values it quotes; with
-``LANG=C`` in English. Run as a user runs it: the installed command, in a process of its own."""
+``LANG=C`` in English. Run as a user runs it: the installed command, in a process of its own (so
+these are integration tests: each one starts a Python)."""
 
 # ruff: noqa: RUF001 - Chinese text is punctuated with full-width marks, as it should be.
 from __future__ import annotations
