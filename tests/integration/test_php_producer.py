@@ -15,6 +15,7 @@ import pytest
 from tests.support.commands import ROOT
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.redis_server import RedisServer, free_port
+from tests.support.waiting import wait_until
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 SCHEMA = json.loads((ROOT / "docs" / "task.schema.json").read_text())
@@ -147,3 +148,42 @@ def test_php_reads_what_became_of_each_recipient(
         (task_id, "+8613800138000", "sent"),
         (task_id, "12345", "dead"),
     ]
+
+
+def _brpop_calls(server: RedisServer) -> int:
+    stats: Any = server.client().info("commandstats")
+    return int(stats.get("cmdstat_brpop", {}).get("calls", 0))
+
+
+@pytest.mark.parametrize("client", ["phpredis", "predis"])
+def test_next_change_waits_past_the_socket_timeout(client: str, redis_server: RedisServer) -> None:
+    # With default_socket_timeout=2 one BRPOP of over 2 s ends in a read error in both clients: the
+    # default nextChange() must still be waiting when four of its calls have gone by, and return the
+    # change pushed then.
+    with subprocess.Popen(
+        ["php", "-d", "default_socket_timeout=2", str(PUSH), f"wait-{client}", str(redis_server.port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin"},
+    ) as waiting:
+        wait_until(lambda: _brpop_calls(redis_server) >= 4, what="four BRPOPs", timeout_s=30)
+        assert waiting.poll() is None, waiting.communicate()
+        change = {"id": "order-1", "number": "+8613800138000", "state": "sent", "at": 1}
+        redis_server.client().lpush("{sms_queue}:changes", json.dumps(change))
+        out, err = waiting.communicate(timeout=30)
+    assert waiting.returncode == 0, err
+    assert json.loads(out) == change
+
+
+@pytest.mark.parametrize("client", ["phpredis", "predis"])
+def test_next_change_gives_null_when_its_timeout_passes(client: str, redis_server: RedisServer) -> None:
+    result = subprocess.run(
+        ["php", "-d", "default_socket_timeout=2", str(PUSH), f"timeout-{client}", str(redis_server.port)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/local/bin:/usr/bin:/bin"},
+    )
+    assert result.returncode == 0 and result.stdout == "null\n", result.stdout + result.stderr
+    assert _brpop_calls(redis_server) >= 3  # it waited its 3 s, past the 2 s socket timeout

@@ -128,17 +128,27 @@ LUA;
      */
     public function nextChange(int $timeout = 0): ?array
     {
+        if ($timeout < 0) {
+            throw new SmsQueueException("nextChange() takes a timeout of 0 (wait for ever) or more seconds, got {$timeout}");
+        }
         $key = "{$this->prefix}:changes";
-        try {
-            $popped = $this->predis ? $this->redis->brpop([$key], $timeout) : $this->redis->brPop([$key], $timeout);
-        } catch (\Throwable $e) {
-            throw new SmsQueueException("cannot read Redis list {$key}: " . $e->getMessage(), 0, $e);
-        }
-        if (!is_array($popped) || count($popped) < 2) {
-            return null;
-        }
-        $change = json_decode((string) $popped[1], true);
-        return is_array($change) ? $change : ['state' => 'unreadable', 'raw' => (string) $popped[1]];
+        // One BRPOP of at most a second at a time: a blocking call longer than the client's socket
+        // read timeout (php's default_socket_timeout, 60 s, in phpredis and Predis alike) ends in a
+        // read error, so one long BRPOP would fail instead of waiting. A timeout ends within a second
+        // after it is due.
+        $deadline = $timeout > 0 ? microtime(true) + $timeout : null;
+        do {
+            try {
+                $popped = $this->predis ? $this->redis->brpop([$key], 1) : $this->redis->brPop([$key], 1);
+            } catch (\Throwable $e) {
+                throw new SmsQueueException("cannot read Redis list {$key}: " . $e->getMessage(), 0, $e);
+            }
+            if (is_array($popped) && count($popped) >= 2) {
+                $change = json_decode((string) $popped[1], true);
+                return is_array($change) ? $change : ['state' => 'unreadable', 'raw' => (string) $popped[1]];
+            }
+        } while ($deadline === null || microtime(true) < $deadline);
+        return null;
     }
 
     /**

@@ -104,6 +104,15 @@ switch ($scenario) {
         $queue = new SmsQueue($scenario === 'changes-phpredis' ? phpredis($port) : predis($port));
         echo json_encode($queue->nextChange(5), JSON_UNESCAPED_UNICODE), "\n";
         break;
+    case 'wait-phpredis':
+    case 'wait-predis':
+    case 'timeout-phpredis':
+    case 'timeout-predis':
+        // nextChange() with its default (wait for a change) or 3 s, run with a short socket timeout.
+        $queue = new SmsQueue(str_ends_with($scenario, 'phpredis') ? phpredis($port) : predis($port));
+        $change = str_starts_with($scenario, 'wait') ? $queue->nextChange() : $queue->nextChange(3);
+        echo json_encode($change, JSON_UNESCAPED_UNICODE), "\n";
+        break;
     case 'redis-down':
         // $port has no Redis. Predis connects lazily, so the failure surfaces in push().
         attempt('predis down', fn () => (new SmsQueue(predis($port)))->push(1, ['13800138000'], 'x'));
