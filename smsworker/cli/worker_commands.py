@@ -213,7 +213,10 @@ def _redis_summary(settings: Settings, queue: RedisQueue) -> Text:
         "single": Text("single server", "单机"),
     }[redis_mode(settings, queue)]
     blmove = queue.supports_blmove()
-    url = describe_target(settings.redis_target())  # the sentinels or nodes, not an unused URL
+    target = settings.redis_target()
+    # The URL itself when it was used; the sentinels or nodes otherwise, never an unused URL.
+    plain = settings.redacted_redis_url()
+    url = Text(plain, plain) if target.kind == "url" else describe_target(target)
     return Text(
         f"redis ok: {url.en} ({mode.en}, Redis {version}, "
         f"fetch with {'BLMOVE' if blmove else 'BRPOPLPUSH (Redis < 6.2)'})",
