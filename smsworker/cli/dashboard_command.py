@@ -1,5 +1,7 @@
 """``smsworker dashboard``: the operator's web pages; ``add-user`` and ``remove-user``: who may log in."""
 
+# ruff: noqa: RUF001 - Chinese text is punctuated with full-width marks, as it should be.
+
 from __future__ import annotations
 
 import sys
@@ -14,6 +16,7 @@ from smsworker.cli.errors import friendly_errors
 from smsworker.cli.options import common_options, dashboard_options, setting_option, settings_from
 from smsworker.config.settings import Settings
 from smsworker.errors import ConfigError, StartupError
+from smsworker.language import Text
 
 if TYPE_CHECKING:
     from smsworker.dashboard.users import UsersFile
@@ -67,12 +70,21 @@ def _users(settings: Settings, log: Any) -> UsersFile | None:
         return None
     if not settings.dashboard_users_file:
         raise ConfigError(
-            "smsworker dashboard needs dashboard_users_file (make one with `smsworker dashboard "
-            "add-user`), or dashboard_no_auth on a loopback address"
+            Text(
+                "smsworker dashboard needs dashboard_users_file (make one with `smsworker dashboard "
+                "add-user`), or dashboard_no_auth on a loopback address",
+                "smsworker dashboard 需要 dashboard_users_file（用 `smsworker dashboard add-user` 创建），"
+                "或者在回环地址上设置 dashboard_no_auth",
+            )
         )
     users = UsersFile(settings.dashboard_users_file, log)
     if not users.users():
-        raise ConfigError(f"dashboard_users_file {settings.dashboard_users_file} has no users")
+        raise ConfigError(
+            Text(
+                f"dashboard_users_file {settings.dashboard_users_file} has no users",
+                f"dashboard_users_file {settings.dashboard_users_file} 里没有用户",
+            )
+        )
     return users
 
 
@@ -151,5 +163,5 @@ def remove_user(name: str, dashboard_users_file: str | None) -> None:
         raise click.UsageError("give --dashboard-users-file (or SMSWORKER_DASHBOARD_USERS_FILE)")
     with friendly_errors(settings):
         if not remove(path, name):
-            raise ConfigError(f"no user {name!r} in {path}")
+            raise ConfigError(Text(f"no user {name!r} in {path}", f"{path} 里没有用户 {name!r}"))
     click.echo(f"removed {name} from {Path(path)}; their sessions have ended")
