@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smsworker.config import values
+from smsworker.config import addresses, values
 from smsworker.config.declare import ALL, setting
 from smsworker.redact import redact_url
 
@@ -16,7 +16,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 class CommonSettings:
     redis_url: str = setting(
         "redis://127.0.0.1:6379/0",
-        values.redis_url,
+        addresses.redis_url,
         ALL,
         "Redis to use: redis://host:6379/0, rediss:// for TLS.",
         reveal=lambda v: f" {redact_url(str(v))!r}",
@@ -40,7 +40,7 @@ class CommonSettings:
     )
     sentinels: tuple[tuple[str, int], ...] = setting(
         (),
-        values.host_ports,
+        addresses.host_ports,
         ALL,
         "A Redis Sentinel as host:port; repeatable. The primary is then found through them.",
         flag="--sentinel",
@@ -50,7 +50,7 @@ class CommonSettings:
     # The URL still gives the scheme and the user of a cluster's nodes.
     redis_cluster: tuple[tuple[str, int], ...] = setting(
         (),
-        values.host_ports,
+        addresses.host_ports,
         ALL,
         "A seed node of a Redis Cluster as host:port; repeatable. Scheme, user and password come from "
         "--redis-url. Not needed to point at one node: a cluster is detected.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smsworker.config import values
+from smsworker.config import addresses, values
 from smsworker.config.declare import DASHBOARD, setting
 
 
@@ -38,15 +38,15 @@ class DashboardSettings:
     # A page of another site, its name pointed at this address, must not read it (DNS rebinding).
     dashboard_allowed_hosts: tuple[str, ...] = setting(
         (),
-        values.host_names,
+        addresses.host_names,
         DASHBOARD,
         "Host names the pages are served under, comma-separated (.example.com: any name under it); IP "
         "addresses and localhost always work. Others get 400, so that no other site's page can read the "
         "dashboard through a name that points here (DNS rebinding).",
     )
-    dashboard_trusted_proxies: tuple[values.Network, ...] = setting(
+    dashboard_trusted_proxies: tuple[addresses.Network, ...] = setting(
         (),
-        values.networks,
+        addresses.networks,
         DASHBOARD,
         "Addresses or networks of the proxies in front, comma-separated: their X-Forwarded-For names the "
         "client (the login limit, the audit log). Without them the proxy is the client.",

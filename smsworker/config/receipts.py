@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from smsworker.config import values
+from smsworker.config import addresses, values
 from smsworker.config.declare import RECEIPTS, WORKER, setting
 
 
@@ -61,9 +61,9 @@ class ReceiptsSettings:
         "(/aliyun/<token>, /tencent/<token>): they sign nothing. 16+ characters of A-Z a-z 0-9 - _.",
         credential="receipts_path_token",
     )
-    receipts_allow: tuple[values.Network, ...] = setting(
+    receipts_allow: tuple[addresses.Network, ...] = setting(
         (),
-        values.networks,
+        addresses.networks,
         RECEIPTS,
         "Networks Alibaba's and Tencent's pushes may come from, comma-separated (e.g. the vendor's "
         "published ranges); others get 403.",
@@ -101,7 +101,7 @@ class ReceiptsSettings:
     # Its own port: a worker on the same host has metrics_port.
     receipts_metrics_port: int | None = setting(
         None,
-        values.port,
+        addresses.port,
         RECEIPTS,
         "Serve the receiver's Prometheus metrics on this port (at --metrics-address), apart from the "
         "report port.",

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from smsworker.config import values
+from smsworker.config import addresses
 from smsworker.config.common import LOG_FORMATS, LOG_LEVELS, CommonSettings
 from smsworker.config.dashboard import DashboardSettings
 from smsworker.config.declare import Setting, declared
@@ -37,7 +37,7 @@ class Settings(DashboardSettings, ReceiptsSettings, WorkerSettings, CommonSettin
     redis_db: int = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "redis_db", values.redis_db(self.redis_url))
+        object.__setattr__(self, "redis_db", addresses.redis_db(self.redis_url))
 
     @property
     def dead_letter_key(self) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from smsworker.config import values
+from smsworker.config import addresses
 from smsworker.config.declare import ENV_PREFIX
 from smsworker.config.messages import NOT_UTF8, cannot_read, did_you_mean, os_reason, reason, source
 from smsworker.config.schema import BY_NAME, LOG_FORMATS, LOG_LEVELS, SETTING_NAMES, SETTINGS, Settings
@@ -177,7 +177,7 @@ def _check_dashboard(settings: Settings) -> None:
                 "dashboard_secret_file 里的密钥至少要 32 个字符",
             )
         )
-    if settings.dashboard_no_auth and not values.is_loopback(settings.dashboard_address):
+    if settings.dashboard_no_auth and not addresses.is_loopback(settings.dashboard_address):
         address = settings.dashboard_address
         raise ConfigError(
             Text(

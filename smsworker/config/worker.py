@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from smsworker.config import values, vendors
+from smsworker.config import addresses, values, vendors
 from smsworker.config.declare import RECEIPTS, WORKER, setting
 from smsworker.redact import redact_url
 from smsworker.store.keys import RECEIPT_TTL_S
@@ -27,7 +27,7 @@ class WorkerSettings:
     )
     http_url: str = setting(
         "",
-        values.http_url,
+        addresses.http_url,
         WORKER,
         "Webhook the http provider POSTs each message to.",
         reveal=lambda v: f" {redact_url(str(v), query=True)!r}",
@@ -136,7 +136,7 @@ class WorkerSettings:
     )
     metrics_port: int = setting(
         0,
-        values.port,
+        addresses.port,
         WORKER,
         "Serve Prometheus metrics on this port; 0 is off. With --processes, the parent serves every "
         "process's on it.",

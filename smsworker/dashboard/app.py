@@ -21,8 +21,8 @@ from typing import Any
 from flask import Flask, Response, abort, g, jsonify, redirect, render_template, request, session, url_for
 from werkzeug.exceptions import HTTPException
 
+from smsworker.config.addresses import Network
 from smsworker.config.schema import default_of
-from smsworker.config.values import Network
 from smsworker.dashboard import reads
 from smsworker.dashboard.actions import Actions
 from smsworker.dashboard.auth import Auth

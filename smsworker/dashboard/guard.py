@@ -27,7 +27,7 @@ from collections.abc import Sequence
 
 from flask import session
 
-from smsworker.config.values import Network, within
+from smsworker.config.addresses import Network, within
 
 MAX_FAILURES = 5
 MAX_ACCOUNT_FAILURES = 10

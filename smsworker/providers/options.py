@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from smsworker.config.addresses import http_url
 from smsworker.config.messages import NOT_UTF8, cannot_read, did_you_mean, os_reason, reason
-from smsworker.config.values import http_url, seconds
+from smsworker.config.values import seconds
 from smsworker.config.vendors import TABLES, VendorTable
 from smsworker.errors import ConfigError
 from smsworker.language import Text

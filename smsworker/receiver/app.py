@@ -25,7 +25,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, request
 
-from smsworker.config.values import Network, within
+from smsworker.config.addresses import Network, within
 from smsworker.receiver import aliyun_reports, http_reports, tencent_reports, twilio_reports
 from smsworker.receiver.backlog import Backlog
 from smsworker.receiver.fields import BadReport, Batch
