@@ -59,7 +59,7 @@ def test_seed_task_reaches_the_vendor_signed(
         assert result.returncode == 0, result.stderr
         assert fake.rejections == []
         assert sorted(fake.delivered) == ["+8613800138000", "+8613800138001"]
-    assert "sent 2, dead-lettered 0" in result.stdout
+    assert "(2 recipients: 2 sent, 0 dead-lettered)" in result.stdout
     assert '"provider.accepted"' in result.stderr  # the vendor's receipt, for reconciliation
     secret = (tmp_path / "secret").read_text().strip()
     assert secret not in result.stderr and secret not in result.stdout
