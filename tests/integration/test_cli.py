@@ -5,14 +5,20 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import signal
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import redis
 
+from tests.support.commands import as_at_a_terminal, cli_env, smsworker_cmd
 from tests.support.fake_sms_api import FakeSmsApi, Reply
 from tests.support.redis_server import RedisServer, free_port
+from tests.support.terminal import screen
+from tests.support.waiting import wait_until
 
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 SEED = '{"template_id":123,"mobiles":["13800138000","13800138001"],"content":"Test SMS"}'
@@ -188,12 +194,6 @@ def test_brpoplpush_fallback_on_a_real_server(redis_server: RedisServer, redis_u
 
 def drain_on_a_terminal(redis_url: str, **env: str) -> tuple[list[str], str]:
     """Run ``drain`` with stderr on a pseudo-terminal: what the terminal shows, and stdout."""
-    import os
-    import pty
-
-    from tests.support.commands import cli_env, smsworker_cmd
-    from tests.support.terminal import screen
-
     leader, follower = pty.openpty()
     command = smsworker_cmd("drain")
     process = subprocess.Popen(
@@ -250,30 +250,30 @@ def test_no_progress_bar_off_a_terminal(cli: Cli, redis_server: RedisServer) -> 
 
 
 def test_stats_watch_refreshes_until_ctrl_c(redis_url: str, redis_server: RedisServer) -> None:
-    import signal
-
-    from tests.support.commands import cli_env, smsworker_cmd
-    from tests.support.waiting import wait_until
-
     redis_server.client().lpush("sms_queue", SEED)
     out = Path(redis_server.workdir) / "watch.out"
+    command = smsworker_cmd("stats", "--watch", "--interval", "0.1")
     with out.open("w") as sink:
-        command = smsworker_cmd("stats", "--watch", "--interval", "0.1")
-        process = subprocess.Popen(command, env=cli_env(redis_url), stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command,
+            env=cli_env(redis_url),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            preexec_fn=as_at_a_terminal,
+        )
+    try:
         wait_until(lambda: out.read_text().count("queued 1") >= 2, what="two refreshes")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
     assert "queued 1  in flight 0  dead letters 0  workers 0  oldest " in out.read_text()
 
 
 def test_stats_watch_json_goes_on_through_a_redis_restart(tmp_path: Path) -> None:
     """A Redis of its own, stopped and started again between refreshes: a line on stderr says it is
     away, the JSON lines go on once it is back, and Ctrl-C exits 0."""
-    import signal
-
-    from tests.support.commands import cli_env, smsworker_cmd
-    from tests.support.waiting import wait_until
-
     server = RedisServer(tmp_path / "redis")
     server.start()
     out, err = tmp_path / "watch.out", tmp_path / "watch.err"
@@ -283,7 +283,9 @@ def test_stats_watch_json_goes_on_through_a_redis_restart(tmp_path: Path) -> Non
 
     command = smsworker_cmd("stats", "--watch", "--json", "--interval", "0.1")
     with out.open("w") as stdout, err.open("w") as stderr:
-        process = subprocess.Popen(command, env=cli_env(server.url), stdout=stdout, stderr=stderr)
+        process = subprocess.Popen(
+            command, env=cli_env(server.url), stdout=stdout, stderr=stderr, preexec_fn=as_at_a_terminal
+        )
     try:
         wait_until(lambda: len(lines()) >= 2, what="two refreshes")
         server.stop()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -19,3 +20,10 @@ def cli_env(redis_url: str, **extra: str) -> dict[str, str]:
 
 def smsworker_cmd(*args: str) -> list[str]:
     return [sys.executable, "-m", "smsworker", *args]
+
+
+def as_at_a_terminal() -> None:
+    """A ``preexec_fn`` that lets Ctrl-C (SIGINT) reach the command as it does at a terminal. A test
+    run in the background (``nohup``, ``cmd &``, some CI runners) starts its children with SIGINT
+    ignored, and a Python started that way never raises KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
