@@ -268,6 +268,7 @@ def test_stats_watch_refreshes_until_ctrl_c(redis_url: str, redis_server: RedisS
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait()
     assert "queued 1  in flight 0  dead letters 0  workers 0  oldest " in out.read_text()
 
 
@@ -299,6 +300,7 @@ def test_stats_watch_json_goes_on_through_a_redis_restart(tmp_path: Path) -> Non
     finally:
         if process.poll() is None:
             process.kill()
+            process.wait()
         server.stop()
     assert "Redis answers again" in err.read_text()
     assert all(isinstance(line["sent_per_s"], float | None) for line in lines())
