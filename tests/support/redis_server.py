@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import socket
@@ -11,26 +12,48 @@ from pathlib import Path
 
 import redis
 
+# Each pytest-xdist worker takes its ports from a block of its own: the kernel's "any free port" may
+# hand one worker the port it has just handed another, which has not bound it yet. Below the kernel's
+# ephemeral range (32768-), so no client connection holds them either.
+PORTS_PER_WORKER = 1_000
+WORKERS_AT_MOST = 10
+
+
+def _worker_block(base: int) -> range:
+    """This test process's ports above ``base``: gw0 (or no xdist) the first block, gw1 the next..."""
+    name = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+    index = int(name) % WORKERS_AT_MOST if name.isdigit() else 0
+    start = base + index * PORTS_PER_WORKER
+    return range(start, start + PORTS_PER_WORKER)
+
+
+def _bindable(*ports: int) -> bool:
+    try:
+        with socket.socket() as one, socket.socket() as two:
+            one.bind(("127.0.0.1", ports[0]))
+            if len(ports) > 1:
+                two.bind(("127.0.0.1", ports[1]))
+    except OSError:
+        return False
+    return True
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port nothing listens on, from this test process's own block (10,000-19,999 in all)."""
+    block, rng = _worker_block(10_000), random.Random()
+    while not _bindable(port := rng.choice(block)):
+        pass
+    return port
 
 
 def free_cluster_port() -> int:
-    """A free port whose cluster bus port (+10,000) is free and valid too: an ephemeral port from
-    the kernel may be above 55,535, and its bus port then does not exist."""
-    rng = random.Random()
-    while True:
-        port = rng.randrange(20_000, 30_000)  # below the ephemeral range, so the bus port is too
-        try:
-            with socket.socket() as one, socket.socket() as bus:
-                one.bind(("127.0.0.1", port))
-                bus.bind(("127.0.0.1", port + 10_000))
-        except OSError:
-            continue
-        return port
+    """A free port whose cluster bus port (+10,000) is free and valid too (20,000-29,999 in all, the
+    bus ports 30,000-39,999): an ephemeral port from the kernel may be above 55,535, and its bus port
+    then does not exist."""
+    block, rng = _worker_block(20_000), random.Random()
+    while not _bindable(port := rng.choice(block), port + 10_000):
+        pass
+    return port
 
 
 class RedisServer:

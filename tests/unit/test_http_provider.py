@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from email.utils import formatdate
 
 import pytest
@@ -12,6 +11,7 @@ from smsworker.providers.base import OutgoingMessage
 from smsworker.providers.http import HttpProvider, parse_retry_after
 from tests.support.fake_sms_api import FakeSmsApi, Reply
 from tests.support.loopback import Answer, serve
+from tests.support.redis_server import free_port
 
 A, B = "+8613800138000", "+8613800138001"
 
@@ -73,9 +73,7 @@ def test_timeout_is_transient() -> None:
 
 
 def test_connection_refused_is_transient() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()  # nothing listens there
     with pytest.raises(TransientProviderError, match="request failed"):
         HttpProvider(f"http://127.0.0.1:{port}/sms").send(msg(A))
 

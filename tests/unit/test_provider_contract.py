@@ -28,6 +28,7 @@ from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.fake_vendors import FakeAliyun, FakeTencent, FakeTwilio
 from tests.support.logs import LogCapture
 from tests.support.loopback import Answer, Request, serve
+from tests.support.redis_server import free_port
 from tests.unit.test_vendor_providers import aliyun, tencent, twilio
 
 VENDORS: dict[str, tuple[type, Any]] = {
@@ -163,9 +164,7 @@ def test_a_provider_that_never_answers_is_transient(kind: str) -> None:
 
 @pytest.mark.parametrize("kind", ["http", "aliyun", "tencent", "twilio"])
 def test_a_refused_connection_is_transient(kind: str) -> None:
-    with socket.socket() as unused:
-        unused.bind(("127.0.0.1", 0))
-        port = unused.getsockname()[1]
+    port = free_port()  # nothing listens there
     provider = _network_provider(kind, f"http://127.0.0.1:{port}")
     with pytest.raises(TransientProviderError, match="request failed"):
         provider.send(OutgoingMessage(1, "x", ("+12025550143",)))
