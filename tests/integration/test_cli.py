@@ -14,7 +14,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support.commands import as_at_a_terminal, cli_env, smsworker_cmd
+from tests.support.commands import cli_env, smsworker_cmd, watched
 from tests.support.fake_sms_api import FakeSmsApi, Reply
 from tests.support.redis_server import RedisServer, free_port
 from tests.support.terminal import screen
@@ -253,22 +253,10 @@ def test_stats_watch_refreshes_until_ctrl_c(redis_url: str, redis_server: RedisS
     redis_server.client().lpush("sms_queue", SEED)
     out = Path(redis_server.workdir) / "watch.out"
     command = smsworker_cmd("stats", "--watch", "--interval", "0.1")
-    with out.open("w") as sink:
-        process = subprocess.Popen(
-            command,
-            env=cli_env(redis_url),
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            preexec_fn=as_at_a_terminal,
-        )
-    try:
+    with watched(command, cli_env(redis_url), out) as process:
         wait_until(lambda: out.read_text().count("queued 1") >= 2, what="two refreshes")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
     assert "queued 1  in flight 0  dead letters 0  workers 0  oldest " in out.read_text()
 
 
@@ -283,24 +271,19 @@ def test_stats_watch_json_goes_on_through_a_redis_restart(tmp_path: Path) -> Non
         return [json.loads(line) for line in out.read_text().splitlines()]
 
     command = smsworker_cmd("stats", "--watch", "--json", "--interval", "0.1")
-    with out.open("w") as stdout, err.open("w") as stderr:
-        process = subprocess.Popen(
-            command, env=cli_env(server.url), stdout=stdout, stderr=stderr, preexec_fn=as_at_a_terminal
-        )
     try:
-        wait_until(lambda: len(lines()) >= 2, what="two refreshes")
-        server.stop()
-        wait_until(lambda: "Redis unreachable, retrying every 0.1 s" in err.read_text(), what="the outage")
-        before = len(lines())
-        server.start()
-        server.client().lpush("sms_queue", SEED)
-        wait_until(lambda: any(line["queue"] == 1 for line in lines()[before:]), what="refreshes again")
-        process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=10) == 0
+        with watched(command, cli_env(server.url), out, err) as process:
+            wait_until(lambda: len(lines()) >= 2, what="two refreshes")
+            server.stop()
+            away = "Redis unreachable, retrying every 0.1 s"
+            wait_until(lambda: away in err.read_text(), what="the outage")
+            before = len(lines())
+            server.start()
+            server.client().lpush("sms_queue", SEED)
+            wait_until(lambda: any(line["queue"] == 1 for line in lines()[before:]), what="refreshes again")
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=10) == 0
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
         server.stop()
     assert "Redis answers again" in err.read_text()
     assert all(isinstance(line["sent_per_s"], float | None) for line in lines())

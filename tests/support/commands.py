@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -27,3 +30,21 @@ def as_at_a_terminal() -> None:
     run in the background (``nohup``, ``cmd &``, some CI runners) starts its children with SIGINT
     ignored, and a Python started that way never raises KeyboardInterrupt."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@contextmanager
+def watched(
+    args: list[str], env: dict[str, str], out: Path, err: Path | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """The command running with its output in ``out`` (and ``err``; else with the output), Ctrl-C
+    reaching it as at a terminal; killed and reaped on the way out if it is still running."""
+    with ExitStack() as files:
+        stdout = files.enter_context(out.open("w"))
+        stderr = files.enter_context(err.open("w")) if err else subprocess.STDOUT
+        process = subprocess.Popen(args, env=env, stdout=stdout, stderr=stderr, preexec_fn=as_at_a_terminal)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
