@@ -28,10 +28,10 @@ test:
 	@$(BOOTSTRAP) test
 	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile
 
-# The developer's loop: no redis-server, no searching or waiting (well under 30 s). CI runs `make test`.
+# The developer's loop: no redis-server, no searching or waiting (about half a minute). CI runs `make test`.
 test-fast:
 	@$(BOOTSTRAP) test
-	SMSWORKER_EXAMPLES=fast $(PY) -m pytest -m "not integration and not slow" -q
+	SMSWORKER_EXAMPLES=fast $(PY) -m pytest -n $(TEST_WORKERS) -m "not integration and not slow" -q
 
 test-unit:
 	@$(BOOTSTRAP) test
