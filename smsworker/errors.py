@@ -10,7 +10,7 @@ class ConfigError(ValueError):
     holds it in English and Chinese, for the reader's locale (``str()`` is the English)."""
 
     def __init__(self, message: str | Text) -> None:
-        self.text = message if isinstance(message, Text) else Text(message, message)
+        self.text = message if isinstance(message, Text) else Text.untranslated(message)
         super().__init__(self.text.en)
 
 

@@ -34,12 +34,21 @@ class Text:
     en: str
     zh: str
 
+    @classmethod
+    def untranslated(cls, words: str) -> Text:
+        """The same words in both languages: a name, a value, what a server or the system said."""
+        return cls(words, words)
+
     def __str__(self) -> str:
         return self.en
 
     def format(self, **values: Any) -> Text:
-        """Both languages with the same ``{name}`` fields filled in."""
-        return Text(self.en.format(**values), self.zh.format(**values))
+        """Both languages with the same ``{name}`` fields filled in; a :class:`Text` value fills
+        each language with its own words."""
+        return Text(
+            self.en.format(**{k: v.en if isinstance(v, Text) else v for k, v in values.items()}),
+            self.zh.format(**{k: v.zh if isinstance(v, Text) else v for k, v in values.items()}),
+        )
 
     def __add__(self, other: Text) -> Text:
         return Text(self.en + other.en, self.zh + other.zh)

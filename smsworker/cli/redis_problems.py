@@ -59,17 +59,17 @@ def redis_problem(exc: RedisError, target: RedisTarget | None = None) -> Text:
         "said": said(exc, target),
         "address": _address(exc, target),
     }
-    return _fill(_line_for(exc, target.kind), facts)
+    return _line_for(exc, target.kind).format(**facts)
 
 
 def describe_target(target: RedisTarget) -> Text:
     """What was tried, as a line names it: the primary and its sentinels, cluster nodes, or the URL."""
     if target.kind == "url":
-        return _fill(_URL, {"url": _url(target)}) if target.url else Text("Redis", "Redis")
+        return _URL.format(url=_url(target)) if target.url else Text.untranslated("Redis")
     nodes = _nodes(target.sentinels or target.cluster)
     if target.kind == "cluster":
-        return _fill(_CLUSTER, {"nodes": nodes})
-    return _fill(_SENTINELS, {"nodes": nodes, "master": clip(target.master, NAME_MAX)})
+        return _CLUSTER.format(nodes=nodes)
+    return _SENTINELS.format(nodes=nodes, master=clip(target.master, NAME_MAX))
 
 
 def said(exc: BaseException, target: RedisTarget) -> str:
@@ -101,21 +101,13 @@ def _line_for(exc: RedisError, kind: str) -> Text:
         return _UNREACHABLE[kind]
     if not isinstance(exc, ResponseError):
         return _FAILED
-    return _ANSWERED + next((hint for code, hint in _HINTS.items() if _is(exc, code)), Text("", ""))
+    return _ANSWERED + next((hint for code, hint in _HINTS.items() if _is(exc, code)), Text.untranslated(""))
 
 
 def _is(exc: RedisError, code: str) -> bool:
     """Whether ``exc`` is the server's ``code`` of error (redis-py strips the codes it knows)."""
     known = {"MOVED": MovedError, "NOPERM": NoPermissionError}.get(code)
     return isinstance(exc, known) if known else str(exc).startswith(code)
-
-
-def _fill(line: Text, facts: Facts) -> Text:
-    """``line`` with its ``{name}`` fields from ``facts``, a ``Text`` fact in the line's language."""
-    return Text(
-        line.en.format(**{k: v.en if isinstance(v, Text) else v for k, v in facts.items()}),
-        line.zh.format(**{k: v.zh if isinstance(v, Text) else v for k, v in facts.items()}),
-    )
 
 
 def _address(exc: RedisError, target: RedisTarget) -> str:
@@ -133,7 +125,7 @@ def _nodes(addresses: tuple[Address, ...]) -> Text:
     shown = ", ".join(clip(f"{host}:{port}", ADDRESS_MAX) for host, port in addresses[:NODES_SHOWN])
     hidden = len(addresses) - NODES_SHOWN
     if hidden <= 0:
-        return Text(shown, shown)
+        return Text.untranslated(shown)
     return Text(f"{shown} and {hidden} more", f"{shown} 等 {len(addresses)} 个")
 
 

@@ -47,7 +47,7 @@ def stats(as_json: bool, watch: bool, interval: float, count: int | None, **flag
     settings = settings_from(flags)
     with friendly_errors(settings):
         queue = open_queue(settings)
-        figures: Figures = {"redis": redis_mode(settings, queue), **queue.figures()}
+        figures = _figures(settings, queue)
         if watch:
             _Watch(queue, settings, as_json).run(figures, interval, count)
             return
@@ -57,6 +57,11 @@ def stats(as_json: bool, watch: bool, interval: float, count: int | None, **flag
     for name, value in figures.items():
         shown = value if name != "oldest_age_s" else "-" if value is None else f"{value:.1f}"
         click.echo(f"{name:<18}{shown}")
+
+
+def _figures(settings: Settings, queue: RedisQueue) -> Figures:
+    """What ``stats`` shows: how Redis is reached, then the queue's figures."""
+    return {"redis": redis_mode(settings, queue), **queue.figures()}
 
 
 class _Watch:
@@ -88,7 +93,7 @@ class _Watch:
     def _read(self, interval: float) -> Figures | None:
         """The figures now, or None (said on stderr once an outage) while Redis does not answer."""
         try:
-            figures = {"redis": redis_mode(self._settings, self._queue), **self._queue.figures()}
+            figures = _figures(self._settings, self._queue)
         except OUTAGES as exc:
             if isinstance(exc, AuthenticationError):
                 raise  # waiting cannot fix credentials

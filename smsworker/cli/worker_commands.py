@@ -201,25 +201,25 @@ def check(no_redis: bool, **flags: Any) -> None:
 def _redis_summary(settings: Settings, queue: RedisQueue) -> Text:
     """``redis ok: <url> (<mode>, Redis <version>, fetch with <command>)``."""
     version = queue.client.info("server").get("redis_version")
-    mode = {
-        "cluster": Text(
-            f"Redis Cluster, {queue.cluster_primaries()} primaries",
-            f"Redis Cluster，{queue.cluster_primaries()} 个主节点",
-        ),
-        "sentinel": Text(
-            f"the primary Sentinel calls {settings.sentinel_master}",
-            f"哨兵所说的主节点 {settings.sentinel_master}",
-        ),
-        "single": Text("single server", "单机"),
-    }[redis_mode(settings, queue)]
-    blmove = queue.supports_blmove()
+    kind = redis_mode(settings, queue)
+    if kind == "cluster":
+        primaries = queue.cluster_primaries()  # asked only of a cluster, and once
+        mode = Text("Redis Cluster, {n} primaries", "Redis Cluster，{n} 个主节点").format(n=primaries)
+    elif kind == "sentinel":
+        mode = Text("the primary Sentinel calls {name}", "哨兵所说的主节点 {name}").format(
+            name=settings.sentinel_master
+        )
+    else:
+        mode = Text("single server", "单机")
     target = settings.redis_target()
     # The URL itself when it was used; the sentinels or nodes otherwise, never an unused URL.
-    plain = settings.redacted_redis_url()
-    url = Text(plain, plain) if target.kind == "url" else describe_target(target)
-    return Text(
-        f"redis ok: {url.en} ({mode.en}, Redis {version}, "
-        f"fetch with {'BLMOVE' if blmove else 'BRPOPLPUSH (Redis < 6.2)'})",
-        f"Redis 正常：{url.zh}（{mode.zh}，Redis {version}，"
-        f"取任务用 {'BLMOVE' if blmove else 'BRPOPLPUSH（Redis < 6.2）'}）",
+    url = Text.untranslated(target.url) if target.kind == "url" else describe_target(target)
+    fetch = (
+        Text.untranslated("BLMOVE")
+        if queue.supports_blmove()
+        else Text("BRPOPLPUSH (Redis < 6.2)", "BRPOPLPUSH（Redis < 6.2）")
     )
+    return Text(
+        "redis ok: {url} ({mode}, Redis {version}, fetch with {fetch})",
+        "Redis 正常：{url}（{mode}，Redis {version}，取任务用 {fetch}）",
+    ).format(url=url, mode=mode, version=version, fetch=fetch)

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 from smsworker.language import Text
 
-NOTHING = Text("", "")
+NOTHING = Text.untranslated("")
 
 # What the operating system says about a file, for the reasons a person can act on.
 _OS_REASONS = {
@@ -36,7 +36,7 @@ def bad(en: str, zh: str) -> ValueError:
 def reason(exc: Exception) -> Text:
     """The reason ``exc`` carries: its :class:`Text`, or its English alone for either language."""
     said = exc.args[0] if exc.args else ""
-    return said if isinstance(said, Text) else Text(str(exc), str(exc))
+    return said if isinstance(said, Text) else Text.untranslated(str(exc))
 
 
 def source(kind: str, name: str) -> Text:
@@ -57,7 +57,7 @@ def os_reason(exc: OSError) -> Text:
     if known is not None:
         return known
     said = exc.strerror or str(exc)
-    return Text(said, said)
+    return Text.untranslated(said)
 
 
 def cannot_read(what: str | Text, path: object, why: Text) -> Text:
@@ -77,7 +77,7 @@ def did_you_mean(word: str, known: Iterable[str]) -> Text:
 
 def listing(items: Iterable[str | Text]) -> Text:
     """``a, b and c`` / ``a、b 和 c``."""
-    texts = [item if isinstance(item, Text) else Text(item, item) for item in items]
+    texts = [item if isinstance(item, Text) else Text.untranslated(item) for item in items]
     if len(texts) < 2:
         return sum(texts, NOTHING)
     en = ", ".join(t.en for t in texts[:-1]) + " and " + texts[-1].en

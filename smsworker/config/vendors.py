@@ -93,7 +93,7 @@ class VendorTable:
         name = f"{self.vendor}.{key}"
         unless = self.key(key).unless
         if not unless:
-            return Text(name, name)
+            return Text.untranslated(name)
         return Text(f"{name} (or {self.vendor}.{unless})", f"{name}（或 {self.vendor}.{unless}）")
 
     def _secret_places(self, key: str, *, first: bool) -> Text:
