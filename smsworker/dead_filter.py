@@ -8,6 +8,7 @@ entries wherever it is given.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from smsworker.task import normalise_mobile
@@ -45,11 +46,16 @@ class DeadFilter:
         """``matches`` as a ``deadletters.Chooser``."""
         return self.matches(envelope)
 
+    @cached_property
+    def _wanted(self) -> str | None:
+        """The number as compared, worked out once rather than for each number of each entry: E.164
+        for a whole-number search (None if it is none), else its digits."""
+        return normalise_mobile(self.number, self.region) if self.whole_number else digits(self.number)
+
     def _number_matches(self, mobile: str) -> bool:
         if self.whole_number:
-            wanted = normalise_mobile(self.number, self.region)
-            return wanted is not None and normalise_mobile(mobile, self.region) == wanted
-        return digits(mobile).endswith(digits(self.number))
+            return self._wanted is not None and normalise_mobile(mobile, self.region) == self._wanted
+        return digits(mobile).endswith(self._wanted or "")
 
     @property
     def fields(self) -> dict[str, Any]:
