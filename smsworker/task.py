@@ -8,6 +8,8 @@ code is sloppy (see the doc), and strict about everything else.
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -16,9 +18,13 @@ from typing import Any
 import phonenumbers
 
 from smsworker.errors import InvalidTask
+from smsworker.send_time import parse_send_at, unix_number
 from smsworker.strict_json import decode_object, json_type
 
-KNOWN_FIELDS = frozenset({"template_id", "mobiles", "content", "id", "params"})
+KNOWN_FIELDS = frozenset({"template_id", "mobiles", "content", "id", "params", "lane", "send_at", "campaign"})
+# A lane's name is part of a Redis key and of a settings table's name: plain, short, one spelling.
+LANE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}", re.ASCII)
+CAMPAIGN_MAX_CHARS = 64
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,10 @@ class SmsTask:
     extra: Mapping[str, Any] = field(default_factory=dict)
     # E.164 -> what the producer wrote, so dead letters show the number as it was pushed.
     written_as: Mapping[str, str] = field(default_factory=dict)
+    lane: str | None = None
+    # Unix seconds as written (past or not: the worker compares it with its own clock).
+    send_at: float | None = None
+    campaign: str | None = None
 
     def as_written(self, mobiles: Iterable[str]) -> list[str]:
         return [self.written_as.get(m, m) for m in mobiles]
@@ -46,7 +56,20 @@ class SmsTask:
             data["id"] = self.task_id
         if self.params is not None:
             data["params"] = dict(self.params)
+        if self.lane is not None:
+            data["lane"] = self.lane
+        if self.send_at is not None:
+            data["send_at"] = unix_number(self.send_at)
+        if self.campaign is not None:
+            data["campaign"] = self.campaign
         return data
+
+    def deferred_copy(self, mobiles: Iterable[str], until: float) -> bytes:
+        """The element to push again for ``mobiles`` (E.164, of this task) to be sent at ``until`` (unix
+        seconds): this task's fields, the numbers as the producer wrote them, ``send_at`` = ``until``."""
+        data = self.reduced_to(self.as_written(mobiles))
+        data["send_at"] = unix_number(until)
+        return encode_task(data)
 
 
 def encode_task(data: Mapping[str, Any]) -> bytes:
@@ -102,6 +125,9 @@ class TaskParser:
             params=params,
             extra={k: v for k, v in data.items() if k not in KNOWN_FIELDS},
             written_as=valid,
+            lane=_lane(data.get("lane")),
+            send_at=parse_send_at(data.get("send_at")),
+            campaign=_campaign(data.get("campaign")),
         )
 
 
@@ -172,6 +198,38 @@ def _task_id(value: Any) -> str | None:
     if isinstance(value, str) and value:
         return value
     raise InvalidTask("invalid_task", f"id must be a non-empty string or an integer, got {json_type(value)}")
+
+
+def _lane(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidTask("invalid_task", f"lane must be a string, got {json_type(value)}")
+    if LANE_NAME.fullmatch(value) is None:
+        raise InvalidTask(
+            "invalid_task",
+            f"lane {json.dumps(value[:40])} is not a lane name: 1 to 32 of a-z, 0-9, _ and -, "
+            "starting with a letter or digit",
+        )
+    return value
+
+
+def _campaign(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidTask("invalid_task", f"campaign must be a string, got {json_type(value)}")
+    if not 1 <= len(value) <= CAMPAIGN_MAX_CHARS:
+        raise InvalidTask(
+            "invalid_task",
+            f"campaign must be 1 to {CAMPAIGN_MAX_CHARS} characters, got {len(value)}",
+        )
+    if any(unicodedata.category(char) == "Cc" or char in "\u2028\u2029" for char in value):
+        raise InvalidTask(
+            "invalid_task",
+            f"campaign {json.dumps(value)} holds a control character or a line break; names are one line",
+        )
+    return value
 
 
 def _mobile_entries(value: Any) -> list[tuple[str, bool]]:

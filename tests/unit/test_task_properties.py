@@ -27,7 +27,14 @@ mobile = st.one_of(
 )
 task_like = st.fixed_dictionaries(
     {"template_id": st.integers() | st.text(), "content": st.text(), "mobiles": st.lists(mobile, max_size=6)},
-    optional={"id": st.integers() | st.text(), "params": json_values, "extra": json_values},
+    optional={
+        "id": st.integers() | st.text(),
+        "params": json_values,
+        "extra": json_values,
+        "lane": st.from_regex(r"[a-z0-9][a-z0-9_-]{0,31}", fullmatch=True) | json_values,
+        "send_at": st.integers(min_value=-1) | st.floats(allow_nan=False) | st.text() | json_values,
+        "campaign": st.text(max_size=70) | json_values,
+    },
 )
 
 
@@ -73,6 +80,7 @@ def test_valid_tasks_round_trip_through_the_enqueue_encoder(data: dict[str, Any]
         result.task_id,
         result.params,
     )
+    assert (again.lane, again.send_at, again.campaign) == (result.lane, result.send_at, result.campaign)
 
 
 REGIONS = ["CN", "US", "GB", "IN", "DE", "AR", "MX", "BR", "RU", "JP", "FR", "IT", "AU", "ID", "HK"]
