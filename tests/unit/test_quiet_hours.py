@@ -62,6 +62,12 @@ def test_parse_refuses_with_one_line(text: object, expected: str) -> None:
     assert len(str(info.value).splitlines()) == 1
 
 
+def test_parse_refuses_when_there_is_no_time_zone_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("smsworker.quiet_hours._zone", lambda name: None)
+    with pytest.raises(ValueError, match="quiet hours need the IANA time zone database: install"):
+        QuietHours.parse("21:00-08:00")
+
+
 @given(st.times().map(lambda t: t.replace(second=0, microsecond=0)), st.integers(1, 24 * 60 - 1))
 def test_parse_round_trip(start: time, minutes: int) -> None:
     total = (start.hour * 60 + start.minute + minutes) % (24 * 60)
