@@ -47,17 +47,18 @@ class LaneSettings:
 
     def summary(self, worker_provider: str) -> Text:
         """The line ``smsworker check`` prints for the lane."""
-        rate = f"{self.rate_limit:g}/s" if self.rate_limit is not None else ""
+        rate = f"{self.rate_limit:.10g}/s" if self.rate_limit is not None else ""
         chain = ",".join(self.providers)
+        n = len(self.templates)
         worker = Text(f"the worker's ({worker_provider})", f"同 worker（{worker_provider}）")
         return Text(
-            "lane {name}: {n} templates, min_share {share}%, concurrency {concurrency}, rate_limit {rate}, "
+            "lane {name}: {templates}, min_share {share}%, concurrency {concurrency}, rate_limit {rate}, "
             "providers {chain}, quiet_hours {quiet}",
-            "通道 {name}：{n} 个模板，min_share {share}%，concurrency {concurrency}，rate_limit {rate}，"
+            "通道 {name}：{templates}，min_share {share}%，concurrency {concurrency}，rate_limit {rate}，"
             "providers {chain}，quiet_hours {quiet}",
         ).format(
             name=self.name,
-            n=len(self.templates),
+            templates=Text(f"{n} template{'' if n == 1 else 's'}", f"{n} 个模板"),
             share=self.min_share,
             concurrency=self.concurrency,
             rate=rate or _NONE,
@@ -241,7 +242,11 @@ def lanes_from_env(environ: Mapping[str, str], tables: dict[str, Given]) -> None
         key = _env_key(rest, lane)
         if key not in CONVERTERS:
             raise ConfigError(origin + _unknown_key(lane, key, ()))
-        tables.setdefault(lane, {})[key] = (environ[env_name], origin)
+        given = tables.setdefault(lane, {})
+        if environ[env_name]:
+            given[key] = (environ[env_name], origin)
+        else:  # empty: the key's default, whatever the file says
+            given.pop(key, None)
 
 
 def _env_key(rest: str, lane: str) -> str:

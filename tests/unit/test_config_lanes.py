@@ -91,11 +91,14 @@ def test_the_environment_sets_keys_of_the_lanes_the_file_declares(tmp_path: Path
         "SMSWORKER_LANES_OTP_TEMPLATES": "1, 2",
         "SMSWORKER_LANES_OTP_QUIET_HOURS": "",
         "SMSWORKER_LANES_AFTER_TEMPLATES": "",
+        "SMSWORKER_LANES_BULK_MKT_RATE_LIMIT": "",
+        "SMSWORKER_LANES_OTP_CONCURRENCY": "",
         "SMSWORKER_LANES_DEFAULT_CONCURRENCY": "2",
     }
     lanes = load_settings({}, environ, str(path)).lanes
     assert lanes[0].templates == ("1", "2") and lanes[0].quiet_hours is None
-    assert lanes[1].min_share == 30
+    assert lanes[0].concurrency == 0  # an empty value is the default, whatever the file says
+    assert lanes[1].min_share == 30 and lanes[1].rate_limit is None
     assert lanes[-1] == LaneSettings(DEFAULT_LANE, concurrency=2)  # last: after the file's lanes
 
 
@@ -207,7 +210,7 @@ def test_check_prints_each_lane_in_order(tmp_path: Path) -> None:
     assert result.output.splitlines()[1:] == [
         "lane otp: 2 templates, min_share 50%, concurrency 4, rate_limit 50/s, providers log, "
         "quiet_hours 22:00-08:00",
-        "lane bulk-mkt: 1 templates, min_share 5%, concurrency 0, rate_limit 20/s, "
+        "lane bulk-mkt: 1 template, min_share 5%, concurrency 0, rate_limit 20/s, "
         "providers the worker's (log), quiet_hours none",
         "lane after: 0 templates, min_share 10%, concurrency 0, rate_limit none, "
         "providers the worker's (log), quiet_hours none",
