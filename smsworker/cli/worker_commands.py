@@ -17,6 +17,7 @@ from smsworker.cli.options import common_options, plural, settings_from, worker_
 from smsworker.cli.progress import Bar, progress
 from smsworker.cli.redis_problems import describe_target
 from smsworker.config.common import LOG_LEVELS
+from smsworker.config.lanes import lane_order
 from smsworker.config.settings import Settings
 from smsworker.daemon.process import end_process, run_processes, run_worker
 from smsworker.language import Text, say
@@ -175,17 +176,20 @@ def check(no_redis: bool, **flags: Any) -> None:
         f"config ok: provider {settings.provider}, queue {settings.queue}",
         f"配置无误：服务商 {settings.provider}，队列 {settings.queue}",
     )
+    # Then one line per lane, in the order workers serve them.
+    lanes = [lane.summary(settings.provider) for lane in lane_order(settings.lanes)]
+    report = "\n".join(line.shown() for line in [config_ok, *lanes])
     with friendly_errors(settings):
         for provider in build_providers(settings, build_logger(settings)):
             provider.close()
         if no_redis:
-            click.echo(config_ok.shown())
+            click.echo(report)
             return
         queue = build_queue(settings)
         queue.client.ping()
         redis_ok = _redis_summary(settings, queue)
         old = len(pending_renames(queue))
-    click.echo(config_ok.shown())
+    click.echo(report)
     click.echo(redis_ok.shown())
     if old:
         click.echo(

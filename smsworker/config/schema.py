@@ -13,6 +13,7 @@ from smsworker.config import addresses
 from smsworker.config.common import LOG_FORMATS, LOG_LEVELS, CommonSettings
 from smsworker.config.dashboard import DashboardSettings
 from smsworker.config.declare import Setting, declared
+from smsworker.config.lanes import LaneSettings
 from smsworker.config.receipts import ReceiptsSettings
 from smsworker.config.worker import WorkerSettings
 from smsworker.redact import redact_url
@@ -27,6 +28,9 @@ __all__ = ["BY_NAME", "LOG_FORMATS", "LOG_LEVELS", "SETTINGS", "SETTING_NAMES", 
 class Settings(DashboardSettings, ReceiptsSettings, WorkerSettings, CommonSettings):
     # Per-provider tables, e.g. {"aliyun": {"access_key_id": ..., "templates": {...}}}.
     provider_options: Mapping[str, Mapping[str, Any]] = dataclasses.field(default_factory=dict, repr=False)
+    # The [lanes.<name>] tables in file order (lanes.py); () when none is declared. Every command reads
+    # the lane names from here: lane_order() adds the default lane.
+    lanes: tuple[LaneSettings, ...] = ()
     # Derived by load_settings, never set directly: the secrets read from redis_password_file,
     # http_report_secret_file, receipts_path_token_file and dashboard_secret_file, once.
     redis_password: str | None = dataclasses.field(default=None, repr=False)

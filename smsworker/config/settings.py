@@ -14,6 +14,7 @@ from typing import Any
 
 from smsworker.config import addresses
 from smsworker.config.declare import ENV_PREFIX
+from smsworker.config.lanes import Given, build_lanes, lanes_from_env
 from smsworker.config.messages import NOT_UTF8, cannot_read, did_you_mean, os_reason, reason, source
 from smsworker.config.schema import BY_NAME, LOG_FORMATS, LOG_LEVELS, SETTING_NAMES, SETTINGS, Settings
 from smsworker.config.tomlfile import read_file, unknown_key
@@ -37,12 +38,16 @@ def load_settings(
     # Vendors' tables: [aliyun] in TOML, SMSWORKER_ALIYUN_<KEY> in the environment. Secrets live
     # only there (or in files they name), never in flags.
     sections: dict[str, dict[str, Any]] = {name: {} for name in TABLES}
+    # Lanes: [lanes.<name>] in TOML, in file order; SMSWORKER_LANES_<NAME>_<KEY> for a lane declared there.
+    lanes: dict[str, Given] = {}
     path = config_path or environ.get(ENV_PREFIX + "CONFIG")
     if path:
         found = read_file(Path(path))
         layers.update({name: (value, found.origin) for name, value in found.settings.items()})
         for vendor, table in found.tables.items():
             sections[vendor].update(table)
+        lanes = found.lanes
+    lanes_from_env(environ, lanes)
     _sections_from_env(environ, sections)
     _sections_from_credentials(environ.get("CREDENTIALS_DIRECTORY"), sections)
     _from_environment(environ, layers)
@@ -53,6 +58,7 @@ def load_settings(
     settings = Settings(
         **converted,
         provider_options={k: v for k, v in sections.items() if v},
+        lanes=build_lanes(lanes),
         redis_password=_read_secret(converted, "redis_password_file"),
         http_report_secret=_read_secret(converted, "http_report_secret_file"),
         receipts_path_token=_read_secret(converted, "receipts_path_token_file"),

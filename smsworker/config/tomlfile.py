@@ -1,4 +1,5 @@
-"""Reading the TOML file: the settings by their TOML names at the top, the vendors' tables below.
+"""Reading the TOML file: the settings by their TOML names at the top, the vendors' tables and the
+lanes' (``[lanes.<name>]``, read by ``lanes.py``) below.
 
 Nothing the file says is ignored: a key that no declaration names, at any level, is refused in one line
 naming the file, the table and the key, with the declared name closest to it (a typo in a vendor's
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from smsworker.config.lanes import KEYS as LANE_KEYS
+from smsworker.config.lanes import Given, lane_tables
 from smsworker.config.messages import NOT_UTF8, cannot_read, did_you_mean, os_reason, source
 from smsworker.config.schema import SETTINGS
 from smsworker.config.vendors import TABLES, VendorTable
@@ -25,16 +28,17 @@ BY_TOML = {declared.toml: declared.name for declared in SETTINGS}
 # How tomllib says where it stopped: "Invalid value (at line 3, column 5)".
 _AT = re.compile(r"(?P<what>.*) \(at line (?P<line>\d+), column (?P<column>\d+)\)")
 CONFIG_FILE = Text("config file", "配置文件")
-_TABLE_LIST = ", ".join(f"[{name}]" for name in TABLES)
+_TABLE_LIST = ", ".join([*(f"[{name}]" for name in TABLES), "[lanes.<name>]"])
 
 
 @dataclass
 class FileSettings:
-    """What a TOML file sets: settings by name, and each vendor's table."""
+    """What a TOML file sets: settings by name, each vendor's table, the lanes' tables in file order."""
 
     origin: Text
     settings: dict[str, Any] = field(default_factory=dict)
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lanes: dict[str, Given] = field(default_factory=dict)
 
 
 def read_file(path: Path) -> FileSettings:
@@ -54,6 +58,8 @@ def read_file(path: Path) -> FileSettings:
         name = key.replace("-", "_")
         if name in TABLES:
             found.tables[name] = vendor_table(TABLES[name], value, origin)
+        elif name == "lanes":
+            found.lanes = lane_tables(value, origin, BY_TOML)
         elif name in BY_TOML:
             found.settings[BY_TOML[name]] = value
         else:
@@ -83,9 +89,14 @@ def unknown_setting(key: str, value: Any) -> Text:
         )
     if isinstance(value, Mapping):
         return _unknown_table(key, value)
-    close = did_you_mean(key, [*BY_TOML, *TABLES])
+    close = did_you_mean(key, [*BY_TOML, *TABLES, "lanes"])
     if close.en:
         return Text(f": unknown setting {key!r}", f"：没有 {key!r} 这个设置") + close
+    if key in LANE_KEYS:
+        return Text(
+            f": unknown setting {key!r}: it belongs in a lane's table, below its [lanes.<name>] header",
+            f"：没有 {key!r} 这个设置：它应写在某个通道的表里，即 [lanes.<名字>] 这一行之后",
+        )
     return Text(
         f": unknown setting {key!r} (the README's settings table lists every one, in its TOML column)",
         f"：没有 {key!r} 这个设置（README 设置表的 TOML 一列列出了全部设置）",
@@ -101,7 +112,7 @@ def _unknown_table(key: str, value: Mapping[str, Any]) -> Text:
             f": settings are not grouped in tables; write {meant} = ... above the first table",
             f"：设置不分表，请在第一个表之前写 {meant} = ...",
         )
-    close = did_you_mean(key, TABLES)
+    close = did_you_mean(key, [*TABLES, "lanes"])
     if close.en:
         return said + close
     return said + Text(f" (the tables are {_TABLE_LIST})", f"（可用的表只有 {_TABLE_LIST}）")

@@ -22,9 +22,10 @@ from smsworker.errors import ConfigError
 from smsworker.worker.options import WorkerOptions
 
 SCOPES = {ALL[0], WORKER[0], RECEIPTS[0], DASHBOARD[0]}
-# Fields a user does not set: load_settings derives them (secrets read from files, provider tables).
+# Fields a user does not set: load_settings derives them (secrets read from files, provider and lane tables).
 DERIVED = {
     "provider_options",
+    "lanes",
     "redis_password",
     "http_report_secret",
     "receipts_path_token",

@@ -135,7 +135,7 @@ def toml_string(text: str) -> str:
 
 # Keys no table declares: anything but the names the loader takes there ("-" reads as "_").
 def _undeclared(table: str) -> st.SearchStrategy[str]:
-    taken = set(TABLE_KEYS[table]) | (set(TABLES) if not table else set())
+    taken = set(TABLE_KEYS[table]) | ({*TABLES, "lanes"} if not table else set())
     text = st.text(st.characters(exclude_categories=["Cs"]), min_size=1, max_size=20)
     return text.filter(lambda key: key.replace("-", "_") not in taken)
 
