@@ -5,15 +5,19 @@ process is in ``process.py``.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from smsworker.config.lanes import lane_order
 from smsworker.config.settings import Settings
 from smsworker.delivery import RetryPolicy
 from smsworker.errors import StartupError
 from smsworker.logs import make_logger
+from smsworker.providers.registry import build_providers
+from smsworker.quiet_hours import QuietHours
 from smsworker.store.connect import connect, connect_cluster, connect_sentinel, is_cluster_node, same_slot
 from smsworker.store.errors import AuthenticationError, RedisConnectionError, RedisTimeoutError
 from smsworker.store.keys import default_dead_letter_key
@@ -22,6 +26,7 @@ from smsworker.store.upgrade import upgrade_layout
 from smsworker.task import TaskParser
 from smsworker.worker.events import WorkerEvents
 from smsworker.worker.guarded import BACKOFF_FIRST_S, BACKOFF_MAX_S
+from smsworker.worker.lanes import Lane
 from smsworker.worker.options import WorkerOptions
 
 T = TypeVar("T")
@@ -143,6 +148,28 @@ def worker_options(settings: Settings) -> WorkerOptions:
         processes=settings.processes,
         group_tasks=settings.group_tasks,
     )
+
+
+def build_lanes(settings: Settings, logger: Any) -> tuple[Lane, ...]:
+    """The lanes as the worker serves them, in priority order: each with its own provider chain
+    built (when it names one) and its quiet hours read; () when none is declared."""
+    lanes = []
+    for lane in lane_order(settings.lanes):
+        chain = ",".join(lane.providers)
+        providers = build_providers(dataclasses.replace(settings, provider=chain), logger) if chain else []
+        quiet = QuietHours.parse(lane.quiet_hours) if lane.quiet_hours else None
+        lanes.append(
+            Lane(
+                lane.name,
+                min_share=lane.min_share,
+                concurrency=lane.concurrency,
+                rate_limit=lane.rate_limit,
+                providers=tuple(providers),
+                quiet_until=quiet.until if quiet is not None else None,
+                templates=lane.templates,
+            )
+        )
+    return tuple(lanes)
 
 
 def wait_for_redis(

@@ -67,11 +67,19 @@ def recipient_states(
 
 
 def receipt_records(
-    keys: Keys, task_id: str | None, accepted: Mapping[str, Acceptance], at: float, payload_key: str = ""
+    keys: Keys,
+    task_id: str | None,
+    accepted: Mapping[str, Acceptance],
+    at: float,
+    payload_key: str = "",
+    campaign: str | None = None,
 ) -> tuple[tuple[str, bytes], ...]:
     """(key, JSON) for each number a vendor accepted with a message id; ``payload_key``: where the
-    task's bytes are kept for --dead-letter-undelivered ("" when they are not)."""
-    extra = {"payload": payload_key} if payload_key else {}
+    task's bytes are kept for --dead-letter-undelivered ("" when they are not); ``campaign``: whose
+    delivered and undelivered counts its report adds to."""
+    extra: dict[str, str] = {"payload": payload_key} if payload_key else {}
+    if campaign is not None:
+        extra["campaign"] = campaign
     return tuple(
         (
             keys.receipt(a.provider, a.message_id, number),
@@ -82,6 +90,15 @@ def receipt_records(
         for number, a in accepted.items()
         if a.message_id
     )
+
+
+def waiting_states(
+    later: Sequence[tuple[float, bytes, tuple[str, ...], str]], cancelled: Sequence[str], at: float
+) -> tuple[tuple[str, bytes], ...]:
+    """(number, state JSON) for recipients that wait (``scheduled`` or ``deferred``, with ``until``)
+    and those ``cancelled``."""
+    states = [(m, state_json(kind, at, until=round(due, 3))) for due, _, ms, kind in later for m in ms]
+    return tuple(states + [(m, state_json("cancelled", at)) for m in cancelled])
 
 
 def parse_state(raw: bytes) -> dict[str, Any]:

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import os
 import signal
@@ -15,7 +16,14 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from smsworker.app import build_parser, build_queue, open_queue, wait_for_redis, worker_options
+from smsworker.app import (
+    build_lanes,
+    build_parser,
+    build_queue,
+    open_queue,
+    wait_for_redis,
+    worker_options,
+)
 from smsworker.config.settings import Settings
 from smsworker.daemon.supervisor import supervise
 from smsworker.daemon.systemd import Notifier
@@ -104,6 +112,7 @@ def run_worker(
                 gave_up = "" if stop.requested.is_set() else f"Redis did not answer for {patience_s:.0f} s"
                 return Totals(gave_up=gave_up)
             providers = build_providers(settings, log)
+            options = dataclasses.replace(options, lanes=build_lanes(settings, log))
             worker = Worker(queue, providers, build_parser(settings), options, log, events=events)
             stop.then(worker.request_stop)
             if metrics is not None:

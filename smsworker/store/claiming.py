@@ -9,22 +9,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from smsworker.store import scripts
-from smsworker.store.base import QueueBase
 from smsworker.store.errors import ResponseError
+from smsworker.store.lanes import Lanes
 
 
-class Claiming(QueueBase):
-    # None asks the server on first use (BLMOVE needs Redis 6.2; older gets BRPOPLPUSH).
-    _use_blmove: bool | None = None
-
+class Claiming(Lanes):
     def cluster_primaries(self) -> int:
         return len(self._r.get_primaries()) if self.in_cluster else 0
-
-    def supports_blmove(self) -> bool:
-        if self._use_blmove is None:
-            version = str(self._r.info("server").get("redis_version", "0"))
-            self._use_blmove = tuple(int(p) for p in version.split(".")[:2]) >= (6, 2)
-        return self._use_blmove
 
     def claim(self, worker_id: str, timeout_s: float) -> bytes | None:
         """Atomically move the oldest task into ``worker_id``'s processing list; None on timeout."""
@@ -49,7 +40,8 @@ class Claiming(QueueBase):
         False if the element is no longer where it was claimed to (Redis lost its data in between).
         """
         stamp = self._script(scripts.STAMP)
-        return bool(stamp(keys=[self.keys.processing(worker_id)], args=[element, stamped]))
+        keys = [self.keys.processing(worker_id), self.keys.origin(worker_id)]
+        return bool(stamp(keys=keys, args=[element, stamped]))
 
     def holds(self, worker_id: str, element: bytes) -> bool:
         """Whether ``element`` is (still) in ``worker_id``'s processing list."""
@@ -66,6 +58,9 @@ class Claiming(QueueBase):
         return elements
 
     def requeue_orphans(self, worker_id: str, elements: Sequence[bytes]) -> int:
-        """Put back at the front of the queue those of ``elements`` still in the processing list."""
-        keys = [self.keys.processing(worker_id), self.keys.queue]
-        return int(self._script(scripts.REQUEUE_ORPHANS)(keys=keys, args=list(elements)))
+        """Put back at the front of their lanes (the queue without lanes) those of ``elements``
+        still in the processing list."""
+        origin_keys, names = self.origin_args(worker_id)
+        keys = [self.keys.processing(worker_id), self.keys.queue, *origin_keys]
+        args: list[str | int | bytes] = [len(names), *names, *elements]
+        return int(self._script(scripts.REQUEUE_ORPHANS)(keys=keys, args=args))

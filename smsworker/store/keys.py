@@ -60,6 +60,26 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
                               (sent, dead, delivered, undelivered) as JSON with ``id`` and ``number``,
                               newest on the left, capped at ``--receipts-list-max`` (LTRIM): a PHP
                               app ``brPop``s it to update its own records.
+- ``{Q}:lane:<name>``         list. A lane's queue, when lanes are declared: workers move each element
+                              of ``Q`` into the list of its lane (its ``lane`` field, else its
+                              template, else ``default``), and take from the lanes in priority order.
+                              A producer may ``LPUSH`` here directly.
+- ``{Q}:origin:<worker>``     hash. Element -> the lane it was taken from, for the elements of the
+                              worker's processing list: recovery puts each back at the front of its lane.
+- ``{Q}:scheduled``           sorted set. Tasks due later (``send_at``, quiet hours), scored by when
+                              they are due: 16 hex + ``\n`` + lane + ``\n`` + campaign + ``\n`` +
+                              recipients + ``\n`` + the task's bytes. Workers move due ones into
+                              their lane (``Q`` without one), each exactly once (``promote.lua``).
+- ``{Q}:paused``              hash. ``all`` | ``lane:<name>`` | ``provider:<name>`` |
+                              ``campaign:<name>`` -> JSON ``{"at", "by"}``: nothing new is sent for it.
+- ``{Q}:parked:<campaign>``   list. Tasks of a paused campaign a worker took: lane + ``\n`` + element,
+                              moved back to the front of their lanes on resume or cancel.
+- ``{Q}:cancel:id:<id>``, ``{Q}:cancel:campaign:<name>``  string, TTL ``receipt_ttl``. JSON ``{"at",
+                              "by"}``: what is not sent yet of that task or campaign ends ``cancelled``.
+- ``{Q}:campaign:<name>``     hash, TTL ``receipt_ttl``. A campaign's counters: ``tasks``, ``sent``,
+                              ``dead``, ``cancelled``, ``scheduled``, ``delivered``, ``undelivered``,
+                              ``segments``.
+- ``{Q}:campaigns``           sorted set. Campaign name -> when it was last written (unix s).
 - ``{Q}:ratelimit:<provider>`` string with a TTL. The GCRA state of ``--rate-limit``, shared by every
                               worker on this Redis (see ``ratelimit.py``).
 - ``{Q}:stats``               hash. Counters: ``sent`` and ``dead`` recipients, ``tasks`` settled,
@@ -156,6 +176,43 @@ class Keys:
 
     def settle_marker(self, worker_id: str) -> str:
         return f"{self.prefix}:settled:{worker_id}"
+
+    def lane(self, name: str) -> str:
+        """A lane's list (lanes declared)."""
+        return f"{self.prefix}:lane:{name}"
+
+    def origin(self, worker_id: str) -> str:
+        """Which lane each element of a worker's processing list came from."""
+        return f"{self.prefix}:origin:{worker_id}"
+
+    @property
+    def scheduled(self) -> str:
+        """Tasks due later, scored by when."""
+        return f"{self.prefix}:scheduled"
+
+    @property
+    def paused(self) -> str:
+        """What is paused: scope -> JSON {at, by}."""
+        return f"{self.prefix}:paused"
+
+    def parked(self, campaign: str) -> str:
+        """Tasks of a paused campaign a worker took, until it resumes."""
+        return f"{self.prefix}:parked:{campaign}"
+
+    def cancel_id(self, task_id: str) -> str:
+        return f"{self.prefix}:cancel:id:{task_id}"
+
+    def cancel_campaign(self, name: str) -> str:
+        return f"{self.prefix}:cancel:campaign:{name}"
+
+    def campaign(self, name: str) -> str:
+        """A campaign's counters."""
+        return f"{self.prefix}:campaign:{name}"
+
+    @property
+    def campaigns(self) -> str:
+        """Campaign name -> when it was last written."""
+        return f"{self.prefix}:campaigns"
 
     def ratelimit(self, provider: str) -> str:
         return f"{self.prefix}:ratelimit:{provider}"

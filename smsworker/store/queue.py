@@ -1,12 +1,14 @@
 """``RedisQueue``: one queue's Redis side, on the keys ``keys.py`` names (its docstring is the layout).
 
-The class is composed of one part per concept, each a module of ``store/``: ``claiming.py`` (queue ->
-processing list, orphans back), ``settling.py`` (outcomes recorded), ``workers.py`` (heartbeats,
-recovery of a dead worker's list), ``inspection.py`` (stats, per-minute counts, the head's age) and
-``dead_list.py`` (the dead-letter list). Tasks move between lists only inside one Lua script
-(``scripts/*.lua`` say why each is shaped as it is) or MULTI/EXEC, so a crash between two commands
-never loses or duplicates an element. Redis errors reach the caller: deciding what an outage means
-is the caller's (the worker's ``WorkerRedis`` waits them out; a CLI command reports them).
+The class is composed of one part per concept, each a module of ``store/``: ``lanes.py`` (the queue
+routed into lanes, taken from in the worker's order; scheduled tasks moved in when due),
+``claiming.py`` (queue -> processing list, orphans back), ``settling.py`` (outcomes recorded),
+``workers.py`` (heartbeats, recovery of a dead worker's list), ``inspection.py`` (stats, per-minute
+counts, the head's age) and ``dead_list.py`` (the dead-letter list). Tasks move between lists only
+inside one Lua script (``scripts/*.lua`` say why each is shaped as it is) or MULTI/EXEC, so a crash
+between two commands never loses or duplicates an element. Redis errors reach the caller: deciding
+what an outage means is the caller's (the worker's ``WorkerRedis`` waits them out; a CLI command
+reports them).
 """
 
 from __future__ import annotations

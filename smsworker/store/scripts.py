@@ -15,8 +15,9 @@ import redis
 from redis.commands.core import Script
 
 # Functions some scripts share, each in a file of its own, prepended to every script that calls it:
-# the type check the scripts that move tasks run before their first write, and the ARGV cursor.
-_PRELUDES = {"check_types": "wrong_type(", "cursor": "take()"}
+# the type check the scripts that move tasks run before their first write, the ARGV cursor, and
+# forgetting the lane an element was taken from.
+_PRELUDES = {"check_types": "wrong_type(", "cursor": "take()", "origin": "forget_origin("}
 
 
 def source(name: str) -> str:
@@ -48,3 +49,5 @@ HEAD_AGE = source("head_age")
 HOLD = source("hold")
 FORGET_HELD = source("forget_held")
 LOCK = source("lock")
+TAKE = source("take")
+PROMOTE = source("promote")

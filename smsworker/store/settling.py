@@ -42,6 +42,15 @@ class SettleOp:
     # With --dead-letter-undelivered: (key, the producer's bytes), kept with the receipts so that a
     # report of "undelivered" can dead-letter the recipient in a task that can be replayed.
     payload: tuple[str, bytes] | None = None
+    # Recipients cancelled (counted; their states are among ``statuses``).
+    cancelled: int = 0
+    # Due later: (unix s, the scheduled set's member), added to ``{Q}:scheduled``.
+    later: tuple[tuple[float, bytes], ...] = ()
+    # A task of a paused campaign: (its parked list, lane + "\n" + element).
+    parked: tuple[str, bytes] | None = None
+    # The task's campaign counters key and what to add: tasks, sent, dead, cancelled, scheduled, segments.
+    campaign_key: str | None = None
+    campaign_counts: tuple[int, int, int, int, int, int] = (0, 0, 0, 0, 0, 0)
 
 
 class Settling(QueueBase):
@@ -61,19 +70,20 @@ class Settling(QueueBase):
         calls in order; running the same batch again (a lost reply) changes nothing and answers
         as the first run did.
         """
-        keys, first_string = _settle_keys(self.keys, worker_id, ops)
+        keys, first_string, first_list = _settle_keys(self.keys, worker_id, ops)
         call = ScriptArgs(keys)
-        call.put(batch, SETTLE_MARKER_TTL_S, IDEMPOTENCY_TTL_S, first_string, receipt_ttl_s)
-        call.put(time.time(), changes_max)
+        call.put(batch, SETTLE_MARKER_TTL_S, IDEMPOTENCY_TTL_S, first_string, first_list, receipt_ttl_s)
+        call.put(time.time(), changes_max, self.keys.campaign(""))
         for op in ops:
             _put_op(call, op, changes_max)
         applied = self._script(scripts.SETTLE)(keys=call.keys, args=call.args)
         return [flag == ord("1") for flag in bytes(applied or b"")]
 
 
-def _settle_keys(keys: Keys, worker_id: str, ops: Sequence[SettleOp]) -> tuple[list[str], int]:
-    """KEYS for ``settle.lua``: the fixed ones, the hashes, the strings; and the first string's index
-    (the script checks each key's type before writing, and learns it from where it stands)."""
+def _settle_keys(keys: Keys, worker_id: str, ops: Sequence[SettleOp]) -> tuple[list[str], int, int]:
+    """KEYS for ``settle.lua``: the fixed ones, the hashes, the strings, the lists; and the first
+    string's and the first list's index (the script checks each key's type before writing, and
+    learns it from where it stands)."""
     fixed = [
         keys.processing(worker_id),
         keys.dead,
@@ -84,11 +94,16 @@ def _settle_keys(keys: Keys, worker_id: str, ops: Sequence[SettleOp]) -> tuple[l
         keys.minute(int(time.time() // 60)),
         keys.held,
         keys.held_due,
+        keys.origin(worker_id),
+        keys.scheduled,
+        keys.campaigns,
     ]
-    hashes = [k for op in ops for k in (op.progress_key, op.status_key) if k is not None]
+    hashes = [k for op in ops for k in (op.progress_key, op.status_key, op.campaign_key) if k is not None]
     strings = [key for op in ops for key, _ in op.receipts]
     strings += [op.payload[0] for op in ops if op.payload is not None]
-    return fixed + hashes + strings, len(fixed) + len(hashes) + 1
+    lists = [op.parked[0] for op in ops if op.parked is not None]
+    first_string = len(fixed) + len(hashes) + 1
+    return fixed + hashes + strings + lists, first_string, first_string + len(strings)
 
 
 def _put_op(call: ScriptArgs, op: SettleOp, changes_max: int) -> None:
@@ -107,3 +122,11 @@ def _put_op(call: ScriptArgs, op: SettleOp, changes_max: int) -> None:
     else:
         call.key(op.payload[0])
         call.put(op.payload[1])
+    call.put(op.cancelled)
+    call.rows(op.later)
+    call.key(op.parked[0] if op.parked else None)
+    if op.parked:
+        call.put(op.parked[1])
+    call.key(op.campaign_key)
+    if op.campaign_key:
+        call.put(*op.campaign_counts)

@@ -8,7 +8,8 @@ import socket
 from collections.abc import Sequence
 
 from smsworker.store import scripts
-from smsworker.store.base import QueueBase, glob_escape
+from smsworker.store.base import glob_escape
+from smsworker.store.lanes import Lanes
 from smsworker.store.stamps import crashed_once_more
 
 
@@ -16,7 +17,7 @@ def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
-class Workers(QueueBase):
+class Workers(Lanes):
     def heartbeat(self, worker_id: str, ttl_s: int, identity: str) -> None:
         pipe = self._r.pipeline(transaction=True)
         pipe.sadd(self.keys.workers, worker_id)
@@ -24,7 +25,8 @@ class Workers(QueueBase):
         pipe.execute()
 
     def requeue_worker(self, worker_id: str, *, crashed: bool = False) -> int:
-        """Put everything in ``worker_id``'s processing list back at the front of the queue.
+        """Put everything in ``worker_id``'s processing list back at the front of its lanes (the
+        queue without lanes, or for an element whose lane is not known).
 
         ``crashed``: its owner died holding them; each element goes back with its crash count up.
         """
@@ -35,11 +37,14 @@ class Workers(QueueBase):
             self.keys.heartbeat(worker_id),
             self.keys.settle_marker(worker_id),
         ]
+        origin_keys, names = self.origin_args(worker_id)
+        keys += origin_keys
         swaps: list[bytes] = []
         if crashed:
             for element in self._r.lrange(keys[0], 0, -1):
                 swaps += [element, crashed_once_more(element)]
-        return int(self._script(scripts.REQUEUE)(keys=keys, args=[worker_id, *swaps]))
+        args: list[str | int | bytes] = [worker_id, len(names), *names, *swaps]
+        return int(self._script(scripts.REQUEUE)(keys=keys, args=args))
 
     def known_workers(self) -> set[str]:
         ids = {w.decode() for w in self._r.smembers(self.keys.workers)}

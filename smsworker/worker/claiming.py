@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import functools
 import time
+from collections import defaultdict
 from collections.abc import Callable
 
 from smsworker.worker.flight import Claim, Claimed, FlightRegistry, Holdings, TaskInFlight
 from smsworker.worker.grouping import Grouper, Member
 from smsworker.worker.guarded import RedisGaveUp, WorkerRedis
 from smsworker.worker.intake import Intake, Rejected
+from smsworker.worker.lanes import LanePlanner
+from smsworker.worker.pauses import PauseView
 from smsworker.worker.reconcile import Reconciler
 from smsworker.worker.send_pool import SendPool
 from smsworker.worker.send_unit import UnitSender
@@ -24,6 +27,9 @@ from smsworker.worker.stopping import Stopping
 
 # Elements one claim round may gather for grouping: bounds what a worker holds unsent at once.
 ROUND_MAX = 5000
+# With lanes, or with the queue paused, an idle worker looks again this often: what is pushed to a
+# lane directly, a scheduled task come due and a resume wake nobody.
+LOOK_AGAIN_S = 0.25
 
 
 def first_claim_size(free: int, group_size: int) -> int:
@@ -71,6 +77,9 @@ class Claims:
         stopping: Stopping,
         group_size: int,
         tick_s: float,
+        planner: LanePlanner,
+        pauses: PauseView,
+        lanes_declared: bool,
     ) -> None:
         self._redis = redis
         self._holdings = holdings
@@ -87,24 +96,60 @@ class Claims:
         self._tick_s = tick_s  # how often a wait for a slot looks up (stop, reconcile)
         self.claimed_any = False  # nothing claimed, nothing to put back at shutdown
         self._claimed_at = time.monotonic()  # when the elements being read in were claimed
+        self._planner = planner
+        self._pauses = pauses
+        self._lanes_declared = lanes_declared
+        # The lane of each element claimed and not read in yet (equal elements: one entry each).
+        self._lane_of: defaultdict[bytes, list[str]] = defaultdict(list)
 
     def wait_free(self) -> int:
         """Wait for a free sender; how many are free, 0 once stopping."""
         return self._pool.wait_free(tick_s=self._tick_s, on_tick=self._reconciler.run_if_due)
 
     def claim(self, count: int, *, block: bool) -> list[bytes]:
-        """Up to ``count`` tasks in one round trip; with none queued and ``block``, wait for one,
-        so an idle worker still answers a push at once."""
+        """Up to ``count`` tasks in one round trip, from the lanes in the planner's order; with none
+        to take and ``block``, wait for a push (at most a tick), so an idle worker still answers a
+        push at once."""
         self._claimed_at = time.monotonic()
-        elements = self._redis.claim_many(count)
+        elements = self._take(count)
         if not elements and block:
-            element = self._redis.claim(self._tick_s)
-            elements = [element] if element is not None else []
+            elements = self._wait_and_take(count)
         if elements:
             self.claimed_any = True
-        for element in elements:  # held before any is started: see reconcile.py
-            self._holdings.add(element)
         return elements
+
+    def _take(self, count: int) -> list[bytes]:
+        taken = self._redis.take(self._planner.plan(count), count)
+        self._planner.record([lane for lane, _ in taken.elements], taken.lengths)
+        for lane, element in taken.elements:  # held before any is started: see reconcile.py
+            self._holdings.add(element)
+            self._lane_of[element].append(lane)
+        return [element for _, element in taken.elements]
+
+    def _wait_and_take(self, count: int) -> list[bytes]:
+        if self._lanes_declared:
+            if self._redis.wait_for_push(min(self._tick_s, LOOK_AGAIN_S)):
+                return self._take(count)
+            return []
+        if self._pauses.blocks("default", ()):
+            self._stopping.wait(LOOK_AGAIN_S)
+            return []
+        element = self._redis.claim(self._tick_s)
+        if element is None:
+            return []
+        self._holdings.add(element)
+        self._lane_of[element].append("default")
+        return [element]
+
+    def lane_of(self, element: bytes) -> str:
+        """The lane ``element`` was claimed from (forgotten once asked)."""
+        lanes = self._lane_of.get(element)
+        if not lanes:
+            return "default"
+        lane = lanes.pop(0)
+        if not lanes:
+            del self._lane_of[element]
+        return lane
 
     def start(self, elements: list[bytes], free: int, asked: int) -> None:
         """Start what was claimed; an element a worker already died holding is started alone.
@@ -156,9 +201,7 @@ class Claims:
         """More elements for this round, and whether it is the last claim of it: a suspect among
         them goes back, to be started alone, and the rest of the claim is started with this round,
         which claims no more."""
-        elements = self._redis.claim_many(count)
-        for element in elements:
-            self._holdings.add(element)
+        elements = self._take(count)
         suspects: list[bytes] = []
         rest: list[bytes] = []
         for element in elements:
@@ -173,6 +216,7 @@ class Claims:
         claimed beside others, to be started alone."""
         for element in elements:
             self._holdings.remove(element)
+            self.lane_of(element)
         if elements:
             self._reconciler.put_back(elements, why="claimed beside a task a worker died holding")
 
@@ -183,12 +227,13 @@ class Claims:
 
     def read_in(self, element: bytes, grouper: Grouper) -> None:
         """Read a claimed element in: its units go to ``grouper``; or dead-letter it."""
+        lane = self.lane_of(element)
         try:
             if not self._still_ours(Claim(element, self._claimed_at)):
                 # A frozen process receives a claim's reply only on waking: sending it would send it twice.
                 self._holdings.remove(element)
                 return
-            read = self._intake.read(element)
+            read = self._intake.read(element, lane)
         except RedisGaveUp:
             return  # stopping with Redis away: the element stays in the processing list
         if isinstance(read, Rejected):

@@ -54,6 +54,12 @@ class TaskInFlight:
     taken_over: bool = False
     # Set at shutdown once the task has been put back on the queue: it must not settle after that.
     abandoned: bool = False
+    lane: str = "default"  # the lane it was taken from
+    # Recipients due later (send_at, quiet hours): (when, the scheduled set's member, the numbers,
+    # "scheduled" or "deferred").
+    later: list[tuple[float, bytes, tuple[str, ...], str]] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)  # recipients not sent: the task was cancelled
+    parked: bool = False  # its campaign is paused: the whole task waits in the campaign's parked list
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property

@@ -106,4 +106,4 @@ class Grouper:
         if task.task_id is not None or member.flight.progress_key is not None or member.unit.contested:
             return None
         params = None if task.params is None else json.dumps(task.params, sort_keys=True, default=str)
-        return (str(type(task.template_id)), task.template_id, task.content, params)
+        return (member.flight.lane, str(type(task.template_id)), task.template_id, task.content, params)

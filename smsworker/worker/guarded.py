@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 from smsworker.store.errors import OUTAGES, RedisError, ResponseError
+from smsworker.store.lanes import Taken
 from smsworker.store.progress import Mark, Progress, Reserved
 from smsworker.store.queue import RedisQueue, SettleOp
 from smsworker.worker.events import WorkerEvents
@@ -145,6 +146,15 @@ class WorkerRedis:
     def claim(self, block_s: float) -> bytes | None:
         return self._guard.read(lambda: self._queue.claim(self.worker_id, block_s), "claim")
 
+    def take(self, plan: Sequence[tuple[str, int]], total: int) -> Taken:
+        return self._guard.read(lambda: self._queue.take(self.worker_id, plan, total), "claim")
+
+    def wait_for_push(self, block_s: float) -> bool:
+        return self._guard.read(lambda: self._queue.wait_for_push(block_s), "claim")
+
+    def cancelled(self, task_id: str | None, campaign: str | None) -> bool:
+        return self._guard.read(lambda: self._queue.cancelled(task_id, campaign), "check cancelled")
+
     def processing(self) -> list[bytes]:
         return self._guard.read(lambda: self._queue.processing(self.worker_id), "reconcile")
 
@@ -156,6 +166,10 @@ class WorkerRedis:
 
     def length(self) -> int:
         return self._guard.read(self._queue.length, "length")
+
+    def queued(self) -> int:
+        """Tasks waiting in the queue and every lane."""
+        return self._guard.read(self._queue.queued, "length")
 
     def unregister(self) -> int:
         """Leave the workers set, with nothing claimed: not worth waiting for Redis when stopping."""

@@ -3,22 +3,33 @@
 Before parsing, the stamp is read: an element that workers kept dying on (``poison_after`` crashes)
 is rejected unread, so whatever in it kills a process (a parser or library bug, a segfault, an OOM)
 cannot kill the next one. The caller turns any exception from ``take`` into a rejection too.
+
+After parsing, in this order, what decides whether and when it is sent: a ``lane`` field naming no
+declared lane is rejected; a task cancelled (by its id or its campaign) ends ``cancelled``; one of a
+paused campaign is parked whole; one whose ``send_at`` is ahead waits in the scheduled set; and
+recipients in their quiet hours (the lane's) wait there until the hours end, each group of them a
+copy of the task with only them. Only what is left is reserved and sent now.
 """
 
 from __future__ import annotations
 
 import secrets
+from collections import defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from smsworker.errors import InvalidTask
 from smsworker.outcome import Acceptance, Failure
 from smsworker.providers.base import Provider, batches
+from smsworker.send_time import check_horizon
 from smsworker.store.progress import reservation
 from smsworker.store.stamps import PREFIX, new_token, stamp, unstamp
 from smsworker.task import SmsTask, TaskParser
 from smsworker.worker.flight import TaskInFlight
 from smsworker.worker.guarded import RedisGaveUp, WorkerRedis
+from smsworker.worker.lanes import DEFAULT, Lane
+from smsworker.worker.pauses import PauseView
 
 
 @dataclass(frozen=True)
@@ -54,7 +65,15 @@ class Intake:
         *,
         poison_after: int,
         log: Any,
+        lanes: Mapping[str, Lane] | None = None,
+        pauses: PauseView | None = None,
+        now: Callable[[], float] | None = None,
     ) -> None:
+        """``lanes``: the declared lanes by name (None or empty: none declared); ``pauses``: what is
+        paused (None: nothing ever is); ``now``: the clock of send_at and quiet hours."""
+        self._lanes = dict(lanes or {})
+        self._pauses = pauses
+        self._now = now
         self._redis = redis
         self._parser = parser
         self._provider = provider  # the first of the chain sets the batch size and the segments
@@ -66,12 +85,12 @@ class Intake:
         best started alone. At ``poison_after`` it is set aside unread, which cannot kill anything."""
         return 0 < unstamp(element).crashes < self._poison_after
 
-    def read(self, element: bytes) -> Accepted | Rejected:
+    def read(self, element: bytes, lane: str = "default") -> Accepted | Rejected:
         """Whatever the element holds ends here as a task in flight or a rejection: an exception
         while reading it (a bug, a library choking on odd input) is contained as ``internal_error``.
         Only ``RedisGaveUp`` passes: the element then stays in the processing list."""
         try:
-            return self._read(element)
+            return self._read(element, lane)
         except RedisGaveUp:
             raise
         except Exception as exc:
@@ -79,7 +98,7 @@ class Intake:
             error = f"{type(exc).__name__} while reading the task: {exc}"[:500]
             return Rejected(element, unstamp(element).raw, InvalidTask("internal_error", error))
 
-    def _read(self, element: bytes) -> Accepted | Rejected:
+    def _read(self, element: bytes, lane_name: str) -> Accepted | Rejected:
         stamped = unstamp(element)
         if stamped.crashes >= self._poison_after:
             return Rejected(element, stamped.raw, poisoned(stamped.crashes))
@@ -87,19 +106,90 @@ class Intake:
             return Rejected(element, element, FORGED)
         try:
             task = self._parser.parse(stamped.raw)
+            self._check_lane(task)
+            now = self._now() if self._now is not None else 0.0
+            if task.send_at is not None and self._now is not None:
+                check_horizon(task.send_at, now)
         except InvalidTask as exc:
             return Rejected(element, stamped.raw, exc)
-        progress_key = self._redis.keys.progress(task.task_id, stamped.token)
+        lane = self._lanes.get(lane_name, DEFAULT)
+        decided = self._decide(element, stamped.raw, task, lane, now)
+        if isinstance(decided, TaskInFlight):
+            return Accepted(decided, [])
+        return self._to_send(element, stamped.token, stamped.raw, task, lane, decided)
+
+    def _check_lane(self, task: SmsTask) -> None:
+        if task.lane is None or task.lane in self._lanes or (not self._lanes and task.lane == "default"):
+            return
+        declared = ", ".join(self._lanes) or "default (no lanes are declared)"
+        raise InvalidTask("invalid_task", f"lane {task.lane!r} is not declared; the lanes are: {declared}")
+
+    def _decide(
+        self, element: bytes, raw: bytes, task: SmsTask, lane: Lane, now: float
+    ) -> TaskInFlight | list[tuple[float, bytes, tuple[str, ...], str]]:
+        """A task that sends nothing now (cancelled, parked, scheduled), or what of it waits."""
+        flight = TaskInFlight(element, raw, task, None, 0, lane=lane.name, failed=self._invalid(task))
+        if (task.task_id is not None or task.campaign is not None) and self._redis.cancelled(
+            task.task_id, task.campaign
+        ):
+            flight.cancelled = list(task.mobiles)
+            return flight
+        paused = self._pauses.scopes if self._pauses is not None else frozenset()
+        if task.campaign is not None and f"campaign:{task.campaign}" in paused:
+            flight.parked = True
+            return flight
+        if task.send_at is not None and self._now is not None and task.send_at > now:
+            mobiles = tuple(task.mobiles)
+            flight.later = [(task.send_at, self._member(lane, task, len(mobiles), raw), mobiles, "scheduled")]
+            return flight
+        return self._quiet(task, lane, now)
+
+    def _quiet(
+        self, task: SmsTask, lane: Lane, now: float
+    ) -> list[tuple[float, bytes, tuple[str, ...], str]]:
+        """The recipients in their quiet hours, by when the hours end: each group a copy of the task
+        with only them, due then."""
+        if lane.quiet_until is None or self._now is None:
+            return []
+        waiting: defaultdict[float, list[str]] = defaultdict(list)
+        for mobile in task.mobiles:
+            until = lane.quiet_until(mobile, now)
+            if until is not None:
+                waiting[until].append(mobile)
+        return [
+            (until, self._member(lane, task, len(ms), task.deferred_copy(ms, until)), tuple(ms), "deferred")
+            for until, ms in sorted(waiting.items())
+        ]
+
+    def _member(self, lane: Lane, task: SmsTask, recipients: int, raw: bytes) -> bytes:
+        """The scheduled set's member for ``raw``: a token (each its own), the lane to enter (none
+        without lanes: the queue), the campaign, how many recipients, the bytes."""
+        lane_name = lane.name if self._lanes else ""
+        head = f"{secrets.token_hex(8)}\n{lane_name}\n{task.campaign or ''}\n{recipients}\n"
+        return head.encode("utf-8") + raw
+
+    def _to_send(
+        self,
+        element: bytes,
+        token: str | None,
+        raw: bytes,
+        task: SmsTask,
+        lane: Lane,
+        later: list[tuple[float, bytes, tuple[str, ...], str]],
+    ) -> Accepted:
+        waiting = {m for _, _, ms, _ in later for m in ms}
+        mobiles = [m for m in task.mobiles if m not in waiting]
+        progress_key = self._redis.keys.progress(task.task_id, token)
         reservation_id = reservation(self._redis.worker_id, secrets.token_hex(4))
-        todo, held, skipped = self._reserve(progress_key, reservation_id, list(task.mobiles))
+        todo, held, skipped = self._reserve(progress_key, reservation_id, mobiles)
         units = [Unit(chunk) for chunk in batches(todo, self._provider.max_batch_size)]
         if len(units) > 1 and progress_key is None:
-            element, progress_key = self._stamp(element, stamped.raw)  # a fresh token: nobody else has it
+            element, progress_key = self._stamp(element, raw)  # a fresh token: nobody else has it
         if held:
             units.append(Unit(held, contested=True))
         flight = TaskInFlight(
             element,
-            stamped.raw,
+            raw,
             task,
             progress_key,
             len(units),
@@ -107,6 +197,8 @@ class Intake:
             skipped=skipped,
             failed=self._invalid(task),
             segments_each=self._provider.segments(task.content),
+            lane=lane.name,
+            later=later,
         )
         return Accepted(flight, units)
 

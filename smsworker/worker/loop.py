@@ -82,6 +82,8 @@ class Worker:
         parts.settler.start()
         parts.marks.start()
         try:
+            parts.guard.read(parts.ticker.tick, "read pauses")  # nothing is sent before it is known
+            parts.ticker.start()
             parts.guard.read(parts.liveness.beat, "register")
             parts.liveness.start(parts.stopping)
             self.log.info(
@@ -123,7 +125,7 @@ class Worker:
             parts.reconciler.run_if_due()
         parts.settler.flush(None)
         recovered = parts.guard.read(parts.liveness.recover_dead, "recover")
-        empty = recovered == 0 and parts.redis.length() == 0
+        empty = recovered == 0 and parts.redis.queued() == 0
         self.totals.drained = empty and not parts.stopping.requested
         return empty or parts.stopping.requested
 
@@ -144,6 +146,7 @@ class Worker:
         self.totals.abandoned_sends = not idle
         parts.pool.shutdown(wait=idle)
         parts.marks.close()
+        parts.ticker.close()
         for provider in self.providers:
             provider.close()
         parts.liveness.close()

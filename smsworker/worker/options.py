@@ -6,11 +6,13 @@ A knob that is a setting has no default of its own: it takes the setting's decla
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from smsworker.config.schema import default_of
 from smsworker.delivery import RetryPolicy
+from smsworker.worker.lanes import Lane
 
 
 @dataclass(frozen=True)
@@ -36,3 +38,7 @@ class WorkerOptions:
     processes: int = default_of("processes")
     # Cross-task batching: claimed tasks with the same message share requests (worker/grouping.py).
     group_tasks: bool = default_of("group_tasks")
+    # The lanes in priority order (``default`` among them); () = no lanes: the queue is the one lane.
+    lanes: tuple[Lane, ...] = ()
+    # The clock scheduled sending and quiet hours are judged by (unix s).
+    now: Callable[[], float] = field(default_factory=lambda: time.time)

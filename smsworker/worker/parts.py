@@ -23,15 +23,18 @@ from smsworker.worker.events import WorkerEvents
 from smsworker.worker.flight import Claimed, FlightRegistry, Holdings, TaskInFlight
 from smsworker.worker.guarded import RedisGuard, WorkerRedis
 from smsworker.worker.intake import Intake
+from smsworker.worker.lanes import LanePlanner
 from smsworker.worker.liveness import Liveness, Ownership
 from smsworker.worker.marks import ProgressMarks
 from smsworker.worker.options import WorkerOptions
+from smsworker.worker.pauses import PauseView
 from smsworker.worker.reconcile import Reconciler
 from smsworker.worker.send_pool import SendPool
 from smsworker.worker.send_unit import UnitSender
 from smsworker.worker.settle import Settler
 from smsworker.worker.stopping import Stopping
 from smsworker.worker.tally import Tally
+from smsworker.worker.ticker import Ticker
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,8 @@ class Parts:
     marks: ProgressMarks
     sender: UnitSender
     claims: Claims
+    ticker: Ticker
+    pauses: PauseView
 
 
 def build_parts(
@@ -77,6 +82,9 @@ def build_parts(
 ) -> Parts:
     """``log`` is already bound to the worker; ``providers`` is a failover chain, the first sets
     the batch size."""
+    lanes = {lane.name: lane for lane in options.lanes}
+    queue.declare_lanes(list(lanes), {t: lane.name for lane in options.lanes for t in lane.templates})
+    pauses = PauseView()
     stopping = Stopping(options.shutdown_timeout_s)
     guard = RedisGuard(
         log, stopping, events=events, drain_patience_s=options.drain_patience_s, wait=seams.redis_wait
@@ -94,13 +102,22 @@ def build_parts(
         settle=_observed(settler.settle, seams.settled),
         sleep=seams.sleep or stopping.sleep,
     )
-    sender = _sender(queue, redis, providers, options, log, events, marks, sending)
+    sender = _sender(queue, redis, providers, options, log, events, marks, sending, pauses)
     reconciler = Reconciler(redis, holdings, every_s=options.heartbeat_ttl_s, log=log)
     claims = Claims(
         redis,
         holdings=holdings,
         flights=flights,
-        intake=Intake(redis, parser, providers[0], poison_after=options.poison_after, log=log),
+        intake=Intake(
+            redis,
+            parser,
+            providers[0],
+            poison_after=options.poison_after,
+            log=log,
+            lanes=lanes,
+            pauses=pauses,
+            now=options.now,
+        ),
         settler=settler,
         settle=sending.settle,
         still_ours=sending.still_ours,
@@ -110,9 +127,13 @@ def build_parts(
         stopping=stopping,
         group_size=_group_size(providers, options),
         tick_s=options.fetch_block_s,
+        planner=LanePlanner(options.lanes),
+        pauses=pauses,
+        lanes_declared=bool(lanes),
     )
+    ticker = Ticker(queue, pauses, log, now=options.now)
     state = (holdings, flights, tally, reconciler, settler, marks)
-    return Parts(stopping, guard, redis, pool, liveness, *state, sender, claims)
+    return Parts(stopping, guard, redis, pool, liveness, *state, sender, claims, ticker, pauses)
 
 
 @dataclass(frozen=True)
@@ -135,9 +156,12 @@ def _sender(
     events: WorkerEvents,
     marks: ProgressMarks,
     sending: _Sending,
+    pauses: PauseView,
 ) -> UnitSender:
     # The shared rate limit keeps its own Redis error policy: see WorkerRedis.
     limiter = RateLimiter(queue, options.rate_limits, log)
+    lane_rates = {f"lane:{ln.name}": ln.rate_limit for ln in options.lanes if ln.rate_limit is not None}
+    lane_limiter = RateLimiter(queue, lane_rates, log) if lane_rates else None
     return UnitSender(
         redis,
         providers,
@@ -150,6 +174,11 @@ def _sender(
         settle=sending.settle,
         marks=marks,
         log=log,
+        pauses=pauses,
+        chains={ln.name: ln.providers for ln in options.lanes if ln.providers},
+        lane_pace=(
+            (lambda lane: lane_limiter.wait_turn(f"lane:{lane}", sending.sleep)) if lane_limiter else None
+        ),
     )
 
 

@@ -12,7 +12,7 @@ Whatever goes wrong in here that is not Redis (a provider or a bug) ends the uni
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from smsworker.delivery import RetryPolicy, deliver
@@ -26,6 +26,7 @@ from smsworker.worker.grouping import Member
 from smsworker.worker.guarded import RedisGaveUp, WorkerRedis
 from smsworker.worker.intake import Unit
 from smsworker.worker.marks import ProgressMarks
+from smsworker.worker.pauses import PauseView
 
 # How long a claimant waits before asking again about recipients a live worker is sending.
 WAIT_FIRST_S = 0.2
@@ -47,7 +48,15 @@ class UnitSender:
         settle: Callable[[TaskInFlight], None],
         marks: ProgressMarks,
         log: Any,
+        pauses: PauseView | None = None,
+        chains: Mapping[str, Sequence[Provider]] | None = None,
+        lane_pace: Callable[[str], None] | None = None,
     ) -> None:
+        """``pauses``: what is paused (None: nothing ever is); ``chains``: a lane's own provider
+        chain, where it has one; ``lane_pace``: a lane's own rate limit, taken after the provider's."""
+        self._pauses = pauses
+        self._chains = dict(chains or {})
+        self._lane_pace = lane_pace
         self._redis = redis
         self._marks = marks  # progress marks, written in groups
         self._providers = providers
@@ -100,7 +109,8 @@ class UnitSender:
         mobiles = tuple(n for member in members for n in member.unit.mobiles)
         message = OutgoingMessage(first.template_id, first.content, mobiles, first.params, None)
         lost: set[int] = set()  # members found taken over while waiting for a retry
-        outcome = self._deliver_contained(message, self._retry_sleep([m.flight for m in members], lost))
+        flights = [m.flight for m in members]
+        outcome = self._deliver_contained(message, self._retry_sleep(flights, lost), flights)
         parts = []
         for i, member in enumerate(members):
             numbers = member.unit.mobiles
@@ -181,7 +191,7 @@ class UnitSender:
         """Requests for ``mobiles`` of one task alone: its id travels with them."""
         task = flight.task
         message = OutgoingMessage(task.template_id, task.content, tuple(mobiles), task.params, task.task_id)
-        return self._deliver_contained(message, self._retry_sleep([flight], set()))
+        return self._deliver_contained(message, self._retry_sleep([flight], set()), [flight])
 
     def _retry_sleep(self, flights: Sequence[TaskInFlight], lost: set[int]) -> Callable[[float], None]:
         """The wait before a retry, then the question whether ``flights`` are still ours: the indices
@@ -195,18 +205,47 @@ class UnitSender:
 
         return sleep
 
-    def _deliver_contained(self, message: OutgoingMessage, sleep: Callable[[float], None]) -> UnitOutcome:
+    def _open_chain(self, flights: Sequence[TaskInFlight]) -> Sequence[Provider] | None:
+        """The providers these tasks' lane sends through, once nothing of theirs is paused (all,
+        the lane, their campaigns, every provider of the chain); a paused provider is left out of
+        the chain. None: the worker stopped while waiting."""
+        lane = flights[0].lane  # units of one lane only share a request (grouping.py)
+        chain = self._chains.get(lane) or self._providers
+        pauses = self._pauses
+        if pauses is None:
+            return chain
+        names = [p.name for p in chain]
+        if not pauses.wait_open(
+            lambda: any(pauses.blocks(f.lane, names, f.task.campaign) for f in flights), self._sleep
+        ):
+            return None
+        return [p for p in chain if not pauses.provider_paused(p.name)] or chain
+
+    def _deliver_contained(
+        self, message: OutgoingMessage, sleep: Callable[[float], None], flights: Sequence[TaskInFlight]
+    ) -> UnitOutcome:
         """``deliver`` with containment: a bug while sending costs these recipients
-        (``internal_error``), not the task."""
+        (``internal_error``), not the task. Waits first while what it sends is paused; a stop
+        meanwhile leaves them unsettled, for the task's next claimant."""
+        chain = self._open_chain(flights)
+        if chain is None:
+            return UnitOutcome(unsettled=list(message.mobiles))
+        lane, lane_pace = flights[0].lane, self._lane_pace
+
+        def pace(provider: str) -> None:
+            self._pace(provider)
+            if lane_pace is not None:
+                lane_pace(lane)
+
         try:
             return deliver(
-                self._providers,
+                chain,
                 message,
                 self._policy,
                 sleep=sleep,
                 log=self._log,
                 events=self._events,
-                pace=self._pace,
+                pace=pace,
             )
         except Exception as exc:
             self._log.exception(

@@ -18,7 +18,13 @@ from typing import Any
 
 from smsworker.deadletters import build_envelope
 from smsworker.outcome import Failure
-from smsworker.receipts import change_json, queued_fields, receipt_records, recipient_states
+from smsworker.receipts import (
+    change_json,
+    queued_fields,
+    receipt_records,
+    recipient_states,
+    waiting_states,
+)
 from smsworker.store.keys import RECEIPT_TTL_S
 from smsworker.store.queue import SettleOp
 from smsworker.task import SmsTask
@@ -95,12 +101,13 @@ class Settler:
 
     def _settle_op(self, flight: TaskInFlight) -> SettleOp:
         """What SETTLE writes for ``flight``: counters, dead letters, states and receipts."""
-        task, now = flight.task, time.time()
+        task, now, keys = flight.task, time.time(), self._redis.keys
         # Each recipient's state is kept for a task with an id: the producer can ask for it by it.
         status_key = self._redis.keys.status(task.task_id) if task.task_id is not None else None
         statuses = (
             recipient_states(flight.sent, flight.accepted, flight.failed, now, flight.skipped)
-            if status_key
+            + waiting_states(flight.later, flight.cancelled, now)
+            if status_key and not flight.parked
             else ()
         )
         # What earlier runs of the task sent keeps its link to the reports, as what this one sent.
@@ -124,8 +131,17 @@ class Settler:
             changes=tuple(change_json(task.task_id, n, state) for n, state in statuses)
             if self._changes_max
             else (),
-            receipts=receipt_records(self._redis.keys, task.task_id, accepted, now, payload_key),
+            receipts=receipt_records(
+                self._redis.keys, task.task_id, accepted, now, payload_key, task.campaign
+            ),
             payload=(payload_key, flight.raw) if payload_key else None,
+            cancelled=len(flight.cancelled),
+            later=tuple((due, member) for due, member, _, _ in flight.later),
+            parked=(keys.parked(task.campaign), f"{flight.lane}\n".encode() + flight.element)
+            if flight.parked and task.campaign is not None
+            else None,
+            campaign_key=keys.campaign(task.campaign) if task.campaign is not None else None,
+            campaign_counts=_campaign_counts(flight),
         )
 
     def reject(self, rejected: Rejected) -> None:
@@ -217,6 +233,23 @@ class Settler:
         )
 
 
+def _campaign_counts(flight: TaskInFlight) -> tuple[int, int, int, int, int, int]:
+    """What a settle adds to its campaign: tasks (one that ends something), sent, dead, cancelled,
+    scheduled (recipients now waiting) and segments."""
+    if flight.parked:
+        return (0, 0, 0, 0, 0, 0)
+    ended = len(flight.sent) + len(flight.failed) + len(flight.cancelled)
+    waiting = sum(len(ms) for _, _, ms, _ in flight.later)
+    return (
+        int(ended > 0),
+        len(flight.sent),
+        len(flight.failed),
+        len(flight.cancelled),
+        waiting,
+        flight.segments,
+    )
+
+
 def _summary(flight: TaskInFlight) -> dict[str, Any]:
     """The task's one summary log line (``task.settled``)."""
     task = flight.task
@@ -231,5 +264,9 @@ def _summary(flight: TaskInFlight) -> dict[str, Any]:
         "attempts": flight.attempts,
         "tasks_per_request": flight.tasks_per_request,
         "reasons": sorted({f.reason for f in flight.failed.values()}) or None,
+        "lane": flight.lane,
+        "waiting": sum(len(ms) for _, _, ms, _ in flight.later) or None,
+        "cancelled": len(flight.cancelled) or None,
+        "parked": flight.parked or None,
         "duration_ms": round((time.monotonic() - flight.started) * 1000, 1),
     }

@@ -73,6 +73,7 @@ class Rig:
         # one commit, at the moment the test chooses, and outcomes wait for it as they would wait
         # behind a slow Redis.
         self.parts.settler.close()
+        self.parts.ticker.tick()  # what is paused, read as the worker reads it before its first claim
         self.beat()
 
     def step(self, step: str, data: st.DataObject) -> None:

@@ -1,14 +1,18 @@
 -- settle(
 --   keys=[processing list, dead-letter list, stats, settle marker, awaiting set, changes list,
---         this minute's counters, held reports, held-due list,
---         then hash keys (progress and status), then string keys (receipt and payload)],
+--         this minute's counters, held reports, held-due list, origin hash, scheduled set,
+--         campaigns set, then hash keys (progress, status, campaign), then string keys (receipt and
+--         payload), then list keys (parked)],
 --   args=read in order with take(), as store/settling.py writes them (store/args.py):
 --     batch number, marker TTL, id-progress TTL, index in KEYS of the first string key,
---     receipt TTL, now (unix s), changes cap (0: off),
+--     index in KEYS of the first list key, receipt TTL, now (unix s), changes cap (0: off),
+--     the prefix of a campaign's counters key (before the name),
 --     then per task: element, progress key, keep progress (1/0), sent, dead, segments,
 --       list(envelopes), status key, the count and the (number, state JSON, change JSON or '')
 --       triples, list(fields to drop), the count and the (receipt key, JSON) pairs,
---       payload key and, if one, the payload
+--       payload key and, if one, the payload, cancelled, the count and the (due, member) pairs to
+--       schedule, parked list key and, if one, the parked value, campaign key and, if one, its
+--       tasks, sent, dead, cancelled, scheduled and segments
 --   where a key is its index in KEYS (0: none) and list(x) is a count and then the items
 -- ) -> one character per task, '1' recorded, '0' no longer ours
 --
@@ -30,16 +34,23 @@
 -- (the states are kept under E.164), and with ``--receipts-list`` every state written is also
 -- pushed to the changes list, capped. The payload is kept with the receipts for
 -- ``--dead-letter-undelivered``. The recipients sent and dead-lettered are also counted per minute
--- (kept two hours), for the dashboard's send-rate chart.
+-- (kept two hours), for the dashboard's send-rate chart. Recipients due later join the scheduled set
+-- (their own member each, so nothing is scheduled twice or lost between the two), a task of a paused
+-- campaign is parked whole, cancelled recipients are counted, and a task of a campaign adds to its
+-- counters. The element's lane is forgotten with it.
 --
 -- Atomic because the task's leaving the processing list is what makes its outcome this worker's to
 -- record: checked and written together, two workers can never both record one task, and a crash
 -- leaves either all of a batch or none of it.
 
 local batch, marker_ttl, progress_ttl, first_string = take(), take(), take(), tonumber(take())
+local first_list = tonumber(take())
 local ttl, now, changes_max = take(), take(), tonumber(take())
-local kinds = {'list', 'list', 'hash', 'string', 'zset', 'list', 'hash', 'hash', 'list'}
-for i = 10, #KEYS do kinds[i] = (i < first_string) and 'hash' or 'string' end
+local prefix = take()  -- what a campaign's key starts with, before its name
+local kinds = {'list', 'list', 'hash', 'string', 'zset', 'list', 'hash', 'hash', 'list', 'hash', 'zset', 'zset'}
+for i = 13, #KEYS do
+  kinds[i] = (i < first_string) and 'hash' or ((i < first_list) and 'string' or 'list')
+end
 local bad = wrong_type(KEYS, kinds)
 if bad then return bad end
 local marker = redis.call('GET', KEYS[4])
@@ -57,6 +68,8 @@ local function reported(current, new)
     and (c.state == 'delivered' or c.state == 'undelivered') and c.message_id == n.message_id
 end
 local applied, sent, dead, tasks, segments, awaiting, changed = {}, 0, 0, 0, 0, 0, 0
+local cancelled = 0
+local campaign_fields = {'tasks', 'sent', 'dead', 'cancelled', 'scheduled', 'segments'}
 while a < #ARGV do
   local element, progress, keep = take(), key(), take()
   local task_sent, task_dead, task_segments = tonumber(take()), tonumber(take()), tonumber(take())
@@ -67,7 +80,25 @@ while a < #ARGV do
   for _, r in ipairs(receipts) do r[1] = KEYS[tonumber(r[1])] end
   local payload = key()
   local payload_value = payload and take()
+  local task_cancelled = tonumber(take())
+  local later = rows(2)  -- due (unix s), member
+  local parked = key()
+  local parked_value = parked and take()
+  local campaign = key()
+  local counts = {}
+  if campaign then for i = 1, #campaign_fields do counts[i] = tonumber(take()) end end
   if redis.call('LREM', KEYS[1], 1, element) == 1 then
+    forget_origin(KEYS[1], KEYS[10], element)
+    for _, l in ipairs(later) do redis.call('ZADD', KEYS[11], l[1], l[2]) end
+    if parked then redis.call('LPUSH', parked, parked_value) end
+    if campaign then
+      for i, field in ipairs(campaign_fields) do
+        if counts[i] ~= 0 then redis.call('HINCRBY', campaign, field, counts[i]) end
+      end
+      redis.call('EXPIRE', campaign, ttl)
+      redis.call('ZADD', KEYS[12], now, string.sub(campaign, #prefix + 1))
+    end
+    cancelled = cancelled + task_cancelled
     for _, envelope in ipairs(envelopes) do redis.call('LPUSH', KEYS[2], envelope) end
     if progress then
       if keep == '1' then redis.call('EXPIRE', progress, progress_ttl) else redis.call('DEL', progress) end
@@ -106,6 +137,7 @@ redis.call('HINCRBY', KEYS[3], 'sent', sent)
 redis.call('HINCRBY', KEYS[3], 'dead', dead)
 redis.call('HINCRBY', KEYS[3], 'tasks', tasks)
 redis.call('HINCRBY', KEYS[3], 'segments', segments)
+if cancelled > 0 then redis.call('HINCRBY', KEYS[3], 'cancelled', cancelled) end
 if sent + dead > 0 then
   redis.call('HINCRBY', KEYS[7], 'sent', sent)
   redis.call('HINCRBY', KEYS[7], 'dead', dead)
