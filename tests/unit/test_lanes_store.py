@@ -26,7 +26,9 @@ def lanes_queue(r: fakeredis.FakeRedis) -> RedisQueue:
 
 
 def task(template: object, n: int, **extra: object) -> bytes:
-    return json.dumps({"template_id": template, "mobiles": ["13800138000"], "content": f"m{n}", **extra}).encode()
+    return json.dumps(
+        {"template_id": template, "mobiles": ["13800138000"], "content": f"m{n}", **extra}
+    ).encode()
 
 
 def lane_list(r: fakeredis.FakeRedis, name: str) -> list[bytes]:
