@@ -35,7 +35,8 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
                               producer under the number as pushed: ``SmsQueue::pushWithId``, ``enqueue
                               --id``), ``sent`` (accepted by the provider: ``provider``,
                               ``message_id``), ``dead`` (``reason``, ``error``), then from reports
-                              ``delivered`` / ``undelivered`` (``code``, ``text``, ``history``).
+                              ``delivered`` / ``undelivered`` (``code``, ``text``, ``history``); ``scheduled``
+                              and ``deferred`` (quiet hours) with ``until`` (unix s), ``cancelled``.
 - ``{Q}:receipt:<provider>:<message id>:<number>``  string, TTL ``receipt_ttl``. JSON ``{"id", "number",
                               "at"}``: the task and number a vendor's delivery report will name; once
                               a report is applied also ``reported`` (its state) and ``reported_at``.
@@ -62,8 +63,8 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
                               app ``brPop``s it to update its own records.
 - ``{Q}:ratelimit:<provider>`` string with a TTL. The GCRA state of ``--rate-limit``, shared by every
                               worker on this Redis (see ``ratelimit.py``).
-- ``{Q}:stats``               hash. Counters: ``sent`` and ``dead`` recipients, ``tasks`` settled,
-                              ``segments`` (SMS parts, as the first provider counts them); from
+- ``{Q}:stats``               hash. Counters: ``sent``, ``dead`` and ``cancelled`` recipients, ``tasks``
+                              settled, ``segments`` (SMS parts, as the first provider counts them); from
                               delivery reports ``delivered``, ``undelivered`` and ``unmatched``.
 - ``{Q}:minute:<n>``          hash, TTL 2 h. ``sent`` and ``dead`` recipients settled in minute ``n``
                               (unix time // 60), written by the settle script: the dashboard's chart.
@@ -72,6 +73,31 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
                               least (``stats``, the metrics, the dashboard).
 - ``{Q}:layout``              string. Set once the keys of the old layout have been looked for and
                               moved (``upgrade.py``), so later starts do not scan for them again.
+- ``{Q}:lane:<name>``        list. A lane's queue, like ``Q`` itself (LPUSH at the left, workers take
+                              from the right). When lanes are declared, workers move each element
+                              of ``Q`` into the list of its lane (the task's ``lane``, else its
+                              ``template_id``'s, else ``default``). Names match
+                              ``[a-z0-9][a-z0-9_-]{0,31}``.
+- ``{Q}:scheduled``           sorted set. Tasks to send later (``send_at``): member = 16 hex chars, then
+                              lane, campaign, recipient count and the task's bytes, joined by
+                              newlines; score = unix s when due. Workers move due members into
+                              their lane (or ``Q``), once.
+- ``{Q}:paused``              hash. ``all`` | ``lane:<name>`` | ``provider:<name>`` |
+                              ``campaign:<name>`` -> JSON ``{"at", "by"}``. Present = paused: no new
+                              send starts for it; what it covers stays queued.
+- ``{Q}:parked:<campaign>``   list. The lane, a newline, the element: tasks of a paused campaign a
+                              worker took, moved back to the front of their lanes on resume or cancel.
+- ``{Q}:cancel:id:<id>``      string, TTL ``receipt_ttl``. JSON ``{"at", "by"}``: the task with this
+                              ``id`` is cancelled; workers end its recipients not yet sent
+                              ``cancelled``.
+- ``{Q}:cancel:campaign:<name>`` string, TTL ``receipt_ttl``. The same for every task of the campaign.
+- ``{Q}:campaign:<name>``     hash, TTL ``receipt_ttl`` (refreshed on each write). Counters ``tasks``,
+                              ``sent``, ``dead``, ``cancelled``, ``scheduled``, ``delivered``,
+                              ``undelivered``, ``segments``.
+- ``{Q}:campaigns``           sorted set. Campaign name -> unix s of its last write (entries older
+                              than ``receipt_ttl`` are dropped when read).
+- ``{Q}:origin:<worker>``     hash. A worker's claimed element -> the lane it came from, so that it
+                              goes back to that lane, not to ``Q``.
 - ``{Q}:session:<id>``        string with a TTL (the idle timeout). A dashboard login: JSON with the
                               user, role, a digest of the user's line in the users file (a changed
                               password or role, or a removed user, ends it), when it began, its CSRF
@@ -147,6 +173,45 @@ class Keys:
     @property
     def stats(self) -> str:
         return f"{self.prefix}:stats"
+
+    def lane(self, name: str) -> str:
+        """A lane's queue (a list, like ``queue``)."""
+        return f"{self.prefix}:lane:{name}"
+
+    @property
+    def scheduled(self) -> str:
+        """Tasks to send later, scored by when they are due (a sorted set)."""
+        return f"{self.prefix}:scheduled"
+
+    @property
+    def paused(self) -> str:
+        """What is paused: scope -> JSON ``{"at", "by"}`` (a hash)."""
+        return f"{self.prefix}:paused"
+
+    def parked(self, campaign: str) -> str:
+        """Tasks of a paused campaign a worker took: the lane, a newline, the element (a list)."""
+        return f"{self.prefix}:parked:{campaign}"
+
+    def cancel_id(self, task_id: str) -> str:
+        """Present: the task with this ``id`` is cancelled."""
+        return f"{self.prefix}:cancel:id:{task_id}"
+
+    def cancel_campaign(self, name: str) -> str:
+        """Present: every task of this campaign is cancelled."""
+        return f"{self.prefix}:cancel:campaign:{name}"
+
+    def campaign(self, name: str) -> str:
+        """A campaign's counters (a hash)."""
+        return f"{self.prefix}:campaign:{name}"
+
+    @property
+    def campaigns(self) -> str:
+        """Campaign name -> unix s of its last write (a sorted set)."""
+        return f"{self.prefix}:campaigns"
+
+    def origin(self, worker_id: str) -> str:
+        """A worker's claimed element -> the lane it came from (a hash)."""
+        return f"{self.prefix}:origin:{worker_id}"
 
     def processing(self, worker_id: str) -> str:
         return f"{self.prefix}:processing:{worker_id}"
