@@ -21,6 +21,7 @@ from smsworker.cli.errors import SettingError, friendly_errors
 from smsworker.cli.options import common_options, plural, settings_from
 from smsworker.config.settings import Settings
 from smsworker.language import Text, say
+from smsworker.providers.registry import FACTORIES
 from smsworker.receipts import is_time
 from smsworker.store.control import CampaignCounts, Pause, TrafficControl, check_name
 
@@ -91,10 +92,14 @@ def _scope(settings: Settings, lane: str | None, provider: str | None) -> tuple[
         name = lane_name(settings, lane)
         return f"lane:{name}", Text(f"lane {name}", f"通道 {name}")
     if provider is not None:
-        try:
-            check_name("provider", provider)
-        except ValueError as exc:
-            raise SettingError(f"--provider: {exc}") from None
+        if provider not in FACTORIES:
+            known = ", ".join(sorted(FACTORIES))
+            raise SettingError(
+                say(
+                    f"invalid --provider {provider!r}: not a provider (one of {known})",
+                    f"--provider {provider!r} 无效：不是服务商（可选 {known}）",
+                )
+            )
         return f"provider:{provider}", Text(f"provider {provider}", f"服务商 {provider}")
     return "all", Text("everything", "全部发送")
 

@@ -77,6 +77,11 @@ def test_pause_and_resume_everything_a_lane_or_a_provider(run: Any, control: Tra
 def test_pause_refuses_a_bad_name_or_two_scopes_at_once(run: Any, control: TrafficControl) -> None:
     bad = run("pause", "--lane", "OTP")
     assert bad.exit_code == 2 and bad.stderr.startswith("Error: --lane: invalid lane name 'OTP': lowercase")
+    unknown = run("pause", "--provider", "alyun")
+    assert (
+        unknown.exit_code == 2
+        and "not a provider (one of aliyun, http, log, tencent, twilio)" in unknown.stderr
+    )
     both = run("pause", "--lane", "otp", "--provider", "aliyun")
     assert both.exit_code == 2 and "not both" in both.stderr
     assert control.paused() == []
