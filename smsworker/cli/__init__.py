@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from smsworker import __version__
+from smsworker.cli.control_commands import campaign, cancel, pause, resume
 from smsworker.cli.dashboard_command import dashboard
 from smsworker.cli.dlq_commands import dlq
 from smsworker.cli.enqueue_command import enqueue
@@ -34,7 +35,21 @@ def cli() -> None:
     """
 
 
-for command in (run, drain, check, enqueue, stats, status, dlq, receipts, dashboard):
+for command in (
+    run,
+    drain,
+    check,
+    enqueue,
+    stats,
+    status,
+    pause,
+    resume,
+    cancel,
+    campaign,
+    dlq,
+    receipts,
+    dashboard,
+):
     cli.add_command(command)
 
 

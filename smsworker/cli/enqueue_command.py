@@ -5,11 +5,15 @@
 from __future__ import annotations
 
 import json
+import math
+import time
+from datetime import datetime
 from typing import Any
 
 import click
 
 from smsworker.app import build_parser, open_queue
+from smsworker.cli.control_commands import campaign_name, lane_name, local_text
 from smsworker.cli.errors import SettingError, friendly_errors
 from smsworker.cli.options import common_options, plural, settings_from
 from smsworker.config.settings import Settings
@@ -19,6 +23,9 @@ from smsworker.store.status import StatusBook
 from smsworker.strict_json import is_text
 from smsworker.task import encode_task
 
+# How far ahead a task may be scheduled; further is taken for a mistake (a date in milliseconds).
+SEND_AT_MAX_AHEAD_S = 366 * 24 * 3600
+
 
 @click.command()
 @common_options
@@ -27,6 +34,23 @@ from smsworker.task import encode_task
 @click.option("--content", required=True, help="Message text.")
 @click.option("--params", help='Template variables as a JSON object, e.g. \'{"code": "1234"}\'.')
 @click.option("--id", "task_id", help="Idempotency key: recipients already sent under it are not sent again.")
+@click.option(
+    "--lane",
+    help="The lane to send it in (a [lanes.<name>] table of the settings); without one the worker "
+    "picks by template_id, else the default lane.",
+)
+@click.option(
+    "--send-at",
+    "send_at",
+    metavar="WHEN",
+    help="Send it then, not now: unix seconds (1767225600) or RFC 3339 with an offset "
+    "(2026-01-01T08:00:00+08:00); at most 366 days ahead. Until then it waits in the schedule "
+    "('smsworker status --id' shows it scheduled).",
+)
+@click.option(
+    "--campaign",
+    help="Count it in this campaign (1-64 characters): 'smsworker campaign show|pause|cancel NAME'.",
+)
 @click.option(
     "--force",
     is_flag=True,
@@ -39,20 +63,26 @@ def enqueue(
     content: str,
     params: str | None,
     task_id: str | None,
+    lane: str | None,
+    send_at: str | None,
+    campaign: str | None,
     force: bool,
     **flags: Any,
 ) -> None:
     """Push one task in exactly the format PHP producers use (LPUSH onto the queue).
 
     What the worker would dead-letter is refused: a bad --params, an empty --content, a --mobile
-    that is not a phone number (unless --force).
+    that is not a phone number (unless --force), a --send-at that is not a time or is more than
+    366 days ahead. A --send-at in the past means now.
     """
     settings = settings_from(flags)
     _check_text(
         ("--template-id", template_id), ("--content", content), ("--id", task_id), ("--params", params)
     )
     _check_text(*(("--mobile", m) for m in mobiles))
+    _check_text(("--lane", lane), ("--send-at", send_at), ("--campaign", campaign))
     data = _task_fields(template_id, mobiles, content, params, task_id)
+    due = _traffic_fields(data, settings, lane, send_at, campaign)
     try:
         payload = encode_task(data)
         task = build_parser(settings).parse(payload)
@@ -72,6 +102,75 @@ def enqueue(
     click.echo(
         f"queued 1 task for {plural(len(mobiles), 'recipient')} on {settings.queue} (queue length {length})"
     )
+    if due is not None:
+        click.echo(
+            say(
+                f"to be sent at {local_text(due)}: workers hold it in the schedule until then",
+                f"将于 {local_text(due)} 发送：在此之前 worker 把它放在定时队列中",
+            )
+        )
+
+
+def _traffic_fields(
+    data: dict[str, Any], settings: Settings, lane: str | None, send_at: str | None, campaign: str | None
+) -> float | None:
+    """Add ``lane``, ``send_at`` and ``campaign`` to the task, each checked as the worker would; when
+    it is due, if later than now."""
+    if lane is not None:
+        data["lane"] = lane_name(settings, lane)
+    if campaign is not None:
+        data["campaign"] = campaign_name(campaign)
+    if send_at is None:
+        return None
+    due = send_at_seconds(send_at, time.time())
+    data["send_at"] = int(due) if due == int(due) else due
+    return due if due > time.time() else None
+
+
+def send_at_seconds(text: str, now: float) -> float:
+    """``--send-at`` as unix seconds: a number of them, or an RFC 3339 time with its offset. Refused
+    (one line saying what is expected) when unreadable or more than 366 days after ``now``: the
+    worker would dead-letter the task as invalid_task."""
+    written = text.strip()
+    try:
+        due = float(written)
+    except ValueError:
+        due = _rfc3339(written)
+    if not math.isfinite(due) or due < 0:
+        raise SettingError(
+            say(
+                f"invalid --send-at {text!r}: not a time (unix seconds, or RFC 3339 such as "
+                "2026-01-01T08:00:00+08:00)",
+                f"--send-at {text!r} 无效：不是时间（unix 秒数，或 RFC 3339，如 2026-01-01T08:00:00+08:00）",
+            )
+        )
+    if due > now + SEND_AT_MAX_AHEAD_S:
+        raise SettingError(
+            say(
+                f"invalid --send-at {text!r}: more than 366 days ahead ({local_text(due)}); the worker "
+                "would dead-letter the task as invalid_task",
+                f"--send-at {text!r} 无效：超过 366 天之后（{local_text(due)}），worker 会把任务作为 "
+                "invalid_task 放进死信队列",
+            )
+        )
+    return round(due, 3)
+
+
+def _rfc3339(text: str) -> float:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return math.nan
+    if when.tzinfo is None:
+        raise SettingError(
+            say(
+                f"invalid --send-at {text!r}: no offset; write it with one (Z, +08:00) so that it "
+                "means the same moment on every machine",
+                f"--send-at {text!r} 无效：没有时区偏移；请带上偏移（Z、+08:00），"
+                "使它在每台机器上都是同一时刻",
+            )
+        )
+    return when.timestamp()
 
 
 def _not_numbers(invalid: tuple[str, ...], settings: Settings, force: bool) -> None:

@@ -38,8 +38,8 @@ Figures = dict[str, Any]
 )
 @click.option("--count", type=click.IntRange(min=1), help="With --watch: stop after this many refreshes.")
 def stats(as_json: bool, watch: bool, interval: float, count: int | None, **flags: Any) -> None:
-    """Queue, processing and dead-letter lengths, live workers, the oldest waiting task's age, and
-    totals so far.
+    """Queue, processing and dead-letter lengths, live workers, the oldest waiting task's age,
+    totals so far, tasks scheduled for later, recipients cancelled, and what is paused.
 
     With --watch, a Redis that stops answering is waited for (a line on stderr says so) and the
     view goes on when it is back; only a Redis unreachable at the start is an error.
@@ -55,13 +55,21 @@ def stats(as_json: bool, watch: bool, interval: float, count: int | None, **flag
         click.echo(json.dumps(figures))
         return
     for name, value in figures.items():
-        shown = value if name != "oldest_age_s" else "-" if value is None else f"{value:.1f}"
-        click.echo(f"{name:<18}{shown}")
+        click.echo(f"{name:<18}{_shown(name, value)}")
+
+
+def _shown(name: str, value: Any) -> Any:
+    if name == "oldest_age_s":
+        return "-" if value is None else f"{value:.1f}"
+    if name == "paused":
+        return ", ".join(value) or "-"
+    return value
 
 
 def _figures(settings: Settings, queue: RedisQueue) -> Figures:
-    """What ``stats`` shows: how Redis is reached, then the queue's figures."""
-    return {"redis": redis_mode(settings, queue), **queue.figures()}
+    """What ``stats`` shows: how Redis is reached, the queue's figures, then what is paused (scopes:
+    ``all``, ``lane:<name>``, ``provider:<name>``, ``campaign:<name>``)."""
+    return {"redis": redis_mode(settings, queue), **queue.figures(), "paused": queue.paused_scopes()}
 
 
 class _Watch:
@@ -130,6 +138,8 @@ class _Watch:
             f"workers {figures['workers']}  oldest {'-' if age is None else f'{age:.0f} s'}  "
             f"sent {figures['sent_total']} ({_per_s(sent_rate)})  "
             f"failed {figures['dead_total']} ({_per_s(dead_rate)})  segments {figures['segments_total']}"
+            f"  scheduled {figures['scheduled']}  cancelled {figures['cancelled_total']}"
+            + (f"  paused {', '.join(figures['paused'])}" if figures["paused"] else "")
         )
 
     def _rate(self, now: float, figures: Figures, name: str) -> float | None:

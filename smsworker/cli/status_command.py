@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from smsworker.app import open_queue
+from smsworker.cli.control_commands import local_text
 from smsworker.cli.errors import friendly_errors
 from smsworker.cli.options import common_options, settings_from
 from smsworker.config.settings import Settings
@@ -28,6 +29,9 @@ def status(task_id: str | None, mobile: str | None, as_json: bool, **flags: Any)
 
     \b
     queued       pushed (SmsQueue::pushWithId, enqueue --id), not settled yet
+    scheduled    waiting for its send_at (until: when, in local time)
+    deferred     held by its lane's quiet hours (until: when they end, in local time)
+    cancelled    not sent: the task or its campaign was cancelled ('smsworker cancel')
     sent         the provider accepted it (with its message id, if it gave one)
     delivered    the vendor's delivery report says it reached the phone
     undelivered  the report says it did not (with the vendor's code and text)
@@ -89,9 +93,13 @@ def _line(number: str, state: dict[str, Any]) -> str:
     at = state.get("at")
     # A state written by hand (or by an older smsworker) may hold anything: show it, never fail on it.
     when = utc_text(datetime.fromtimestamp(at, UTC)) if is_time(at) else f"at={at!r}"
-    detail = " ".join(
+    until = state.get("until")
+    # scheduled, deferred: when it is due, in the reader's own time (they plan by it).
+    shown = [f"until={local_text(until) if is_time(until) else repr(until)}"] if "until" in state else []
+    shown += [
         f"{name}={state[name]}"
         for name in ("provider", "message_id", "reason", "code", "error")
         if name in state
-    )
+    ]
+    detail = " ".join(shown)
     return f"{number:<16} {state['state']:<10} {when}  {detail}".rstrip()

@@ -38,6 +38,7 @@ class _QueueLengths(Collector):
                 self._queue = self._queue()
             stats = self._queue.stats()
             oldest = self._queue.oldest_age_s()
+            paused = self._queue.paused_scopes()
         except Exception:  # Redis away: report nothing rather than fail the scrape
             return
         for name, value in (("queue", stats.queue), ("processing", stats.processing), ("dead", stats.dead)):
@@ -51,6 +52,24 @@ class _QueueLengths(Collector):
             "How long the next task to be taken has waited, at least (0 when the queue is empty)",
             value=oldest or 0.0,
         )
+        yield paused_family(paused)
+
+
+def paused_family(scopes: Sequence[str]) -> GaugeMetricFamily:
+    """``smsworker_paused``: 1 for each paused lane or provider scope, ``*`` standing for every lane or
+    every provider (``all`` is lane="*", provider="*"). A campaign's pause is not in it: campaigns
+    come and go by the thousand, a label of theirs would too (``smsworker campaign list`` shows them)."""
+    family = GaugeMetricFamily(
+        "smsworker_paused",
+        "1 for each paused scope (lane or provider; '*' is every one); paused work stays queued",
+        labels=["lane", "provider"],
+    )
+    for scope in scopes:
+        kind, _, name = scope.partition(":")
+        labels = {"all": ["*", "*"], "lane": [name, "*"], "provider": ["*", name]}.get(kind)
+        if labels is not None:
+            family.add_metric(labels, 1)
+    return family
 
 
 def multiprocess_mode() -> bool:

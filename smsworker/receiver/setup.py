@@ -97,6 +97,7 @@ def _receipt_store(settings: Settings, queue: RedisQueue) -> ReceiptStore:
         changes_max=changes_max,
         undelivered_parser=parser,
         hold_max=_hold_max(settings),
+        receipt_ttl_s=settings.receipt_ttl,
     )
 
 

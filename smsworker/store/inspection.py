@@ -26,6 +26,8 @@ class Stats:
     unmatched_reports: int = 0
     awaiting_receipt: int = 0  # accepted with a vendor id, no report yet (within the receipt TTL)
     held_reports: int = 0  # reports that came before their task settled, waiting for its receipt
+    scheduled: int = 0  # tasks waiting for their send_at (ZCARD of the scheduled set)
+    cancelled_total: int = 0  # recipients ended as cancelled
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -40,11 +42,12 @@ class Inspection(Workers):
         pipe.hgetall(self.keys.stats)
         pipe.zcard(self.keys.awaiting)
         pipe.zcard(self.keys.held_since)
+        pipe.zcard(self.keys.scheduled)
         for worker_id in workers:
             pipe.llen(self.keys.processing(worker_id))
         for worker_id in workers:
             pipe.exists(self.keys.heartbeat(worker_id))
-        queue_len, dead_len, counters, awaiting, held, *rest = pipe.execute()
+        queue_len, dead_len, counters, awaiting, held, scheduled, *rest = pipe.execute()
         count = {k.decode(): int(v) for k, v in counters.items()}
         return Stats(
             queue=queue_len,
@@ -60,7 +63,13 @@ class Inspection(Workers):
             unmatched_reports=count.get("unmatched", 0),
             awaiting_receipt=awaiting,
             held_reports=held,
+            scheduled=scheduled,
+            cancelled_total=count.get("cancelled", 0),
         )
+
+    def paused_scopes(self) -> list[str]:
+        """What is paused (``all``, ``lane:<name>``, ``provider:<name>``, ``campaign:<name>``), sorted."""
+        return sorted(field.decode("utf-8", "replace") for field in self._r.hkeys(self.keys.paused))
 
     def figures(self, now: float | None = None) -> dict[str, int | float | None]:
         """What ``stats`` and the dashboard's overview show: ``stats()``'s counts and

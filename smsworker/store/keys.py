@@ -35,7 +35,8 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
                               producer under the number as pushed: ``SmsQueue::pushWithId``, ``enqueue
                               --id``), ``sent`` (accepted by the provider: ``provider``,
                               ``message_id``), ``dead`` (``reason``, ``error``), then from reports
-                              ``delivered`` / ``undelivered`` (``code``, ``text``, ``history``).
+                              ``delivered`` / ``undelivered`` (``code``, ``text``, ``history``); ``scheduled``
+                              and ``deferred`` (quiet hours) with ``until`` (unix s), ``cancelled``.
 - ``{Q}:receipt:<provider>:<message id>:<number>``  string, TTL ``receipt_ttl``. JSON ``{"id", "number",
                               "at"}``: the task and number a vendor's delivery report will name; once
                               a report is applied also ``reported`` (its state) and ``reported_at``.
@@ -82,8 +83,8 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
 - ``{Q}:campaigns``           sorted set. Campaign name -> when it was last written (unix s).
 - ``{Q}:ratelimit:<provider>`` string with a TTL. The GCRA state of ``--rate-limit``, shared by every
                               worker on this Redis (see ``ratelimit.py``).
-- ``{Q}:stats``               hash. Counters: ``sent`` and ``dead`` recipients, ``tasks`` settled,
-                              ``segments`` (SMS parts, as the first provider counts them); from
+- ``{Q}:stats``               hash. Counters: ``sent``, ``dead`` and ``cancelled`` recipients, ``tasks``
+                              settled, ``segments`` (SMS parts, as the first provider counts them); from
                               delivery reports ``delivered``, ``undelivered`` and ``unmatched``.
 - ``{Q}:minute:<n>``          hash, TTL 2 h. ``sent`` and ``dead`` recipients settled in minute ``n``
                               (unix time // 60), written by the settle script: the dashboard's chart.
@@ -168,6 +169,45 @@ class Keys:
     def stats(self) -> str:
         return f"{self.prefix}:stats"
 
+    def lane(self, name: str) -> str:
+        """A lane's queue (a list, like ``queue``)."""
+        return f"{self.prefix}:lane:{name}"
+
+    @property
+    def scheduled(self) -> str:
+        """Tasks to send later, scored by when they are due (a sorted set)."""
+        return f"{self.prefix}:scheduled"
+
+    @property
+    def paused(self) -> str:
+        """What is paused: scope -> JSON ``{"at", "by"}`` (a hash)."""
+        return f"{self.prefix}:paused"
+
+    def parked(self, campaign: str) -> str:
+        """Tasks of a paused campaign a worker took: the lane, a newline, the element (a list)."""
+        return f"{self.prefix}:parked:{campaign}"
+
+    def cancel_id(self, task_id: str) -> str:
+        """Present: the task with this ``id`` is cancelled."""
+        return f"{self.prefix}:cancel:id:{task_id}"
+
+    def cancel_campaign(self, name: str) -> str:
+        """Present: every task of this campaign is cancelled."""
+        return f"{self.prefix}:cancel:campaign:{name}"
+
+    def campaign(self, name: str) -> str:
+        """A campaign's counters (a hash)."""
+        return f"{self.prefix}:campaign:{name}"
+
+    @property
+    def campaigns(self) -> str:
+        """Campaign name -> unix s of its last write (a sorted set)."""
+        return f"{self.prefix}:campaigns"
+
+    def origin(self, worker_id: str) -> str:
+        """A worker's claimed element -> the lane it came from (a hash)."""
+        return f"{self.prefix}:origin:{worker_id}"
+
     def processing(self, worker_id: str) -> str:
         return f"{self.prefix}:processing:{worker_id}"
 
@@ -176,43 +216,6 @@ class Keys:
 
     def settle_marker(self, worker_id: str) -> str:
         return f"{self.prefix}:settled:{worker_id}"
-
-    def lane(self, name: str) -> str:
-        """A lane's list (lanes declared)."""
-        return f"{self.prefix}:lane:{name}"
-
-    def origin(self, worker_id: str) -> str:
-        """Which lane each element of a worker's processing list came from."""
-        return f"{self.prefix}:origin:{worker_id}"
-
-    @property
-    def scheduled(self) -> str:
-        """Tasks due later, scored by when."""
-        return f"{self.prefix}:scheduled"
-
-    @property
-    def paused(self) -> str:
-        """What is paused: scope -> JSON {at, by}."""
-        return f"{self.prefix}:paused"
-
-    def parked(self, campaign: str) -> str:
-        """Tasks of a paused campaign a worker took, until it resumes."""
-        return f"{self.prefix}:parked:{campaign}"
-
-    def cancel_id(self, task_id: str) -> str:
-        return f"{self.prefix}:cancel:id:{task_id}"
-
-    def cancel_campaign(self, name: str) -> str:
-        return f"{self.prefix}:cancel:campaign:{name}"
-
-    def campaign(self, name: str) -> str:
-        """A campaign's counters."""
-        return f"{self.prefix}:campaign:{name}"
-
-    @property
-    def campaigns(self) -> str:
-        """Campaign name -> when it was last written."""
-        return f"{self.prefix}:campaigns"
 
     def ratelimit(self, provider: str) -> str:
         return f"{self.prefix}:ratelimit:{provider}"

@@ -28,6 +28,8 @@ from smsworker.errors import InvalidTask
 from smsworker.outcome import Failure
 from smsworker.receipts import change_json, is_time, parse_record, parse_state, state_json
 from smsworker.store import scripts
+from smsworker.store.control import is_campaign_name
+from smsworker.store.keys import RECEIPT_TTL_S
 from smsworker.store.queue import RedisQueue
 from smsworker.task import SmsTask, TaskParser
 
@@ -72,8 +74,10 @@ class ReceiptStore:
         changes_max: int = 0,
         undelivered_parser: TaskParser | None = None,
         hold_max: int = 0,
+        receipt_ttl_s: int = RECEIPT_TTL_S,
     ) -> None:
         self._client: Any = queue.client
+        self._receipt_ttl_s = receipt_ttl_s  # how long a campaign's counters outlive their last write
         self._keys = queue.keys
         # Reports held at most (receipt keys) for a record to appear; 0: none, unmatched at once.
         self._hold_max = hold_max
@@ -158,9 +162,20 @@ class ReceiptStore:
             self._queue_status(pipe, status_key, task_id, _moved(parse_state(status), report, at), report)
         pipe.zrem(self._keys.awaiting, receipt_key)
         pipe.hincrby(self._keys.stats, report.state, 1)
+        self._count_campaign(pipe, record.get("campaign"), report.state)
         pipe.execute()
         accepted = record.get("at")
         return Applied(report.state, report, max(0.0, at - accepted) if is_time(accepted) else None)
+
+    def _count_campaign(self, pipe: Any, campaign: Any, state: str) -> None:
+        """A report on a campaign's recipient counts in the campaign's hash, whose TTL restarts, and
+        makes it the campaign's last write (``campaign list``)."""
+        if not isinstance(campaign, str) or not is_campaign_name(campaign):
+            return
+        key = self._keys.campaign(campaign)
+        pipe.hincrby(key, state, 1)
+        pipe.expire(key, self._receipt_ttl_s)
+        pipe.zadd(self._keys.campaigns, {campaign: time.time()})
 
     def _queue_dead_letter(self, pipe: Any, letter: tuple[list[bytes], str | None], number: str) -> None:
         envelopes, progress_key = letter

@@ -27,6 +27,9 @@ CASES = {
         {"series": 'smsworker_worker_starts_total{job="down"}', "values": "1 2 3 4 5 6 7 8x33"},
         {"series": 'smsworker_receipts_total{job="down",state="delivered"}', "values": "0+1x40"},
         {"series": 'smsworker_receipts_total{job="down",state="undelivered"}', "values": "0+1x40"},
+        # A pause: everything paused on "down" for 80 minutes, one lane on "ok" for half an hour.
+        {"series": 'smsworker_paused{job="down",lane="*",provider="*"}', "values": "1x80"},
+        {"series": 'smsworker_paused{job="ok",lane="otp",provider="*"}', "values": "1x30"},
     ],
     "alert_rule_test": [
         {"eval_time": "1m", "alertname": "SmsNoWorkerAlive", "exp_alerts": []},
@@ -61,6 +64,14 @@ CASES = {
             "alertname": "SmsUndeliveredRatioHigh",
             "exp_alerts": [{"exp_labels": {"severity": "warning", "job": "down"}}],
         },
+        {"eval_time": "50m", "alertname": "SmsPausedForAnHour", "exp_alerts": []},
+        {
+            "eval_time": "70m",
+            "alertname": "SmsPausedForAnHour",
+            "exp_alerts": [
+                {"exp_labels": {"severity": "warning", "job": "down", "lane": "*", "provider": "*"}}
+            ],
+        },
     ],
 }
 
@@ -73,7 +84,7 @@ def promtool(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 def test_promtool_accepts_the_rules(tmp_path: Path) -> None:
     checked = promtool("check", "rules", str(RULES), cwd=tmp_path)
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "SUCCESS: 6 rules found" in checked.stdout
+    assert "SUCCESS: 7 rules found" in checked.stdout
 
 
 def test_each_alert_fires_when_it_should_and_not_before(tmp_path: Path) -> None:

@@ -17,7 +17,10 @@ from smsworker.cli import cli
 # Flags of another command that a help text names on purpose, saying whose they are.
 ELSEWHERE = {
     ("status", "--receipt-ttl"),  # "the workers' --receipt-ttl"
-    ("receipts", "--receipt-ttl"),  # "the workers then keep each task's bytes ... (--receipt-ttl)"
+    ("receipts", "--receipt-ttl"),
+    ("cancel", "--receipt-ttl"),  # "kept for the workers' --receipt-ttl"
+    ("campaign list", "--receipt-ttl"),
+    ("campaign cancel", "--receipt-ttl"),  # "the workers then keep each task's bytes ... (--receipt-ttl)"
 }
 FLAG = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*[a-z0-9]")
 

@@ -38,6 +38,15 @@ def every_key(keys: Keys) -> list[str]:
         keys.receipt("tencent", "2433:1", "+8613800138000"),
         str(keys.progress("order-1", None)),
         str(keys.progress(None, "t0k")),
+        keys.lane("otp"),
+        keys.scheduled,
+        keys.paused,
+        keys.parked("spring"),
+        keys.cancel_id("order-1"),
+        keys.cancel_campaign("spring"),
+        keys.campaign("spring"),
+        keys.campaigns,
+        keys.origin(w),
     ]
 
 

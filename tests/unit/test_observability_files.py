@@ -58,7 +58,7 @@ def exported() -> tuple[set[str], set[str]]:
         for name, kept in registry._names_to_collectors.items():  # labels of metrics not yet seen
             labels.update(getattr(kept, "_labelnames", ()))
             names.add(name)
-    labels.update({"list"})  # smsworker_list_length's, collected at scrape time
+    labels.update({"list", "lane", "provider"})  # smsworker_list_length's, smsworker_paused's: at scrape time
     return names, labels
 
 
@@ -100,6 +100,7 @@ def test_every_alert_says_what_to_do() -> None:
         "SmsNoWorkerAlive",
         "SmsWorkerRestarting",
         "SmsUndeliveredRatioHigh",
+        "SmsPausedForAnHour",
     }
     for rule in rules:
         assert rule["labels"]["severity"] in {"warning", "critical"}

@@ -106,6 +106,8 @@ def test_settle_is_one_script(queue: RedisQueue, fake_redis: fakeredis.FakeRedis
         "unmatched_reports": 0,
         "awaiting_receipt": 0,
         "held_reports": 0,
+        "scheduled": 0,
+        "cancelled_total": 0,
     }
 
 
