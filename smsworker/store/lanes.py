@@ -112,11 +112,6 @@ class Lanes(QueueBase):
         args: list[str | int] = [repr(now), PROMOTE_MAX, self.keys.prefix, *names]
         return int(self._script(scripts.PROMOTE)(keys=keys, args=args))
 
-    def paused_scopes(self) -> dict[str, bytes]:
-        """What is paused now: scope -> its JSON."""
-        found: dict[bytes, bytes] = self._r.hgetall(self.keys.paused)
-        return {k.decode("utf-8", "replace"): v for k, v in found.items()}
-
     def cancelled(self, task_id: str | None, campaign: str | None) -> bool:
         """Whether the task with this id, or its campaign, was cancelled."""
         keys = []
