@@ -46,8 +46,9 @@ class SettleOp:
     cancelled: int = 0
     # Due later: (unix s, the scheduled set's member), added to ``{Q}:scheduled``.
     later: tuple[tuple[float, bytes], ...] = ()
-    # A task of a paused campaign: (its parked list, lane + "\n" + element).
-    parked: tuple[str, bytes] | None = None
+    # A task of a paused campaign: its parked list, lane + "\n" + element, the lane's list (where it
+    # goes instead if the campaign was resumed meanwhile) and the pause's field in ``{Q}:paused``.
+    parked: tuple[str, bytes, str, str] | None = None
     # The task's campaign counters key and what to add: tasks, sent, dead, cancelled, scheduled, segments.
     campaign_key: str | None = None
     campaign_counts: tuple[int, int, int, int, int, int] = (0, 0, 0, 0, 0, 0)
@@ -97,11 +98,12 @@ def _settle_keys(keys: Keys, worker_id: str, ops: Sequence[SettleOp]) -> tuple[l
         keys.origin(worker_id),
         keys.scheduled,
         keys.campaigns,
+        keys.paused,
     ]
     hashes = [k for op in ops for k in (op.progress_key, op.status_key, op.campaign_key) if k is not None]
     strings = [key for op in ops for key, _ in op.receipts]
     strings += [op.payload[0] for op in ops if op.payload is not None]
-    lists = [op.parked[0] for op in ops if op.parked is not None]
+    lists = [key for op in ops if op.parked is not None for key in (op.parked[0], op.parked[2])]
     first_string = len(fixed) + len(hashes) + 1
     return fixed + hashes + strings + lists, first_string, first_string + len(strings)
 
@@ -127,6 +129,8 @@ def _put_op(call: ScriptArgs, op: SettleOp, changes_max: int) -> None:
     call.key(op.parked[0] if op.parked else None)
     if op.parked:
         call.put(op.parked[1])
+        call.key(op.parked[2])
+        call.put(op.parked[3])
     call.key(op.campaign_key)
     if op.campaign_key:
         call.put(*op.campaign_counts)

@@ -204,6 +204,7 @@ def _settler(
         receipt_ttl_s=options.receipt_ttl_s,
         changes_max=options.changes_max,
         keep_payloads=options.keep_payloads,
+        lanes_declared=bool(options.lanes),
     )
 
 

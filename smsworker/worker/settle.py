@@ -64,7 +64,9 @@ class Settler:
         receipt_ttl_s: int = RECEIPT_TTL_S,
         changes_max: int = 0,
         keep_payloads: bool = False,
+        lanes_declared: bool = False,
     ) -> None:
+        self._lanes_declared = lanes_declared
         self._receipt_ttl_s = receipt_ttl_s
         self._keep_payloads = keep_payloads
         self._changes_max = changes_max
@@ -137,12 +139,19 @@ class Settler:
             payload=(payload_key, flight.raw) if payload_key else None,
             cancelled=len(flight.cancelled),
             later=tuple((due, member) for due, member, _, _ in flight.later),
-            parked=(keys.parked(task.campaign), f"{flight.lane}\n".encode() + flight.element)
-            if flight.parked and task.campaign is not None
-            else None,
+            parked=self._parked(flight),
             campaign_key=keys.campaign(task.campaign) if task.campaign is not None else None,
             campaign_counts=_campaign_counts(flight),
         )
+
+    def _parked(self, flight: TaskInFlight) -> tuple[str, bytes, str, str] | None:
+        campaign = flight.task.campaign
+        if not flight.parked or campaign is None:
+            return None
+        keys = self._redis.keys
+        lane_key = keys.lane(flight.lane) if self._lanes_declared else keys.queue
+        value = f"{flight.lane if self._lanes_declared else ''}\n".encode() + flight.element
+        return (keys.parked(campaign), value, lane_key, f"campaign:{campaign}")
 
     def reject(self, rejected: Rejected) -> None:
         """Dead-letter an element that is not a sendable task, whole."""

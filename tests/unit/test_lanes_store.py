@@ -145,8 +145,17 @@ def test_settle_forgets_the_lane_schedules_parks_and_counts_the_campaign() -> No
             campaign_counts=(1, 1, 0, 0, 2, 1),
             cancelled=3,
         ),
-        SettleOp(element=second, parked=(queue.keys.parked("spring"), b"bulk\n" + second)),
+        SettleOp(
+            element=second,
+            parked=(
+                queue.keys.parked("spring"),
+                b"bulk\n" + second,
+                queue.keys.lane("bulk"),
+                "campaign:spring",
+            ),
+        ),
     ]
+    r.hset("{sms_queue}:paused", "campaign:spring", "{}")
     assert queue.settle("w", 1, ops) == [True, True]
     assert not r.exists("{sms_queue}:origin:w")
     assert r.zrange("{sms_queue}:scheduled", 0, -1, withscores=True) == [
@@ -159,6 +168,17 @@ def test_settle_forgets_the_lane_schedules_parks_and_counts_the_campaign() -> No
     assert r.hget("{sms_queue}:stats", "cancelled") == b"3"
     assert queue.settle("w", 1, ops) == [True, True]  # a retried batch writes nothing twice
     assert r.zcard("{sms_queue}:scheduled") == 1 and r.llen("{sms_queue}:parked:spring") == 1
+
+
+def test_a_task_parked_after_its_campaign_resumed_goes_back_to_the_front_of_its_lane() -> None:
+    r = fakeredis.FakeRedis()
+    queue = lanes_queue(r)
+    r.lpush(Q, task(9, 0), task(9, 1))
+    [(_, element)] = queue.take("w", [("bulk", 1)], 1).elements
+    parked = (queue.keys.parked("spring"), b"bulk\n" + element, queue.keys.lane("bulk"), "campaign:spring")
+    assert queue.settle("w", 1, [SettleOp(element=element, parked=parked)]) == [True]
+    assert not r.exists("{sms_queue}:parked:spring")  # resumed between the read and the settle
+    assert lane_list(r, "bulk") == [element, task(9, 1)]
 
 
 def test_due_tasks_enter_their_lane_once_and_the_rest_wait() -> None:

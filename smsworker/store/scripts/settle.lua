@@ -1,7 +1,7 @@
 -- settle(
 --   keys=[processing list, dead-letter list, stats, settle marker, awaiting set, changes list,
 --         this minute's counters, held reports, held-due list, origin hash, scheduled set,
---         campaigns set, then hash keys (progress, status, campaign), then string keys (receipt and
+--         campaigns set, paused hash, then hash keys (progress, status, campaign), then string keys (receipt and
 --         payload), then list keys (parked)],
 --   args=read in order with take(), as store/settling.py writes them (store/args.py):
 --     batch number, marker TTL, id-progress TTL, index in KEYS of the first string key,
@@ -11,7 +11,8 @@
 --       list(envelopes), status key, the count and the (number, state JSON, change JSON or '')
 --       triples, list(fields to drop), the count and the (receipt key, JSON) pairs,
 --       payload key and, if one, the payload, cancelled, the count and the (due, member) pairs to
---       schedule, parked list key and, if one, the parked value, campaign key and, if one, its
+--       schedule, parked list key and, if one, the parked value, the lane's list key and the pause's
+--       field, campaign key and, if one, its
 --       tasks, sent, dead, cancelled, scheduled and segments
 --   where a key is its index in KEYS (0: none) and list(x) is a count and then the items
 -- ) -> one character per task, '1' recorded, '0' no longer ours
@@ -36,7 +37,8 @@
 -- ``--dead-letter-undelivered``. The recipients sent and dead-lettered are also counted per minute
 -- (kept two hours), for the dashboard's send-rate chart. Recipients due later join the scheduled set
 -- (their own member each, so nothing is scheduled twice or lost between the two), a task of a paused
--- campaign is parked whole, cancelled recipients are counted, and a task of a campaign adds to its
+-- campaign is parked whole (or, when the campaign was resumed since it was read, put back at the
+-- front of its lane: parked after the resume, it would wait for the next one), cancelled recipients are counted, and a task of a campaign adds to its
 -- counters. The element's lane is forgotten with it.
 --
 -- Atomic because the task's leaving the processing list is what makes its outcome this worker's to
@@ -47,8 +49,10 @@ local batch, marker_ttl, progress_ttl, first_string = take(), take(), take(), to
 local first_list = tonumber(take())
 local ttl, now, changes_max = take(), take(), tonumber(take())
 local prefix = take()  -- what a campaign's key starts with, before its name
-local kinds = {'list', 'list', 'hash', 'string', 'zset', 'list', 'hash', 'hash', 'list', 'hash', 'zset', 'zset'}
-for i = 13, #KEYS do
+local kinds = {
+  'list', 'list', 'hash', 'string', 'zset', 'list', 'hash', 'hash', 'list', 'hash', 'zset', 'zset', 'hash'
+}
+for i = 14, #KEYS do
   kinds[i] = (i < first_string) and 'hash' or ((i < first_list) and 'string' or 'list')
 end
 local bad = wrong_type(KEYS, kinds)
@@ -83,14 +87,21 @@ while a < #ARGV do
   local task_cancelled = tonumber(take())
   local later = rows(2)  -- due (unix s), member
   local parked = key()
-  local parked_value = parked and take()
+  local parked_value, parked_lane, pause_field
+  if parked then parked_value, parked_lane, pause_field = take(), key(), take() end
   local campaign = key()
   local counts = {}
   if campaign then for i = 1, #campaign_fields do counts[i] = tonumber(take()) end end
   if redis.call('LREM', KEYS[1], 1, element) == 1 then
     forget_origin(KEYS[1], KEYS[10], element)
     for _, l in ipairs(later) do redis.call('ZADD', KEYS[11], l[1], l[2]) end
-    if parked then redis.call('LPUSH', parked, parked_value) end
+    if parked then
+      if redis.call('HEXISTS', KEYS[13], pause_field) == 1 then
+        redis.call('LPUSH', parked, parked_value)
+      else
+        redis.call('RPUSH', parked_lane, element)
+      end
+    end
     if campaign then
       for i, field in ipairs(campaign_fields) do
         if counts[i] ~= 0 then redis.call('HINCRBY', campaign, field, counts[i]) end
