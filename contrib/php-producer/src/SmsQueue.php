@@ -29,39 +29,90 @@ redis.call('EXPIRE', KEYS[2], ARGV[2])
 return length
 LUA;
 
-    // Resume or cancel a campaign, and move its parked tasks back to the front (the right end, where
-    // workers take from) of their lanes, in one step, so that each parked task is moved exactly once:
-    // none is lost between the read and the delete, and none is moved twice by two callers.
-    // KEYS[1] {Q}:parked:<name> (list; each element: lane, "\n", the task's bytes; newest on the
-    //         left, as workers LPUSH it), KEYS[2] Q, KEYS[3] {Q}:paused (resume) or
-    //         {Q}:cancel:campaign:<name> (cancel).
-    // ARGV[1] '{Q}:lane:', ARGV[2] 'resume' or 'cancel', ARGV[3] the paused field (resume) or the
-    //         cancel's JSON (cancel), ARGV[4] the cancel's TTL in seconds.
-    // Returns how many tasks were moved. Lua cannot undo: every list written to is checked to be a
-    // list before the first write, so a WRONGTYPE leaves everything as it was.
-    private const MOVE_PARKED = <<<'LUA'
-local parked = redis.call('LRANGE', KEYS[1], 0, -1)
-local targets = {}
-for i, entry in ipairs(parked) do
-  local cut = string.find(entry, '\n', 1, true)
-  local lane, task = '', entry
-  if cut then lane, task = string.sub(entry, 1, cut - 1), string.sub(entry, cut + 1) end
-  local target = KEYS[2]
-  if lane ~= '' then target = ARGV[1] .. lane end
-  local kind = redis.call('TYPE', target)['ok']
-  if kind ~= 'none' and kind ~= 'list' then
-    return redis.error_reply('WRONGTYPE ' .. target .. ' holds a ' .. kind .. ', not a list')
+    // wrong_type(keys, kinds): an error reply naming the first of keys that exists with a type other
+    // than its entry in kinds, else nil; the scripts below that write several keys start with it. The
+    // same function as smsworker's store/scripts/check_types.lua, copied: this library ships alone.
+    // Lua cannot undo: a write failing half-way through (a key of the wrong type) would leave the
+    // writes before it, so these scripts check every key first and write nothing if one is wrong.
+    private const WRONG_TYPE = <<<'LUA'
+local function wrong_type(keys, kinds)
+  for i, key in ipairs(keys) do
+    local found = redis.call('TYPE', key)['ok']
+    if found ~= 'none' and found ~= kinds[i] then
+      return redis.error_reply('WRONGTYPE ' .. key .. ' holds a ' .. found .. ', not a ' .. kinds[i])
+    end
   end
-  targets[i] = {target, task}
 end
-if ARGV[2] == 'resume' then
-  redis.call('HDEL', KEYS[3], ARGV[3])
-else
-  redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4])
+
+LUA;
+
+    // Cancel the task pushed with an id, as smsworker's cancel_task.lua does: the cancel key (NX: a
+    // second cancel keeps the first one's time and author) tells workers to end its recipients not
+    // yet sent as cancelled; each recipient the status hash shows waiting (queued, scheduled,
+    // deferred) reads cancelled at once. One step, so that the states answered are the ones the
+    // cancel saw: a worker writing 'sent' lands either before (answered sent) or after (sent already).
+    // KEYS[1] {Q}:cancel:id:<id>, KEYS[2] {Q}:status:<id>; ARGV[1] the cancel's JSON, ARGV[2] its TTL
+    // (s), ARGV[3] the state JSON of a cancelled recipient.
+    // Returns {1 if the cancel is new else 0, then each number of the status hash and its state}.
+    private const CANCEL_TASK = self::WRONG_TYPE . <<<'LUA'
+local bad = wrong_type(KEYS, {'string', 'hash'})
+if bad then return bad end
+local new = redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) and 1 or 0
+local out = {new}
+local fields = redis.call('HGETALL', KEYS[2])
+local waiting = {queued = true, scheduled = true, deferred = true}
+for i = 1, #fields, 2 do
+  local ok, state = pcall(cjson.decode, fields[i + 1])
+  local name = ''
+  if ok and type(state) == 'table' and type(state['state']) == 'string' then name = state['state'] end
+  if waiting[name] then
+    redis.call('HSET', KEYS[2], fields[i], ARGV[3])
+    name = 'cancelled'
+  end
+  out[#out + 1] = fields[i]
+  out[#out + 1] = name
 end
-for _, move in ipairs(targets) do redis.call('RPUSH', move[1], move[2]) end
-redis.call('DEL', KEYS[1])
-return #parked
+return out
+LUA;
+
+    // Resume or cancel a campaign, as smsworker's unpark.lua does: its paused field goes (a cancel
+    // outranks a pause), a cancel sets its cancel key (NX: a second cancel keeps the first one's time
+    // and author), and the tasks workers parked while it was paused (each element: its lane, "\n",
+    // the task; newest on the left) go back to the front of their lanes (the right end, which workers
+    // take from), the oldest frontmost; lane "" is the queue itself. One step, so that each parked
+    // task moves exactly once: two calls at the same time cannot both move it, and none is lost
+    // between the read and the delete. Every lane a parked element names is given in KEYS (a Redis
+    // Cluster, or a cloud proxy, runs a script on the keys it is given); every key is checked to be of
+    // its type before the first write (WRONG_TYPE).
+    // KEYS[1] {Q}:paused, KEYS[2] {Q}:parked:<name>, KEYS[3] Q, KEYS[4] {Q}:cancel:campaign:<name>,
+    //         then {Q}:lane:<lane> for each ARGV[4..].
+    // ARGV[1] the paused field campaign:<name>, ARGV[2] the cancel's JSON ('' to resume), ARGV[3] its
+    //         TTL (s), ARGV[4..] the lanes the parked elements named when the caller read them.
+    // Returns how many tasks it moved, or -1 when an element names a lane not in KEYS (parked since
+    // the caller read the list: nothing is written, read it again and call again).
+    private const UNPARK = self::WRONG_TYPE . <<<'LUA'
+local lanes = {[''] = KEYS[3]}
+local kinds = {'hash', 'list', 'list', 'string'}
+for i = 4, #ARGV do
+  lanes[ARGV[i]] = KEYS[i + 1]
+  kinds[i + 1] = 'list'
+end
+local bad = wrong_type(KEYS, kinds)
+if bad then return bad end
+local parked = redis.call('LRANGE', KEYS[2], 0, -1)
+local moves = {}
+for i, element in ipairs(parked) do
+  local cut = string.find(element, '\n', 1, true)
+  local lane, task = '', element
+  if cut then lane, task = string.sub(element, 1, cut - 1), string.sub(element, cut + 1) end
+  if not lanes[lane] then return -1 end
+  moves[i] = {lanes[lane], task}
+end
+if ARGV[2] ~= '' then redis.call('SET', KEYS[4], ARGV[2], 'NX', 'EX', ARGV[3]) end
+redis.call('HDEL', KEYS[1], ARGV[1])
+for _, move in ipairs(moves) do redis.call('RPUSH', move[1], move[2]) end
+redis.call('DEL', KEYS[2])
+return #moves
 LUA;
 
     /** What a lane's name matches (the worker's own rule). */
@@ -231,12 +282,11 @@ LUA;
      * Pause sending: with no argument everything (`all`), else one lane or one provider (one scope
      * per call). Workers start no new send for what is paused, within a quarter of a second; what it
      * covers stays queued. $by says who paused it (shown by `smsworker` and the dashboard). True when
-     * it was not paused before (a second pause replaces the first one's time and $by).
+     * it was not paused before (a second pause keeps the first one's time and $by).
      */
     public function pause(?string $lane = null, ?string $provider = null, string $by = 'php'): bool
     {
-        $scope = self::scope($lane, $provider);
-        return $this->hset($this->prefix . ':paused', $scope, $this->stamp($by)) === 1;
+        return $this->pauseScope(self::scope($lane, $provider), $by);
     }
 
     /** Undo pause() of the same scope (no argument: `all`). True when it was paused. */
@@ -261,27 +311,35 @@ LUA;
     }
 
     /**
-     * Cancel the task pushed with $id: workers end each of its recipients not yet sent as
-     * `cancelled`, for the receipt TTL. Returns what its status says at this moment, each a list of
-     * numbers: 'sent' (with the provider already: a cancel cannot stop them) and 'not_sent' (the
-     * rest: those still to send end `cancelled`, those already `dead` or `cancelled` stay so; one
-     * a worker is sending at this very moment may still end `sent`). Both are empty for a task
-     * pushed without pushWithId(), whose recipients are cancelled all the same.
+     * Cancel the task pushed with $id, for the receipt TTL: workers end each of its recipients not
+     * yet sent as `cancelled`, and those its status shows waiting read `cancelled` at once. Returns
+     * 'cancelled' => false when it was cancelled already (the first cancel's time and $by stay), and
+     * what its status said, each a list of numbers: 'sent' (with the provider already: a cancel
+     * cannot call them back), 'pending' (not sent: they end `cancelled`) and 'dead'. The lists are
+     * empty for a task pushed without pushWithId(), whose recipients are cancelled all the same.
      *
-     * @return array{sent: list<string>, not_sent: list<string>}
+     * @return array{cancelled: bool, sent: list<string>, pending: list<string>, dead: list<string>}
      */
     public function cancel(string $id, string $by = 'php'): array
     {
         if (trim($id) === '') {
             throw new \InvalidArgumentException('cancel() needs the id the task was pushed with');
         }
-        $this->setWithTtl("{$this->prefix}:cancel:id:{$id}", $this->stamp($by));
-        $split = ['sent' => [], 'not_sent' => []];
-        foreach ($this->status($id) as $number => $state) {
-            $sent = in_array($state['state'] ?? null, self::SENT_STATES, true);
-            $split[$sent ? 'sent' : 'not_sent'][] = (string) $number;
+        $keys = ["{$this->prefix}:cancel:id:{$id}", "{$this->prefix}:status:{$id}"];
+        $cancelled = json_encode(['state' => 'cancelled', 'at' => round(microtime(true), 3)]);
+        $args = [$this->stamp($by), (string) $this->statusTtl, $cancelled];
+        $reply = $this->evalScript("cancel task {$id}", self::CANCEL_TASK, $keys, $args);
+        $states = [];
+        for ($i = 1; $i + 1 < count($reply); $i += 2) {
+            $states[(string) $reply[$i]] = (string) $reply[$i + 1];
         }
-        return $split;
+        ksort($states, SORT_STRING);
+        $answer = ['cancelled' => (int) $reply[0] === 1, 'sent' => [], 'pending' => [], 'dead' => []];
+        foreach ($states as $number => $state) {
+            $list = in_array($state, self::SENT_STATES, true) ? 'sent' : ($state === 'dead' ? 'dead' : 'pending');
+            $answer[$list][] = (string) $number;
+        }
+        return $answer;
     }
 
     /**
@@ -290,8 +348,7 @@ LUA;
      */
     public function pauseCampaign(string $name, string $by = 'php'): bool
     {
-        $field = 'campaign:' . self::campaignName($name);
-        return $this->hset($this->prefix . ':paused', $field, $this->stamp($by)) === 1;
+        return $this->pauseScope('campaign:' . self::campaignName($name), $by);
     }
 
     /**
@@ -300,19 +357,18 @@ LUA;
      */
     public function resumeCampaign(string $name): int
     {
-        $name = self::campaignName($name);
-        return $this->moveParked($name, 'resume', "{$this->prefix}:paused", 'campaign:' . $name);
+        return $this->unpark(self::campaignName($name), '');
     }
 
     /**
      * Cancel every task of a campaign, for the receipt TTL: workers end their recipients not yet
-     * sent as `cancelled`, those queued, scheduled and parked alike (parked ones are moved back to
-     * their lanes, in the same step, so that workers reach them). Returns how many were moved back.
+     * sent as `cancelled`, queued, scheduled and parked alike. Its pause goes (a cancel outranks it)
+     * and its parked tasks go back to their lanes, in the same step, so that workers reach them.
+     * Returns how many were moved back. A second cancel keeps the first one's time and $by.
      */
     public function cancelCampaign(string $name, string $by = 'php'): int
     {
-        $name = self::campaignName($name);
-        return $this->moveParked($name, 'cancel', "{$this->prefix}:cancel:campaign:{$name}", $this->stamp($by));
+        return $this->unpark(self::campaignName($name), $this->stamp($by));
     }
 
     /**
@@ -436,15 +492,16 @@ LUA;
     }
 
     /**
-     * The campaign option, checked: 1 to 64 characters of UTF-8, no control characters.
+     * The campaign option, checked: 1 to 64 characters of UTF-8, no control characters nor line
+     * breaks (U+2028, U+2029): the worker dead-letters a task whose campaign is not so.
      *
      * @param mixed $campaign
      */
     private static function campaignName($campaign): string
     {
-        if (!is_string($campaign) || !preg_match('/^[^\p{Cc}]{1,64}$/uD', $campaign)) {
+        if (!is_string($campaign) || !preg_match('/^[^\p{Cc}\x{2028}\x{2029}]{1,64}$/uD', $campaign)) {
             throw new \InvalidArgumentException(
-                'campaign must be 1 to 64 characters of UTF-8 with no control characters, got '
+                'campaign must be 1 to 64 characters of UTF-8 with no control characters or line breaks, got '
                 . self::describe($campaign)
             );
         }
@@ -483,8 +540,12 @@ LUA;
         } else {
             return null;
         }
+        if ($at < 0) {
+            throw new \InvalidArgumentException("{$option} is before 1970 (negative unix seconds): the worker would dead-letter the task");
+        }
         if ($at - time() > self::MAX_SCHEDULE_AHEAD) {
-            throw new \InvalidArgumentException("{$option} is more than 366 days ahead: the worker would dead-letter the task");
+            $hint = $at > 100000000000 ? ' (milliseconds instead of seconds?)' : '';
+            throw new \InvalidArgumentException("{$option} is more than 366 days ahead{$hint}: the worker would dead-letter the task");
         }
         return $at;
     }
@@ -531,12 +592,14 @@ LUA;
         }
     }
 
-    /** HSET one field; 1 when the field is new, 0 when it replaced one. */
-    private function hset(string $key, string $field, string $value): int
+    /** HSETNX the scope in {Q}:paused: true when it was not paused before. */
+    private function pauseScope(string $scope, string $by): bool
     {
-        return (int) $this->call("write Redis hash {$key}", fn ($redis) => $this->predis
-            ? $redis->hset($key, $field, $value)
-            : $redis->hSet($key, $field, $value));
+        $key = $this->prefix . ':paused';
+        $stamp = $this->stamp($by);
+        return (bool) $this->call("write Redis hash {$key}", fn ($redis) => $this->predis
+            ? $redis->hsetnx($key, $scope, $stamp)
+            : $redis->hSetNx($key, $scope, $stamp), true);
     }
 
     /** @return array<int|string, string> */
@@ -547,14 +610,6 @@ LUA;
             throw new SmsQueueException("cannot read Redis hash {$key}");
         }
         return $found;
-    }
-
-    /** SET $key with the receipt TTL. */
-    private function setWithTtl(string $key, string $value): void
-    {
-        $this->call("write Redis key {$key}", fn ($redis) => $this->predis
-            ? $redis->set($key, $value, 'EX', $this->statusTtl)
-            : $redis->set($key, $value, ['ex' => $this->statusTtl]));
     }
 
     /**
@@ -574,12 +629,32 @@ LUA;
         return $decoded;
     }
 
-    /** Run MOVE_PARKED for a campaign; how many tasks it moved. */
-    private function moveParked(string $name, string $mode, string $key, string $value): int
+    /**
+     * Run UNPARK for a campaign ($cancel: the cancel's JSON, '' to resume) with every lane its parked
+     * tasks name in KEYS, reading the list again when a task was parked under a new lane in between.
+     * How many tasks it moved.
+     */
+    private function unpark(string $name, string $cancel): int
     {
-        $keys = ["{$this->prefix}:parked:{$name}", $this->queue, $key];
-        $args = ["{$this->prefix}:lane:", $mode, $value, (string) $this->statusTtl];
-        return (int) $this->evalScript("move the parked tasks of campaign {$name} back", self::MOVE_PARKED, $keys, $args);
+        $parked = "{$this->prefix}:parked:{$name}";
+        do {
+            $lanes = [];
+            foreach ($this->call("read Redis list {$parked}", fn ($redis) => $redis->lrange($parked, 0, -1)) as $element) {
+                $cut = strpos((string) $element, "\n");
+                if ($cut !== false && $cut > 0) {
+                    $lanes[substr((string) $element, 0, $cut)] = true;
+                }
+            }
+            $lanes = array_map('strval', array_keys($lanes));
+            sort($lanes, SORT_STRING);
+            $keys = [$this->prefix . ':paused', $parked, $this->queue, "{$this->prefix}:cancel:campaign:{$name}"];
+            foreach ($lanes as $lane) {
+                $keys[] = "{$this->prefix}:lane:{$lane}";
+            }
+            $args = ["campaign:{$name}", $cancel, (string) $this->statusTtl, ...$lanes];
+            $moved = (int) $this->evalScript("move the parked tasks of campaign {$name} back", self::UNPARK, $keys, $args);
+        } while ($moved < 0);
+        return $moved;
     }
 
     /**
@@ -598,20 +673,29 @@ LUA;
 
     /**
      * Run one Redis command: an exception of the client, or phpredis's false, becomes an
-     * SmsQueueException "cannot <what>: <Redis's error>". Never a silent false.
+     * SmsQueueException "cannot <what>: <Redis's error>". Never a silent false: only with
+     * $falseIsAnAnswer (phpredis's hSetNx answers false for "it was there") is a false with no
+     * error from Redis returned.
      *
      * @return mixed
      */
-    private function call(string $what, callable $command)
+    private function call(string $what, callable $command, bool $falseIsAnAnswer = false)
     {
         try {
+            if (!$this->predis) {
+                $this->redis->clearLastError();
+            }
             $result = $command($this->redis);
         } catch (\Throwable $e) {
             throw new SmsQueueException("cannot {$what}: " . $e->getMessage(), 0, $e);
         }
         if ($result === false && !$this->predis) {
+            $error = $this->redis->getLastError();
+            if ($falseIsAnAnswer && $error === null) {
+                return false;
+            }
             // phpredis ends its last error with a NUL byte; keep it out of the message.
-            $error = rtrim((string) $this->redis->getLastError(), "\0\r\n ");
+            $error = rtrim((string) $error, "\0\r\n ");
             throw new SmsQueueException("cannot {$what}" . ($error ? ": $error" : ''));
         }
         return $result;
