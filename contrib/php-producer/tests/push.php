@@ -113,6 +113,25 @@ switch ($scenario) {
         $change = str_starts_with($scenario, 'wait') ? $queue->nextChange() : $queue->nextChange(3);
         echo json_encode($change, JSON_UNESCAPED_UNICODE), "\n";
         break;
+    case 'call-phpredis':
+    case 'call-predis':
+        // php push.php call-<client> <port> <method> <JSON list of arguments> [<receipt TTL>]: one
+        // SmsQueue method, printed as {"result": ...} or {"error": "<class>: <message>"}. An argument
+        // (or an option in one) {"datetime": "<time>"} stands for a \DateTimeImmutable of that time.
+        $queue = new SmsQueue($scenario === 'call-phpredis' ? phpredis($port) : predis($port), 'sms_queue', (int) ($argv[5] ?? 259200));
+        $datetimes = function ($value) use (&$datetimes) {
+            if (is_array($value) && array_keys($value) === ['datetime']) {
+                return new \DateTimeImmutable($value['datetime']);
+            }
+            return is_array($value) ? array_map($datetimes, $value) : $value;
+        };
+        try {
+            $result = ['result' => $queue->{$argv[3]}(...$datetimes(json_decode($argv[4], true)))];
+        } catch (\Throwable $e) {
+            $result = ['error' => get_class($e) . ': ' . $e->getMessage()];
+        }
+        echo json_encode($result, JSON_UNESCAPED_UNICODE | JSON_PRESERVE_ZERO_FRACTION), "\n";
+        break;
     case 'redis-down':
         // $port has no Redis. Predis connects lazily, so the failure surfaces in push().
         attempt('predis down', fn () => (new SmsQueue(predis($port)))->push(1, ['13800138000'], 'x'));
