@@ -17,6 +17,7 @@ from smsworker.delivery import RetryPolicy
 from smsworker.store.queue import RedisQueue
 from smsworker.task import TaskParser
 from smsworker.testing import FakeProvider
+from smsworker.worker.lanes import Lane
 from smsworker.worker.loop import Worker
 from smsworker.worker.options import WorkerOptions
 from tests.support.fake_sms_api import FakeSmsApi
@@ -95,6 +96,8 @@ def make_worker(
         fetch_block_s: float = 0.2,
         changes_max: int = 0,
         keep_payloads: bool = False,
+        lanes: tuple[Lane, ...] = (),
+        now: Callable[[], float] | None = None,
     ) -> tuple[Worker, FakeProvider]:
         provider = provider or FakeProvider()
         options = WorkerOptions(
@@ -107,6 +110,8 @@ def make_worker(
             fetch_block_s=fetch_block_s,  # a stop or an idle drain is noticed within it
             changes_max=changes_max,
             keep_payloads=keep_payloads,
+            lanes=lanes,
+            **({"now": now} if now is not None else {}),
         )
         worker = Worker(
             queue, [provider], parser, options, logs.logger, worker_id=worker_id, wait=tenth_of_backoff

@@ -171,6 +171,18 @@ def _check_relations(settings: Settings) -> None:
                 "的另一个槽里；请换一个不带它的名字",
             )
         )
+    reserved = sum(lane.concurrency for lane in settings.lanes)
+    if settings.lanes and reserved >= settings.concurrency:
+        raise ConfigError(
+            Text(
+                f"invalid concurrency {settings.concurrency}: the lanes reserve {reserved} senders "
+                "([lanes.<name>] concurrency); raise concurrency or lower theirs, so some senders are "
+                "shared by the lanes that reserve none",
+                f"concurrency {settings.concurrency} 无效：各通道已预留 {reserved} 个发送线程"
+                "（[lanes.<name>] concurrency）；请调高 concurrency 或调低通道的预留，"
+                "留出供未预留的通道共用的发送线程",
+            )
+        )
     _check_dashboard(settings)
     _check_redis_mode(settings)
 

@@ -8,7 +8,7 @@ queue is routed (``take.lua``) into ``{Q}:lane:<name>``, in the queue's slot.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from smsworker.store import scripts
@@ -97,10 +97,17 @@ class Lanes(QueueBase):
         self._r.blpop([f"{self.keys.prefix}:never"], int(max(1, timeout_s)))
         return int(self._r.llen(self.keys.queue)) > 0
 
-    def queued(self) -> int:
-        """Tasks waiting: in the queue and in every lane."""
+    def queued(self, paused: Collection[str] = ()) -> int:
+        """Tasks waiting to be taken: in the queue and in every lane, but for the lanes ``paused``
+        holds (scopes as in ``{Q}:paused``: ``all`` holds everything)."""
+        if "all" in paused:
+            return 0
+        held = {scope.removeprefix("lane:") for scope in paused if scope.startswith("lane:")}
+        keys = [self.keys.lane(n) for n in self.lane_names if n not in held]
+        if self.lanes_declared or DEFAULT_LANE not in held:
+            keys.append(self.keys.queue)
         pipe = self._r.pipeline(transaction=False)
-        for key in [self.keys.queue, *(self.keys.lane(n) for n in self.lane_names)]:
+        for key in keys:
             pipe.llen(key)
         return sum(int(n) for n in pipe.execute())
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from smsworker.worker.flight import Claim, Claimed, FlightRegistry, Holdings, TaskInFlight
 from smsworker.worker.grouping import Grouper, Member
@@ -80,6 +80,7 @@ class Claims:
         planner: LanePlanner,
         pauses: PauseView,
         lanes_declared: bool,
+        chains: Mapping[str, Sequence[str]],
     ) -> None:
         self._redis = redis
         self._holdings = holdings
@@ -99,6 +100,7 @@ class Claims:
         self._planner = planner
         self._pauses = pauses
         self._lanes_declared = lanes_declared
+        self._chains = chains  # each lane's providers, by name: a lane whose every one is paused waits
         # The lane of each element claimed and not read in yet (equal elements: one entry each).
         self._lane_of: defaultdict[bytes, list[str]] = defaultdict(list)
 
@@ -119,7 +121,14 @@ class Claims:
         return elements
 
     def _take(self, count: int) -> list[bytes]:
-        taken = self._redis.take(self._planner.plan(count), count)
+        # No more of a lane than it could start now: another lane's reserved senders are not its own,
+        # and none of a lane whose every provider is paused.
+        held = self.held_lanes()
+        plan = [
+            (lane, 0 if lane in held else min(most, self._pool.free_for(lane)))
+            for lane, most in self._planner.plan(count)
+        ]
+        taken = self._redis.take(plan, count)
         self._planner.record([lane for lane, _ in taken.elements], taken.lengths)
         for lane, element in taken.elements:  # held before any is started: see reconcile.py
             self._holdings.add(element)
@@ -131,7 +140,7 @@ class Claims:
             if self._redis.wait_for_push(min(self._tick_s, LOOK_AGAIN_S)):
                 return self._take(count)
             return []
-        if self._pauses.blocks("default", ()):
+        if "default" in self.held_lanes():
             self._stopping.wait(LOOK_AGAIN_S)
             return []
         element = self._redis.claim(self._tick_s)
@@ -140,6 +149,10 @@ class Claims:
         self._holdings.add(element)
         self._lane_of[element].append("default")
         return [element]
+
+    def held_lanes(self) -> set[str]:
+        """The lanes nothing may be sent on now (paused, or every provider of theirs paused)."""
+        return self._pauses.held(self._chains)
 
     def lane_of(self, element: bytes) -> str:
         """The lane ``element`` was claimed from (forgotten once asked)."""
@@ -251,7 +264,9 @@ class Claims:
     def _submit(self, groups: list[list[Member]]) -> bool:
         """Hand each group to a sender, in a slot of its own; False once stopping."""
         for members in groups:
-            if not self._pool.acquire(tick_s=self._tick_s, on_tick=self._reconciler.run_if_due):
+            lane = members[0].flight.lane  # a group is of one lane (grouping.py)
+            slot = self._pool.acquire(tick_s=self._tick_s, on_tick=self._reconciler.run_if_due, lane=lane)
+            if slot is None:
                 return False  # stopping: the unsent rest keeps its tasks unsettled, and they are requeued
-            self._pool.submit(functools.partial(self._sender.run_group, members))
+            self._pool.submit(functools.partial(self._sender.run_group, members), slot)
         return True

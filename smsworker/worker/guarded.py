@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, TypeVar
 
 from smsworker.store.errors import OUTAGES, RedisError, ResponseError
@@ -167,9 +167,9 @@ class WorkerRedis:
     def length(self) -> int:
         return self._guard.read(self._queue.length, "length")
 
-    def queued(self) -> int:
-        """Tasks waiting in the queue and every lane."""
-        return self._guard.read(self._queue.queued, "length")
+    def queued(self, paused: Collection[str] = ()) -> int:
+        """Tasks waiting in the queue and every lane that ``paused`` does not hold."""
+        return self._guard.read(lambda: self._queue.queued(paused), "length")
 
     def unregister(self) -> int:
         """Leave the workers set, with nothing claimed: not worth waiting for Redis when stopping."""

@@ -38,6 +38,13 @@ class Lane:
 DEFAULT = Lane(DEFAULT_LANE)
 
 
+def with_default(lanes: Sequence[Lane]) -> tuple[Lane, ...]:
+    """``lanes`` with ``default`` last when they do not name it: what no lane takes goes there."""
+    if lanes and all(lane.name != DEFAULT_LANE for lane in lanes):
+        return (*lanes, DEFAULT)
+    return tuple(lanes)
+
+
 class LanePlanner:
     """The order of the next claim. Fed by the fetch thread only, so it needs no lock."""
 
@@ -64,6 +71,10 @@ class LanePlanner:
             return {}
         found = {}
         for lane in self.lanes:
+            # A share is measurable once there were as many takes as one floor's worth needs:
+            # before that, priority alone decides (the first code is not held behind a campaign).
+            if not lane.min_share or total * lane.min_share < 100:
+                continue
             short = lane.min_share / 100 - taken[lane.name] / total
             if self._lengths.get(lane.name, 0) > 0 and short > 0:
                 found[lane.name] = short

@@ -125,7 +125,9 @@ class Worker:
             parts.reconciler.run_if_due()
         parts.settler.flush(None)
         recovered = parts.guard.read(parts.liveness.recover_dead, "recover")
-        empty = recovered == 0 and parts.redis.queued() == 0
+        # What is paused stays queued: a drain ends with it (scheduled tasks, not due, stay too).
+        held = {f"lane:{lane}" for lane in parts.claims.held_lanes()}
+        empty = recovered == 0 and parts.redis.queued(held) == 0
         self.totals.drained = empty and not parts.stopping.requested
         return empty or parts.stopping.requested
 

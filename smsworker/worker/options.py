@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from smsworker.config.schema import default_of
 from smsworker.delivery import RetryPolicy
-from smsworker.worker.lanes import Lane
+from smsworker.worker.lanes import Lane, with_default
 
 
 @dataclass(frozen=True)
@@ -42,3 +42,7 @@ class WorkerOptions:
     lanes: tuple[Lane, ...] = ()
     # The clock scheduled sending and quiet hours are judged by (unix s).
     now: Callable[[], float] = field(default_factory=lambda: time.time)
+
+    def __post_init__(self) -> None:
+        # Routing needs somewhere for what no lane takes: lanes without ``default`` get it last.
+        object.__setattr__(self, "lanes", with_default(self.lanes))

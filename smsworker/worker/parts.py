@@ -23,7 +23,7 @@ from smsworker.worker.events import WorkerEvents
 from smsworker.worker.flight import Claimed, FlightRegistry, Holdings, TaskInFlight
 from smsworker.worker.guarded import RedisGuard, WorkerRedis
 from smsworker.worker.intake import Intake
-from smsworker.worker.lanes import LanePlanner
+from smsworker.worker.lanes import DEFAULT, LanePlanner
 from smsworker.worker.liveness import Liveness, Ownership
 from smsworker.worker.marks import ProgressMarks
 from smsworker.worker.options import WorkerOptions
@@ -90,7 +90,8 @@ def build_parts(
         log, stopping, events=events, drain_patience_s=options.drain_patience_s, wait=seams.redis_wait
     )
     redis = WorkerRedis(queue, guard, worker_id)
-    pool = SendPool(options.concurrency, stopping, log)
+    reserved = {lane.name: lane.concurrency for lane in options.lanes if lane.concurrency}
+    pool = SendPool(options.concurrency, stopping, log, reserved=reserved)
     liveness = _liveness(queue, worker_id, options, log, pool)
     holdings, flights, tally = Holdings(), FlightRegistry(), Tally(events)
     settler = _settler(redis, log, options, holdings, flights, tally)
@@ -130,6 +131,10 @@ def build_parts(
         planner=LanePlanner(options.lanes),
         pauses=pauses,
         lanes_declared=bool(lanes),
+        chains={
+            lane.name: [p.name for p in (lane.providers or providers)]
+            for lane in (options.lanes or (DEFAULT,))
+        },
     )
     ticker = Ticker(queue, pauses, log, now=options.now)
     state = (holdings, flights, tally, reconciler, settler, marks)

@@ -10,7 +10,7 @@ cannot tell does not send.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from smsworker.errors import ShutdownRequested
 
@@ -40,6 +40,10 @@ class PauseView:
         if campaign is not None and f"campaign:{campaign}" in scopes:
             return True
         return bool(providers) and all(f"provider:{p}" in scopes for p in providers)
+
+    def held(self, chains: Mapping[str, Collection[str]]) -> set[str]:
+        """The lanes of ``chains`` (lane -> its providers' names) nothing may be sent on now."""
+        return {lane for lane, providers in chains.items() if self.blocks(lane, providers)}
 
     def provider_paused(self, provider: str) -> bool:
         return f"provider:{provider}" in self.scopes
