@@ -158,7 +158,7 @@ class Traffic:
         lanes = _names(self._lanes, paused, "lane")
         providers = _names(self._providers, paused, "provider")
         t = TEXTS[g.lang]
-        rows = [_paused_view(p, t) for p in sorted(paused.values(), key=lambda p: p.at)]
+        rows = [_paused_view(p, t) for p in paused.values()]  # the earliest paused first
         return {
             "paused": reads.masked(rows) if self._mask() else rows,
             "all": "all" in paused,

@@ -12,22 +12,25 @@ import json
 import re
 from collections.abc import Iterator
 from html import unescape
-from pathlib import Path
 from typing import Any
 
 import fakeredis
 import pytest
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from smsworker.dashboard.app import DashboardConfig, make_app
 from smsworker.dashboard.texts import TEXTS
-from smsworker.dashboard.users import UsersFile, add_user
+from smsworker.dashboard.users import User, UsersFile, add_user
+from smsworker.store.control import is_campaign_name
 from smsworker.store.queue import RedisQueue
-from tests.support.dashboard import PASSWORD, csrf_of, log_in
+from tests.support.dashboard import PASSWORD, csrf_of, log_in, signed_in
 from tests.support.logs import LogCapture
 
 P = "{sms_queue}"
 TTL_S = 3600
+SECRET = b"0123456789abcdef0123456789abcdef"
 
 
 @pytest.fixture
@@ -40,15 +43,24 @@ def logs() -> LogCapture:
     return LogCapture()
 
 
-@pytest.fixture
-def app_client(queue: RedisQueue, tmp_path: Path, logs: LogCapture) -> Iterator[FlaskClient]:
-    path = str(tmp_path / "users")
+@pytest.fixture(scope="module")
+def users(tmp_path_factory: pytest.TempPathFactory) -> UsersFile:
+    path = str(tmp_path_factory.mktemp("users") / "users")
     add_user(path, "olga", "operator", PASSWORD)
     add_user(path, "vic", "viewer", PASSWORD)
+    return UsersFile(path)
+
+
+def dashboard(queue: RedisQueue, users: UsersFile, logs: LogCapture) -> FlaskClient:
     config = DashboardConfig(
-        UsersFile(path), receipt_ttl_s=TTL_S, lanes=("otp", "bulk"), providers=("aliyun",)
+        users, secret=SECRET, receipt_ttl_s=TTL_S, lanes=("otp", "bulk"), providers=("aliyun",)
     )
-    yield make_app(queue, config, logs.logger).test_client()
+    return make_app(queue, config, logs.logger).test_client()
+
+
+@pytest.fixture
+def app_client(queue: RedisQueue, users: UsersFile, logs: LogCapture) -> Iterator[FlaskClient]:
+    yield dashboard(queue, users, logs)
 
 
 @pytest.fixture
@@ -266,3 +278,37 @@ def test_every_word_is_in_both_languages() -> None:
     assert TEXTS["en"].keys() == TEXTS["zh"].keys()
     for key, english in TEXTS["en"].items():
         assert sorted(re.findall(r"{\w+}", english)) == sorted(re.findall(r"{\w+}", TEXTS["zh"][key])), key
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.text(min_size=1, max_size=64).filter(is_campaign_name))
+@example(name=' <b>"spring" & 春季</b> ')
+@example(name="a/b?c=d#e")
+def test_any_campaign_name_is_paused_and_cancelled_as_it_was_written(users: UsersFile, name: str) -> None:
+    """Through the buttons' forms and the confirmation's, escaped for the page and read back."""
+    queue = RedisQueue(fakeredis.FakeRedis(), "sms_queue", f"{P}:dead", use_blmove=True)
+    campaign(queue, name, 1.8e9, tasks=1)
+    logs = LogCapture()
+    client = signed_in(dashboard(queue, users, logs), queue, users, SECRET, User("olga", "operator"))
+    page = client.get("/campaigns").text
+    forms = re.findall(r'<input type="hidden" name="name" value="([^"]*)">', page)
+    assert [unescape(f) for f in forms] == [name, name]  # pause, and cancel
+    confirm(client, ask(client, "/traffic/pause", kind="campaign", name=unescape(forms[0]), back="campaigns"))
+    assert list(paused(queue)) == [f"campaign:{name}"]
+    confirm(client, ask(client, "/campaigns/cancel", name=unescape(forms[1]), back="campaigns"))
+    assert queue.client.exists(f"{P}:cancel:campaign:{name}")
+    assert [e["campaign"] for e in logs.events("dashboard.cancel_campaign")] == [name]
+
+
+def test_the_traffic_pages_are_guarded_as_every_page(olga: FlaskClient, queue: RedisQueue) -> None:
+    for path in ("/traffic", "/campaigns", "/cancel", "/api/traffic"):
+        assert olga.get(path, headers={"Host": "evil.example"}).status_code == 400, path
+    token = csrf_of(olga.get("/traffic").text)
+    huge = olga.post(
+        "/traffic/pause", data={"csrf": token, "kind": "all", "confirm": "1", "pad": "x" * 70_000}
+    )
+    assert huge.status_code == 413 and paused(queue) == {}
+    logged_out = olga.application.test_client()
+    assert (
+        logged_out.get("/traffic").status_code == 302 and logged_out.get("/api/campaigns").status_code == 401
+    )
