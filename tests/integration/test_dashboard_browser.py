@@ -255,6 +255,7 @@ def test_an_operator_pauses_and_resumes_a_campaign_and_cancels_a_task_in_a_real_
         shot(browser, "dashboard-traffic")
         browser.get(base + "/campaigns")
         press("resume", "campaign:spring")
+        assert "Resume campaign spring?" in appears(browser, "question").text  # once its page has loaded
         browser.find_element(By.ID, "confirm-resume").click()
         wait_until(lambda: "Resumed campaign spring." in browser.page_source, what="the resume's message")
         assert not r.exists("{sms_queue}:paused")
