@@ -106,6 +106,8 @@ def _server(settings: Settings, users: UsersFile | None, log: Any) -> Any:
         allowed_hosts=settings.dashboard_allowed_hosts,
         trusted_proxies=settings.dashboard_trusted_proxies,
         idle_timeout_s=settings.dashboard_idle_timeout,
+        receipt_ttl_s=settings.receipt_ttl,
+        providers=tuple(name.strip() for name in settings.provider.split(",") if name.strip()),
     )
     return create_server(
         make_app(queue, config, log),

@@ -31,7 +31,9 @@ from smsworker.dashboard.pages import Pages, TooManySearches
 from smsworker.dashboard.searches import NumberSearches
 from smsworker.dashboard.sessions import MAX_AGE_S, Sessions
 from smsworker.dashboard.texts import TEXTS, pick
+from smsworker.dashboard.traffic import Traffic
 from smsworker.dashboard.users import User, UsersFile
+from smsworker.store.control import TrafficControl
 from smsworker.store.dashboard import SearchCounts, SessionRecords
 from smsworker.store.errors import RedisError
 from smsworker.store.queue import RedisQueue
@@ -52,6 +54,9 @@ class DashboardConfig:
     allowed_hosts: tuple[str, ...] = ()
     trusted_proxies: tuple[Network, ...] = ()
     idle_timeout_s: float = default_of("dashboard_idle_timeout")
+    receipt_ttl_s: int = default_of("receipt_ttl")
+    lanes: tuple[str, ...] = ()  # declared, highest priority first
+    providers: tuple[str, ...] = ()  # the provider chain the settings name
 
 
 def make_app(queue: RedisQueue, config: DashboardConfig, log: Any) -> Flask:
@@ -130,6 +135,8 @@ def _routes(
     auth = Auth(config.users, sessions, log)
     pages = Pages(queue, NumberSearches(SearchCounts(queue)), region=config.region)
     actions = Actions(queue, log, region=config.region)
+    control = TrafficControl(queue.client, queue.keys, receipt_ttl_s=config.receipt_ttl_s)
+    traffic = Traffic(queue, control, log, lanes=config.lanes, providers=config.providers)
 
     def operator(view: Any) -> Any:
         def guarded() -> Any:
@@ -149,10 +156,21 @@ def _routes(
     app.add_url_rule("/dead/replay", "replay", operator(actions.replay), methods=["POST"])
     app.add_url_rule("/dead/purge", "purge", operator(actions.purge), methods=["POST"])
     app.add_url_rule("/status", "status", pages.status)
+    app.add_url_rule("/traffic", "traffic", traffic.traffic)
+    app.add_url_rule("/traffic/pause", "pause", operator(traffic.pause), methods=["POST"])
+    app.add_url_rule("/traffic/resume", "resume", operator(traffic.resume), methods=["POST"])
+    app.add_url_rule("/campaigns", "campaigns", traffic.campaigns)
+    app.add_url_rule(
+        "/campaigns/cancel", "cancel_campaign", operator(traffic.cancel_campaign), methods=["POST"]
+    )
+    app.add_url_rule("/cancel", "cancel_page", traffic.cancel_page)
+    app.add_url_rule("/cancel/task", "cancel_task", operator(traffic.cancel_task), methods=["POST"])
     app.add_url_rule("/api/overview", "api_overview", pages.api_overview)
     app.add_url_rule("/api/workers", "api_workers", pages.api_workers)
     app.add_url_rule("/api/dead", "api_dead", pages.api_dead)
     app.add_url_rule("/api/status", "api_status", pages.api_status)
+    app.add_url_rule("/api/traffic", "api_traffic", traffic.api_traffic)
+    app.add_url_rule("/api/campaigns", "api_campaigns", traffic.api_campaigns)
 
 
 def _errors(app: Flask, log: Any) -> None:

@@ -3,13 +3,15 @@ operator log in, the overview agrees with ``smsworker stats --json``, a dead let
 the page (after its confirmation) is delivered by a running worker, a purge by reason asks with the
 count and the filter first, a viewer cannot act and sees masked numbers (in Chinese text too), a
 form without its CSRF token is refused, a session ends at logout even for a copy of its cookie and
-when its user is removed, and the Chinese pages render. Screenshots of every page go to
+when its user is removed, and the Chinese pages render; an operator pauses and resumes a campaign
+and cancels a task by its id, each confirmed first and audited. Screenshots of every page go to
 ``test-artifacts/dashboard-*.png``."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -218,3 +220,69 @@ def test_what_keeps_the_dashboard_from_starting_is_one_line(cli: Cli, tmp_path: 
     )
     assert short.returncode != 0 and "at least 12 characters" in short.stderr
     assert not (tmp_path / "u2").exists()
+
+
+def test_an_operator_pauses_and_resumes_a_campaign_and_cancels_a_task_in_a_real_browser(
+    dashboard: tuple[str, WorkerProcess], cli: Cli, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    base, server = dashboard
+    r = redis_server.client()
+    # A campaign's counters, as the workers write them; a task with an id that no worker has taken.
+    r.hset("{sms_queue}:campaign:spring", mapping={"tasks": 3, "sent": 250, "scheduled": 40})
+    r.zadd("{sms_queue}:campaigns", {"spring": time.time()})
+    cli("enqueue", "--template-id", "1", "--mobile", "13800138008", "--content", "x", "--id", "order-8")
+
+    def press(action: str, scope: str) -> None:
+        browser.find_element(By.CSS_SELECTOR, f'button[data-action="{action}"][data-scope="{scope}"]').click()
+
+    with chromium(tmp_path / "traffic", failure_shot="dashboard-traffic-failure") as browser:
+        log_in(browser, base, "olga")
+        browser.get(base + "/campaigns")
+        row = browser.find_element(By.CSS_SELECTOR, 'tr[data-campaign="spring"]').text
+        assert "250" in row and "40" in row
+        press("pause", "campaign:spring")
+        assert "Pause campaign spring?" in appears(browser, "question").text and not r.exists(
+            "{sms_queue}:paused"
+        )
+        shot(browser, "dashboard-pause-confirm")
+        browser.find_element(By.ID, "confirm-pause").click()
+        wait_until(lambda: "Paused campaign spring." in browser.page_source, what="the pause's message")
+        assert json.loads(r.hget("{sms_queue}:paused", "campaign:spring") or "{}")["by"] == "dashboard olga"
+        browser.get(base + "/traffic")
+        assert "campaign spring" in browser.find_element(By.ID, "paused").text
+        shot(browser, "dashboard-traffic")
+        browser.get(base + "/campaigns")
+        press("resume", "campaign:spring")
+        assert "Resume campaign spring?" in appears(browser, "question").text  # once its page has loaded
+        browser.find_element(By.ID, "confirm-resume").click()
+        wait_until(lambda: "Resumed campaign spring." in browser.page_source, what="the resume's message")
+        assert not r.exists("{sms_queue}:paused")
+        shot(browser, "dashboard-campaigns")
+        # Cancel a task by its id: the confirmation shows its recipient, not yet sent.
+        browser.get(base + "/cancel")
+        browser.find_element(By.ID, "task-id").send_keys("order-8")
+        browser.find_element(By.ID, "cancel-ask").click()
+        assert "Cancel task order-8?" in appears(browser, "question").text
+        recipients = browser.find_element(By.ID, "recipients").text
+        assert (
+            "13800138008" in recipients
+            and "queued" in recipients
+            and not r.exists("{sms_queue}:cancel:id:order-8")
+        )
+        shot(browser, "dashboard-cancel-confirm")
+        browser.find_element(By.ID, "confirm-cancel-task").click()
+        said = "Cancelled task order-8: 0 recipients were sent already, 0 dead-lettered, 1 will not be sent."
+        wait_until(lambda: said in browser.page_source, what="the cancel's message")
+        assert r.exists("{sms_queue}:cancel:id:order-8")
+    audit = [
+        (e["event"], e.get("scope") or e.get("id"), e.get("changed"))
+        for e in server.events()
+        if e["event"] in ("dashboard.pause", "dashboard.resume", "dashboard.cancel_task")
+    ]
+    assert audit == [
+        ("dashboard.pause", "campaign:spring", True),
+        ("dashboard.resume", "campaign:spring", True),
+        ("dashboard.cancel_task", "order-8", True),
+    ]

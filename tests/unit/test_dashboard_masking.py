@@ -1,12 +1,14 @@
 """No number a producer sent shows through to a viewer, whatever shape it was written in and wherever
 it sits: in a dead letter's numbers, payload (mobiles, content, params, keys, id) or error, in a
-state's details (a vendor's error text that names it), in a task id. Searched over the numbers PHP
-apps send (``tests/support/numbers.py``), on every page and API a viewer reads."""
+state's details (a vendor's error text that names it), in a task id, in a campaign's name or in who
+paused it. Searched over the numbers PHP apps send (``tests/support/numbers.py``), on every page and
+API a viewer reads."""
 
 from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +76,10 @@ def seed(queue: RedisQueue, numbers: list[Written]) -> str:
         "history": [{"state": "queued", "at": 1_799_999_999}],
     }
     queue.client.hset(queue.keys.status(task_id), "+86" + numbers[0].national, json.dumps(state))
+    campaign = texts[0][:64]  # a campaign named after a number, paused by someone who wrote one
+    queue.client.hset(queue.keys.campaign(campaign), mapping={"tasks": 1, "sent": 2})
+    queue.client.zadd(queue.keys.campaigns, {campaign: time.time()})
+    queue.client.hset(queue.keys.paused, f"campaign:{campaign}", json.dumps({"at": 1.8e9, "by": texts[-1]}))
     return task_id
 
 
@@ -98,7 +104,10 @@ def test_a_viewer_never_reads_a_number(users: UsersFile, numbers: list[Written])
     read += [json.dumps(client.get("/api/status", query_string={"id": task_id}).json)]
     for asked in ({"id": task_id}, {"mobile": "+86" + numbers[0].national}):
         read += [without_the_query(client.get("/status", query_string=asked).text)]
+    read += [client.get(path).text for path in ("/traffic", "/api/traffic", "/campaigns", "/api/campaigns")]
+    read += [without_the_query(client.get("/cancel", query_string={"id": task_id}).text)]
     assert len(dead["entries"]) == 2 and all(page for page in read)
+    assert "sent" in read[-1] and "data-campaign" in read[-3]  # the pages are there to be read
     for page in read:
         for number in numbers:
             assert shown_digits(page, number.national) is None, page
