@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from smsworker.config.lanes import lane_order
+from smsworker.config.lanes import lane_order, route_table
 from smsworker.config.settings import Settings
 from smsworker.delivery import RetryPolicy
 from smsworker.errors import StartupError
@@ -47,9 +47,17 @@ def open_queue(settings: Settings, log: Any | None = None) -> RedisQueue:
 
 
 def build_queue(settings: Settings, log: Any | None = None) -> RedisQueue:
-    """The queue on the Redis the settings name. A server that turns out to be a node of a Redis
-    Cluster is used as the cluster it belongs to (said in the log): a redis:// URL that names one
-    node is enough. Asks the server at once: a Redis that does not answer raises."""
+    """The queue on the Redis the settings name, with the lanes they declare. A server that turns
+    out to be a node of a Redis Cluster is used as the cluster it belongs to (said in the log): a
+    redis:// URL that names one node is enough. Asks the server at once: a Redis that does not
+    answer raises."""
+    queue = _connect_queue(settings, log)
+    lanes = lane_order(settings.lanes)
+    queue.declare_lanes([lane.name for lane in lanes], route_table(lanes))
+    return queue
+
+
+def _connect_queue(settings: Settings, log: Any | None) -> RedisQueue:
     tls = _tls(settings)
     if settings.sentinels:
         client = connect_sentinel(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import getpass
 import json
 import socket
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import Any
@@ -19,6 +19,7 @@ import click
 from smsworker.app import open_queue
 from smsworker.cli.errors import SettingError, friendly_errors
 from smsworker.cli.options import common_options, plural, settings_from
+from smsworker.config.lanes import DEFAULT_LANE, lane_order
 from smsworker.config.settings import Settings
 from smsworker.language import Text, say
 from smsworker.providers.registry import FACTORIES
@@ -49,14 +50,10 @@ def open_control(settings: Settings) -> TrafficControl:
     return TrafficControl.of(open_queue(settings), receipt_ttl_s=settings.receipt_ttl)
 
 
-def declared_lanes(settings: Settings) -> list[str] | None:
-    """The lanes the settings declare (``default`` always among them), or None when they declare none:
-    then any valid lane name is taken, as workers without lanes take every task from the queue."""
-    lanes: Any = getattr(settings, "lanes", None)  # [lanes.<name>] tables, when this version has them
-    if not lanes:
-        return None
-    names = list(lanes) if isinstance(lanes, Mapping) else [getattr(lane, "name", lane) for lane in lanes]
-    return sorted({str(name) for name in names} | {"default"})
+def declared_lanes(settings: Settings) -> list[str]:
+    """The lanes the settings declare, in priority order (``default`` always among them: without
+    lanes, the queue itself is the one lane, named so)."""
+    return [lane.name for lane in lane_order(settings.lanes)] or [DEFAULT_LANE]
 
 
 def lane_name(settings: Settings, name: str, hint: str = "--lane") -> str:
@@ -66,7 +63,7 @@ def lane_name(settings: Settings, name: str, hint: str = "--lane") -> str:
     except ValueError as exc:
         raise SettingError(f"{hint}: {exc}") from None
     lanes = declared_lanes(settings)
-    if lanes is not None and name not in lanes:
+    if name not in lanes:
         shown = ", ".join(lanes)
         raise SettingError(
             say(

@@ -14,6 +14,7 @@ import click
 from smsworker.app import build_logger, open_queue, wait_for_redis
 from smsworker.cli.errors import friendly_errors
 from smsworker.cli.options import common_options, dashboard_options, setting_option, settings_from
+from smsworker.config.lanes import lane_order
 from smsworker.config.settings import Settings
 from smsworker.errors import ConfigError, StartupError
 from smsworker.language import Text
@@ -108,6 +109,7 @@ def _server(settings: Settings, users: UsersFile | None, log: Any) -> Any:
         idle_timeout_s=settings.dashboard_idle_timeout,
         receipt_ttl_s=settings.receipt_ttl,
         providers=tuple(name.strip() for name in settings.provider.split(",") if name.strip()),
+        lanes=tuple(lane.name for lane in lane_order(settings.lanes)),
     )
     return create_server(
         make_app(queue, config, log),

@@ -23,7 +23,7 @@ import redis
 
 from smsworker.receipts import is_time, state_json
 from smsworker.store import scripts
-from smsworker.store.keys import RECEIPT_TTL_S, Keys
+from smsworker.store.keys import CANCEL_TTL_S, RECEIPT_TTL_S, Keys
 from smsworker.store.queue import RedisQueue
 
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
@@ -128,6 +128,11 @@ class TrafficControl:
         self._unpark = scripts.register(client, scripts.UNPARK)
         self._cancel_task = scripts.register(client, scripts.CANCEL_TASK)
 
+    @property
+    def cancel_ttl_s(self) -> int:
+        """How long a cancel lasts: as long as a task can wait scheduled, or longer."""
+        return max(self.receipt_ttl_s, CANCEL_TTL_S)
+
     @classmethod
     def of(cls, queue: RedisQueue, *, receipt_ttl_s: int = RECEIPT_TTL_S) -> TrafficControl:
         """The control of an opened queue (``app.open_queue``), on its client and keys."""
@@ -164,7 +169,7 @@ class TrafficControl:
         now = time.time()
         reply = self._cancel_task(
             keys=[self.keys.cancel_id(task_id), self.keys.status(task_id)],
-            args=[_who_when(now, by), self.receipt_ttl_s, state_json("cancelled", now)],
+            args=[_who_when(now, by), self.cancel_ttl_s, state_json("cancelled", now)],
         )
         new, *pairs = reply
         states = {
@@ -203,7 +208,7 @@ class TrafficControl:
                     self.keys.cancel_campaign(name),
                     *(self.keys.lane(lane) for lane in lanes),
                 ],
-                args=[scope, cancel, self.receipt_ttl_s, *lanes],
+                args=[scope, cancel, self.cancel_ttl_s, *lanes],
             )
             if int(changed) >= 0:
                 return bool(changed), int(moved)

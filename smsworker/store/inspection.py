@@ -47,13 +47,16 @@ class Inspection(Workers):
             pipe.llen(self.keys.processing(worker_id))
         for worker_id in workers:
             pipe.exists(self.keys.heartbeat(worker_id))
+        for lane in self.lane_names:  # what waits in a lane is queued too
+            pipe.llen(self.keys.lane(lane))
         queue_len, dead_len, counters, awaiting, held, scheduled, *rest = pipe.execute()
+        queue_len += sum(rest[2 * len(workers) :])
         count = {k.decode(): int(v) for k, v in counters.items()}
         return Stats(
             queue=queue_len,
             processing=sum(rest[: len(workers)]),
             dead=dead_len,
-            workers=sum(1 for alive in rest[len(workers) :] if alive),
+            workers=sum(1 for alive in rest[len(workers) : 2 * len(workers)] if alive),
             sent_total=count.get("sent", 0),
             dead_total=count.get("dead", 0),
             tasks_total=count.get("tasks", 0),
@@ -77,11 +80,15 @@ class Inspection(Workers):
         return {**self.stats().as_dict(), "oldest_age_s": self.oldest_age_s(now)}
 
     def oldest_age_s(self, now: float | None = None) -> float | None:
-        """How long the next task to be taken has waited, at least (``head_age.lua``); None: empty."""
+        """How long the next task to be taken has waited, at least (``head_age.lua``): in the queue,
+        or in any lane (paused ones too: their tasks wait all the same); None: all are empty."""
         at = time.time() if now is None else now
         head_age = self._script(scripts.HEAD_AGE)
-        age = float(head_age(keys=[self.keys.queue, self.keys.head], args=[at, 7 * 24 * 3600]))
-        return None if age < 0 else age
+        lists = [(self.keys.queue, self.keys.head)]
+        lists += [(self.keys.lane(n), self.keys.lane_head(n)) for n in self.lane_names]
+        ages = [float(head_age(keys=[key, note], args=[at, 7 * 24 * 3600])) for key, note in lists]
+        found = [age for age in ages if age >= 0]
+        return max(found) if found else None
 
     def per_minute(self, minutes: int, now: float | None = None) -> list[tuple[int, int, int]]:
         """(minute start, sent, dead) for each of the last ``minutes`` minutes, oldest first."""

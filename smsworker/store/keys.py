@@ -75,7 +75,8 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
                               ``campaign:<name>`` -> JSON ``{"at", "by"}``: nothing new is sent for it.
 - ``{Q}:parked:<campaign>``   list. Tasks of a paused campaign a worker took: lane + ``\n`` + element,
                               moved back to the front of their lanes on resume or cancel.
-- ``{Q}:cancel:id:<id>``, ``{Q}:cancel:campaign:<name>``  string, TTL ``receipt_ttl``. JSON ``{"at",
+- ``{Q}:cancel:id:<id>``, ``{Q}:cancel:campaign:<name>``  string, TTL 367 days (or ``receipt_ttl``
+                              if longer). JSON ``{"at",
                               "by"}``: what is not sent yet of that task or campaign ends ``cancelled``.
 - ``{Q}:campaign:<name>``     hash, TTL ``receipt_ttl``. A campaign's counters: ``tasks``, ``sent``,
                               ``dead``, ``cancelled``, ``scheduled``, ``delivered``, ``undelivered``,
@@ -90,7 +91,8 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
                               (unix time // 60), written by the settle script: the dashboard's chart.
 - ``{Q}:head``                hash with a TTL. A digest of the element at the head of the queue and
                               when a reader first saw it there: the oldest queued task's age, at
-                              least (``stats``, the metrics, the dashboard).
+                              least (``stats``, the metrics, the dashboard); ``{Q}:head:lane:<name>``
+                              the same for a lane.
 - ``{Q}:layout``              string. Set once the keys of the old layout have been looked for and
                               moved (``upgrade.py``), so later starts do not scan for them again.
 - ``{Q}:session:<id>``        string with a TTL (the idle timeout). A dashboard login: JSON with the
@@ -116,6 +118,9 @@ PROGRESS_TTL_S = 7 * 24 * 3600
 IDEMPOTENCY_TTL_S = 24 * 3600
 # How long a recipient's status and a receipt record are kept by default (--receipt-ttl).
 RECEIPT_TTL_S = 72 * 3600
+# How long a cancel is kept at least: as long as a task may be scheduled ahead (366 days), and a day,
+# so a task scheduled further ahead than --receipt-ttl is not sent once its cancel expires.
+CANCEL_TTL_S = 367 * 24 * 3600
 # How long a worker's last settle-batch number is kept (a settle retried after a lost reply).
 SETTLE_MARKER_TTL_S = 7 * 24 * 3600
 
@@ -155,6 +160,10 @@ class Keys:
     def head(self) -> str:
         """When the element now at the head of the queue was first seen there."""
         return f"{self.prefix}:head"
+
+    def lane_head(self, name: str) -> str:
+        """When the element now at the head of a lane was first seen there."""
+        return f"{self.prefix}:head:lane:{name}"
 
     @property
     def layout(self) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 
+from smsworker.store.keys import CANCEL_TTL_S
 from tests.support.commands import ROOT
 from tests.support.fake_sms_api import FakeSmsApi
 from tests.support.redis_server import RedisServer, free_port
@@ -358,7 +359,7 @@ def test_cancel_writes_the_key_and_says_what_is_already_sent(
     key = f"{{sms_queue}}:cancel:id:{task_id}"
     stamp = json.loads(redis.get(key) or b"")
     assert stamp["by"] == "客服" and time.time() - 5 <= stamp["at"] <= time.time()
-    assert 259200 - 60 <= redis.ttl(key) <= 259200
+    assert CANCEL_TTL_S - 60 <= redis.ttl(key) <= CANCEL_TTL_S
     # The waiting recipients read cancelled at once; the others keep their state.
     states: Any = redis.hgetall(status)
     assert {n.decode(): json.loads(v)["state"] for n, v in states.items()} == {
@@ -371,12 +372,12 @@ def test_cancel_writes_the_key_and_says_what_is_already_sent(
     # Again: nothing new, the first cancel's author stays.
     assert call(client, redis_server, "cancel", task_id, "php") == {**answer, "cancelled": False}
     assert json.loads(redis.get(key) or b"")["by"] == "客服"
-    # A task pushed without pushWithId: nothing to say, and cancelled all the same; the TTL is the
-    # constructor's.
+    # A task pushed without pushWithId: nothing to say, and cancelled all the same, for as long.
     nothing = {"cancelled": True, "sent": [], "pending": [], "dead": []}
     assert call(client, redis_server, "cancel", "order-7", ttl=3600) == nothing
     assert json.loads(redis.get("{sms_queue}:cancel:id:order-7") or b"")["by"] == "php"
-    assert 3600 - 60 <= redis.ttl("{sms_queue}:cancel:id:order-7") <= 3600
+    # A cancel outlives the status TTL: it lasts as long as a task may wait scheduled.
+    assert CANCEL_TTL_S - 60 <= redis.ttl("{sms_queue}:cancel:id:order-7") <= CANCEL_TTL_S
     assert call(client, redis_server, "cancel", " ") == {
         "error": "InvalidArgumentException: cancel() needs the id the task was pushed with"
     }
@@ -424,7 +425,7 @@ def test_parked_tasks_go_back_to_the_front_of_their_lanes_once(
     if how == "cancelCampaign":
         stamp = json.loads(redis.get("{sms_queue}:cancel:campaign:双11") or b"")
         assert set(stamp) == {"at", "by"} and stamp["by"] == "php"
-        assert 259200 - 60 <= redis.ttl("{sms_queue}:cancel:campaign:双11") <= 259200
+        assert CANCEL_TTL_S - 60 <= redis.ttl("{sms_queue}:cancel:campaign:双11") <= CANCEL_TTL_S
     assert "campaign:双11" not in paused(redis_server)  # a cancel outranks the pause
 
 

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,13 +42,16 @@ def local_time_in_beijing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 @pytest.fixture
-def run(queue: RedisQueue, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Run ``smsworker ARGS`` with every command's queue on fakeredis."""
+def run(queue: RedisQueue, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Any:
+    """Run ``smsworker ARGS`` with every command's queue on fakeredis, and the lanes otp and bulk."""
     for module in ("control_commands", "stats_command", "status_command", "enqueue_command"):
         monkeypatch.setattr(f"smsworker.cli.{module}.open_queue", lambda settings: queue)
+    config = tmp_path / "smsworker.toml"
+    config.write_text("[lanes.otp]\ntemplates = [1]\n[lanes.bulk]\ntemplates = [2]\n", "utf-8")
 
     def invoke(*args: str, chinese: bool = False, input: str | None = None) -> Result:
-        return CliRunner().invoke(cli, list(args), env=CHINESE if chinese else ENGLISH, input=input)
+        env = {**(CHINESE if chinese else ENGLISH), "SMSWORKER_CONFIG": str(config)}
+        return CliRunner().invoke(cli, list(args), env=env, input=input)
 
     return invoke
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from smsworker.receipts import state_json
 from smsworker.store.control import TrafficControl, parse_scope
+from smsworker.store.keys import CANCEL_TTL_S
 from smsworker.store.queue import RedisQueue
 
 
@@ -149,7 +150,7 @@ def test_cancel_of_a_task_marks_the_waiting_and_reports_the_sent_and_twice_is_th
     assert json.loads(fake_redis.hget(status, "+8613800138001") or b"")["state"] == "sent"
     cancel = fake_redis.get(control.keys.cancel_id("order-7"))
     assert cancel is not None and json.loads(cancel)["by"] == "cli ops@host"
-    assert 3590 <= fake_redis.ttl(control.keys.cancel_id("order-7")) <= 3600
+    assert CANCEL_TTL_S - 10 <= fake_redis.ttl(control.keys.cancel_id("order-7")) <= CANCEL_TTL_S
     assert 0 < fake_redis.ttl(status) <= 500  # the status hash keeps its own TTL
 
     second = control.cancel_task("order-7", "dashboard ana")
@@ -172,7 +173,7 @@ def test_cancel_of_a_campaign_moves_its_parked_tasks_back_ends_its_pause_and_is_
     assert control.cancel_campaign("spring", "cli ops@host")
     assert fake_redis.lrange(keys.lane("bulk"), 0, -1) == [b"b-2", b"b-1"]  # b-1, parked first, is next
     assert control.paused() == []
-    assert 3590 <= fake_redis.ttl(keys.cancel_campaign("spring")) <= 3600
+    assert CANCEL_TTL_S - 10 <= fake_redis.ttl(keys.cancel_campaign("spring")) <= CANCEL_TTL_S
     first = fake_redis.get(keys.cancel_campaign("spring"))
     assert not control.cancel_campaign("spring", "someone else")
     assert fake_redis.get(keys.cancel_campaign("spring")) == first

@@ -24,6 +24,7 @@ from smsworker.dashboard.app import DashboardConfig, make_app
 from smsworker.dashboard.texts import TEXTS
 from smsworker.dashboard.users import User, UsersFile, add_user
 from smsworker.store.control import is_campaign_name
+from smsworker.store.keys import CANCEL_TTL_S
 from smsworker.store.queue import RedisQueue
 from tests.support.dashboard import PASSWORD, csrf_of, log_in, signed_in
 from tests.support.logs import LogCapture
@@ -210,7 +211,7 @@ def test_cancelling_a_task_shows_its_recipients_first_then_cancels_it(
     assert done.status_code == 302 and done.headers["Location"] == "/cancel?id=order-9"
     mark = queue.client.get(f"{P}:cancel:id:order-9")
     assert mark is not None and json.loads(mark)["by"] == "dashboard olga"
-    assert 0 < queue.client.ttl(f"{P}:cancel:id:order-9") <= TTL_S
+    assert TTL_S < queue.client.ttl(f"{P}:cancel:id:order-9") <= CANCEL_TTL_S
     page = app_client.get(done.headers["Location"]).text
     assert (
         "Cancelled task order-9: 1 recipients were sent already, 0 dead-lettered, 1 will not be sent." in page

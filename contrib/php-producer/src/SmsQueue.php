@@ -327,7 +327,7 @@ LUA;
         }
         $keys = ["{$this->prefix}:cancel:id:{$id}", "{$this->prefix}:status:{$id}"];
         $cancelled = json_encode(['state' => 'cancelled', 'at' => round(microtime(true), 3)]);
-        $args = [$this->stamp($by), (string) $this->statusTtl, $cancelled];
+        $args = [$this->stamp($by), (string) $this->cancelTtl(), $cancelled];
         $reply = $this->evalScript("cancel task {$id}", self::CANCEL_TASK, $keys, $args);
         $states = [];
         for ($i = 1; $i + 1 < count($reply); $i += 2) {
@@ -582,6 +582,15 @@ LUA;
     }
 
     /** The JSON of pause and cancel: {"at": unix time, "by": who}. */
+    /**
+     * How long a cancel lasts: as long as a task may wait scheduled (366 days) and a day, or the
+     * status TTL if longer, so a task scheduled far ahead is not sent once its cancel expires.
+     */
+    private function cancelTtl(): int
+    {
+        return max($this->statusTtl, 367 * 86400);
+    }
+
     private function stamp(string $by): string
     {
         try {
@@ -651,7 +660,7 @@ LUA;
             foreach ($lanes as $lane) {
                 $keys[] = "{$this->prefix}:lane:{$lane}";
             }
-            $args = ["campaign:{$name}", $cancel, (string) $this->statusTtl, ...$lanes];
+            $args = ["campaign:{$name}", $cancel, (string) $this->cancelTtl(), ...$lanes];
             $moved = (int) $this->evalScript("move the parked tasks of campaign {$name} back", self::UNPARK, $keys, $args);
         } while ($moved < 0);
         return $moved;
