@@ -121,11 +121,12 @@ class Claims:
         return elements
 
     def _take(self, count: int) -> list[bytes]:
-        # No more of a lane than it could start now: another lane's reserved senders are not its own,
-        # and none of a lane whose every provider is paused.
+        # No more of a lane than it could start now (a sender's request carries up to a group of
+        # tasks): another lane's reserved senders are not its own, and none of a lane whose every
+        # provider is paused.
         held = self.held_lanes()
         plan = [
-            (lane, 0 if lane in held else min(most, self._pool.free_for(lane)))
+            (lane, 0 if lane in held else min(most, self._pool.free_for(lane) * self.group_size))
             for lane, most in self._planner.plan(count)
         ]
         taken = self._redis.take(plan, count)
@@ -182,15 +183,16 @@ class Claims:
 
     def _start_round(self, elements: list[bytes], free: int, asked: int) -> None:
         """Read the claimed elements in and hand their groups out, claiming more while
-        ``next_claim_size`` says so. A full group goes out at once; the rest at the end of the
-        round: nothing waits to fill a request."""
+        ``next_claim_size`` says so. After each claim, the groups that cannot or are unlikely to
+        grow go out (full ones; those the claim added one task to or none: a one-time code); the
+        rest at the end of the round: nothing waits to fill a request."""
         grouper = Grouper(self.group_size)
         claimed, total, last = elements, 0, False
         while claimed:
             before = grouper.groups()
             for element in claimed:
                 self.read_in(element, grouper)
-            if not self._submit(grouper.take_full()):
+            if not self._submit(grouper.take_settled()):
                 return  # stopping: what was not handed out stays unsettled, and is put back
             total += len(claimed)
             if last or self._stopping.requested:

@@ -40,13 +40,15 @@ class Member:
 class _Group:
     members: list[Member] = field(default_factory=list)
     numbers: set[str] = field(default_factory=set)
+    gained: int = 0  # members added since the grouper last handed groups out
 
 
 class Grouper:
     """Collects units and hands them out as groups, in the order of each group's first unit.
 
     ``size`` is the provider's batch size: a group never holds more numbers. Full groups can be
-    handed out as soon as they fill (``take_full``); ``take_all`` empties the grouper.
+    handed out as soon as they fill (``take_full``), and those unlikely to grow after each claim
+    (``take_settled``); ``take_all`` empties the grouper.
     """
 
     def __init__(self, size: int) -> None:
@@ -59,7 +61,7 @@ class Grouper:
         member = Member(flight, unit)
         key = self._key(member)
         if key is None or len(unit.mobiles) >= self._size:
-            self._order.append(_Group([member], set(unit.mobiles)))
+            self._order.append(_Group([member], set(unit.mobiles), gained=1))
             return
         group = self._open.get(key)
         numbers = set(unit.mobiles)
@@ -74,6 +76,7 @@ class Grouper:
             self._order.append(group)
         group.members.append(member)
         group.numbers |= numbers
+        group.gained += 1
         if len(group.numbers) == self._size:
             del self._open[key]
 
@@ -92,6 +95,21 @@ class Grouper:
         self._order = [g for g in self._order if id(g) in open_groups]
         self.handed_out += len(full)
         return [g.members for g in full]
+
+    def take_settled(self) -> list[list[Member]]:
+        """The groups unlikely to grow, oldest first: full ones, and those that gained one member or
+        none since the last hand-out (a lone one-time code, a personalised message). A group that
+        gained several is fed by a stream of tasks with one message, and stays open to fill up; so a
+        code claimed beside a campaign goes out after the claim that brought it, not the round."""
+        open_groups = {id(g) for g in self._open.values()}
+        settled = [g for g in self._order if g.gained <= 1 or id(g) not in open_groups]
+        kept = {id(g) for g in settled}
+        self._order = [g for g in self._order if id(g) not in kept]
+        self._open = {k: g for k, g in self._open.items() if id(g) not in kept}
+        for group in self._order:
+            group.gained = 0
+        self.handed_out += len(settled)
+        return [g.members for g in settled]
 
     def take_all(self) -> list[list[Member]]:
         groups, self._order = self._order, []

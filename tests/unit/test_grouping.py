@@ -64,9 +64,13 @@ units = st.lists(
 
 
 @settings(max_examples=300, deadline=None)
-@given(drawn=units, size=st.integers(1, 6), early=st.lists(st.booleans(), max_size=30))
+@given(
+    drawn=units,
+    size=st.integers(1, 6),
+    early=st.lists(st.sampled_from(["", "full", "settled"]), max_size=30),
+)
 def test_groups_hold_one_message_within_the_batch_size_and_every_unit_once(
-    drawn: list[tuple[int, bool, list[str], str]], size: int, early: list[bool]
+    drawn: list[tuple[int, bool, list[str], str]], size: int, early: list[str]
 ) -> None:
     grouper = Grouper(size)
     added = []
@@ -77,8 +81,10 @@ def test_groups_hold_one_message_within_the_batch_size_and_every_unit_once(
         unit = Unit(mobiles, contested=kind == "contested")
         grouper.add(flight, unit)
         added.append((flight, unit))
-        if n < len(early) and early[n]:
+        if n < len(early) and early[n] == "full":
             groups += grouper.take_full()
+        elif n < len(early) and early[n] == "settled":
+            groups += grouper.take_settled()
     groups += grouper.take_all()
     assert grouper.pending() == 0 and grouper.take_all() == []
     assert grouper.handed_out == len(groups)
@@ -138,6 +144,20 @@ class DigitProvider:
 
     def close(self) -> None:
         return None
+
+
+def test_a_lone_task_goes_out_after_its_claim_and_a_growing_group_waits_to_fill() -> None:
+    grouper = Grouper(10)
+    code = flight_of(*MESSAGES[0], None, 0, None)
+    grouper.add(code, Unit(["+8613800000000"]))
+    for n in range(1, 4):  # a claim that brought a campaign's tasks beside the code
+        grouper.add(flight_of(*MESSAGES[1], None, n, None), Unit([f"+861380000000{n}"]))
+    [lone] = grouper.take_settled()
+    assert [m.flight for m in lone] == [code]
+    assert grouper.pending() == 1  # the campaign's group may fill with the next claim
+    grouper.add(flight_of(*MESSAGES[1], None, 9, None), Unit(["+8613800000009"]))
+    [grown] = grouper.take_settled()  # it gained one: the stream has dried up
+    assert len(grown) == 4 and grouper.pending() == 0
 
 
 @st.composite
