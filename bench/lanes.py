@@ -45,15 +45,23 @@ def lanes(
     concurrency: int = 16,
     batch: int = 100,
 ) -> dict[str, Any]:
-    """The three runs of (h), each with its own worker and fake provider."""
+    """The runs of (h), each with its own worker and fake provider. The campaign runs alone, with
+    codes, with codes, alone: this machine's speed drifts within a run, and the order cancels a
+    steady drift; each figure pools the two runs of its kind."""
     config = rig.workdir / "lanes.toml"
     config.write_text(LANES_TOML)
     run = _Run(rig, config, latency_ms=latency_ms, concurrency=concurrency, batch=batch)
     idle = run.session(campaign_tasks=0, codes_per_s=codes_per_s, most_codes=idle_codes)
-    alone = run.session(campaign_tasks=campaign_tasks, codes_per_s=0)
-    mixed = run.session(campaign_tasks=campaign_tasks, codes_per_s=codes_per_s)
+    alone_1 = run.session(campaign_tasks=campaign_tasks, codes_per_s=0)
+    mixed_1 = run.session(campaign_tasks=campaign_tasks, codes_per_s=codes_per_s)
+    mixed_2 = run.session(campaign_tasks=campaign_tasks, codes_per_s=codes_per_s)
+    alone_2 = run.session(campaign_tasks=campaign_tasks, codes_per_s=0)
+    beside = _spread(mixed_1.pop("latencies_ms") + mixed_2.pop("latencies_ms"))
+    idle.pop("latencies_ms")
+    alone_per_s = (alone_1["campaign_per_s"] + alone_2["campaign_per_s"]) / 2
+    mixed_per_s = (mixed_1["campaign_per_s"] + mixed_2["campaign_per_s"]) / 2
     p99_limit = P99_FACTOR * idle["p99_ms"] + P99_SLACK_MS
-    kept = mixed["campaign_per_s"] / alone["campaign_per_s"]
+    kept = mixed_per_s / alone_per_s
     return {
         "params": {
             "campaign_tasks": campaign_tasks,
@@ -63,11 +71,29 @@ def lanes(
             "batch": batch,
             "lanes_toml": LANES_TOML,
         },
-        "runs": {"idle": idle, "campaign alone": alone, "campaign and codes": mixed},
+        "runs": {
+            "idle": idle,
+            "campaign alone, 1st": alone_1,
+            "campaign and codes, 1st": mixed_1,
+            "campaign and codes, 2nd": mixed_2,
+            "campaign alone, 2nd": alone_2,
+        },
+        "beside": beside,  # the codes of both runs with the campaign
+        "alone_per_s": round(alone_per_s, 1),
+        "mixed_per_s": round(mixed_per_s, 1),
         "p99_limit_ms": round(p99_limit, 2),
-        "p99_met": mixed["p99_ms"] <= p99_limit,
+        "p99_met": beside["p99_ms"] <= p99_limit,
         "campaign_kept": round(kept, 3),
         "campaign_kept_met": kept >= KEEP_SHARE,
+    }
+
+
+def _spread(latencies_ms: list[float]) -> dict[str, Any]:
+    return {
+        "codes": len(latencies_ms),
+        "p50_ms": round(percentile(latencies_ms, 50), 2),
+        "p99_ms": round(percentile(latencies_ms, 99), 2),
+        "max_ms": round(max(latencies_ms), 2),
     }
 
 
@@ -140,12 +166,7 @@ class _Run:
             pushed = {m: t for i, (m, t) in enumerate(pushed.items()) if i == 0 or t <= last}
         if pushed:
             latencies_ms = [(received[m][0] - t) * 1000 for m, t in pushed.items()]
-            figures.update(
-                codes=len(latencies_ms),
-                p50_ms=round(percentile(latencies_ms, 50), 2),
-                p99_ms=round(percentile(latencies_ms, 99), 2),
-                max_ms=round(max(latencies_ms), 2),
-            )
+            figures.update(_spread(latencies_ms), latencies_ms=latencies_ms)
         return figures
 
 
@@ -187,6 +208,6 @@ def routing(rig: Rig, *, elements: int) -> dict[str, Any]:
 
 def routing_against(routed: dict[str, Any], lanes_run: dict[str, Any]) -> dict[str, Any]:
     """(i)'s figure: routing's rate over the rate the worker sent the campaign alone in (h)."""
-    sent = lanes_run["runs"]["campaign alone"]["campaign_per_s"]
+    sent = lanes_run["alone_per_s"]
     ratio = routed["per_s"] / sent
     return {**routed, "worker_per_s": sent, "ratio": round(ratio, 1), "met": ratio >= ROUTING_FACTOR}
