@@ -12,6 +12,7 @@ from functools import partial
 from typing import Any
 
 from bench.harness import SIGTERM, Api, Proc, Rig, mobiles, percentile, php_task, wait_for
+from bench.lanes import lanes, routing, routing_against
 
 
 @dataclass
@@ -260,10 +261,54 @@ def _reached(rig: Rig, mark: int) -> bool:
     return int(rig.redis.hget("{sms_queue}:stats", "tasks") or 0) >= mark
 
 
-def run_all(rig: Rig, scale: float) -> dict[str, Any]:
+# Every scenario, in the order run_all runs them; (i) compares with (h), so it brings (h) along.
+SCENARIOS = "abcdfghie"
+
+
+def run_all(rig: Rig, scale: float, only: str = SCENARIOS) -> dict[str, Any]:
+    """The scenarios whose letters are in ``only``; each result under its letter."""
     results: dict[str, Any] = {"scale": scale}
+    if "a" in only:
+        results["a"] = _a(rig, scale)
+    if "b" in only:
+        results["b"] = _b(rig, scale)
+    if "c" in only:
+        count = _count(200, scale)
+        results["c"] = {"runs": [idle_latency(rig, r, count=count) for r in ("bare loop", "smsworker")]}
+    if "d" in only:
+        d: dict[str, Any] = {
+            "tasks": _count(200, scale),
+            "per_task": 1000,
+            "latency_ms": 50,
+            "concurrency": 16,
+            "batch": 1000,
+        }
+        results["d"] = {"params": d, "runs": [throughput(rig, "smsworker", **d).as_dict()]}
+    if "f" in only:
+        results["f"] = _f(rig, scale)
+    if "g" in only:
+        otps = _count(200, scale)
+        results["g"] = {
+            "runs": [
+                otp_latency(rig, otps=otps, campaign_per_s=0, group=True),
+                otp_latency(rig, otps=otps, campaign_per_s=1000, group=True),
+                otp_latency(rig, otps=otps, campaign_per_s=1000, group=False),
+            ]
+        }
+    if "h" in only or "i" in only:
+        results["h"] = lanes(rig, campaign_tasks=_count(50_000, scale), idle_codes=_count(200, scale))
+    if "i" in only:
+        results["i"] = routing_against(routing(rig, elements=_count(50_000, scale)), results["h"])
+    if "e" in only:
+        marks = [_count(100_000, scale), _count(1_000_000, scale)]
+        at_64 = results["b"]["runs"][1]["peak_rss_mb"] if "b" in results else None
+        results["e"] = {"peak_rss_mb_at_64": at_64, **memory(rig, checkpoints=marks)}
+    return results
+
+
+def _a(rig: Rig, scale: float) -> dict[str, Any]:
     a: dict[str, Any] = {"tasks": _count(10_000, scale), "per_task": 1, "latency_ms": 0}
-    results["a"] = {
+    return {
         "params": {**a, "concurrency": 16},
         "runs": [
             throughput(rig, "bare loop", **a, concurrency=1, label="bare loop, 1 thread").as_dict(),
@@ -272,7 +317,10 @@ def run_all(rig: Rig, scale: float) -> dict[str, Any]:
             throughput(rig, "smsworker", **a, concurrency=8, processes=2).as_dict(),
         ],
     }
-    results["b"] = {"runs": []}
+
+
+def _b(rig: Rig, scale: float) -> dict[str, Any]:
+    runs = []
     b: dict[str, Any] = {"tasks": _count(2_000, scale), "per_task": 5, "latency_ms": 50}
     for concurrency in (64, 256):
         for runner, processes in (("bare loop", 1), ("smsworker", 1), ("smsworker", 2)):
@@ -281,17 +329,11 @@ def run_all(rig: Rig, scale: float) -> dict[str, Any]:
             row["params"] = {**b, "concurrency": concurrency}
             row["ideal_per_s"] = concurrency / 0.050
             row["of_ideal"] = round(row["per_s"] / row["ideal_per_s"], 3)
-            results["b"]["runs"].append(row)
-    count = _count(200, scale)
-    results["c"] = {"runs": [idle_latency(rig, r, count=count) for r in ("bare loop", "smsworker")]}
-    d: dict[str, Any] = {
-        "tasks": _count(200, scale),
-        "per_task": 1000,
-        "latency_ms": 50,
-        "concurrency": 16,
-        "batch": 1000,
-    }
-    results["d"] = {"params": d, "runs": [throughput(rig, "smsworker", **d).as_dict()]}
+            runs.append(row)
+    return {"runs": runs}
+
+
+def _f(rig: Rig, scale: float) -> dict[str, Any]:
     f: dict[str, Any] = {
         "tasks": _count(10_000, scale),
         "per_task": 1,
@@ -299,24 +341,10 @@ def run_all(rig: Rig, scale: float) -> dict[str, Any]:
         "concurrency": 16,
         "batch": 100,
     }
-    results["f"] = {
+    return {
         "params": f,
         "runs": [
             throughput(rig, "smsworker", **f, label="grouping on").as_dict(),
             throughput(rig, "smsworker", **f, extra=("--no-group-tasks",), label="grouping off").as_dict(),
         ],
     }
-    otps = _count(200, scale)
-    results["g"] = {
-        "runs": [
-            otp_latency(rig, otps=otps, campaign_per_s=0, group=True),
-            otp_latency(rig, otps=otps, campaign_per_s=1000, group=True),
-            otp_latency(rig, otps=otps, campaign_per_s=1000, group=False),
-        ]
-    }
-    marks = [_count(100_000, scale), _count(1_000_000, scale)]
-    results["e"] = {
-        "peak_rss_mb_at_64": results["b"]["runs"][1]["peak_rss_mb"],
-        **memory(rig, checkpoints=marks),
-    }
-    return results

@@ -31,4 +31,13 @@ def test_bench_harness_runs_every_scenario(tmp_path: Path) -> None:
     assert all(run["cpu_ms_per_send"] is not None for run in runs)
     assert [run["lost"] for run in figures["g"]["runs"]] == [0, 0, 0]
     assert set(figures["e"]["rss_mb_after"]) == {"500", "5000"}
-    assert "### (a)" in (tmp_path / "results.md").read_text()
+    lanes = figures["h"]["runs"]
+    assert [run["lost"] for run in lanes.values()] == [0] * 5
+    assert [run["exit_code"] for run in lanes.values()] == [0] * 5
+    assert lanes["idle"]["codes"] == 2 and figures["h"]["beside"]["codes"] >= 2
+    assert figures["h"]["alone_per_s"] > 0
+    routing = figures["i"]
+    assert routing["routed"] == routing["in_lane"] == routing["elements"] == 250
+    assert routing["ratio"] > 0
+    text = (tmp_path / "results.md").read_text()
+    assert "### (a)" in text and "### (h)" in text and "### (i)" in text
