@@ -6,6 +6,7 @@ Integration fixtures (a private redis-server, the smsworker command as a process
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterator
 
@@ -111,8 +112,9 @@ def make_worker(
             changes_max=changes_max,
             keep_payloads=keep_payloads,
             lanes=lanes,
-            **({"now": now} if now is not None else {}),
         )
+        if now is not None:
+            options = dataclasses.replace(options, now=now)
         worker = Worker(
             queue, [provider], parser, options, logs.logger, worker_id=worker_id, wait=tenth_of_backoff
         )

@@ -90,7 +90,7 @@ def test_a_task_due_later_waits_then_is_sent_once_when_due(
     worker, provider = make_worker(lanes=LANES, now=clock)
     worker.drain()
     assert sent_numbers(provider) == [number(2)]
-    state = json.loads(fake_redis.hget("{sms_queue}:status:later", number(1)))
+    state = json.loads(fake_redis.hget("{sms_queue}:status:later", number(1)) or b"")
     assert state["state"] == "scheduled" and state["until"] == clock.at + 3600
     assert fake_redis.zcard("{sms_queue}:scheduled") == 1
     clock.at += 3599
@@ -129,7 +129,7 @@ def test_recipients_in_their_quiet_hours_wait_apart_and_the_rest_go_now(
     worker, provider = make_worker(lanes=lanes, now=clock)
     worker.drain()
     assert sent_numbers(provider) == [number(3)]
-    assert json.loads(fake_redis.hget("{sms_queue}:status:t", number(2)))["state"] == "deferred"
+    assert json.loads(fake_redis.hget("{sms_queue}:status:t", number(2)) or b"")["state"] == "deferred"
     counts = fake_redis.hgetall("{sms_queue}:campaign:spring")
     assert counts[b"scheduled"] == b"2" and counts[b"sent"] == b"1"
     for step, expected in ((60, [number(1)]), (60, [number(2)])):
@@ -138,7 +138,7 @@ def test_recipients_in_their_quiet_hours_wait_apart_and_the_rest_go_now(
         worker.drain()
         assert sent_numbers(provider) == expected
     assert fake_redis.hget("{sms_queue}:campaign:spring", "scheduled") == b"0"
-    assert json.loads(fake_redis.hget("{sms_queue}:status:t", number(2)))["state"] == "sent"
+    assert json.loads(fake_redis.hget("{sms_queue}:status:t", number(2)) or b"")["state"] == "sent"
 
 
 def test_nothing_is_sent_on_a_paused_lane_and_everything_after_resume(
@@ -183,7 +183,7 @@ def test_a_cancelled_task_and_campaign_end_cancelled_and_unsent(
     worker.drain()
     assert sent_numbers(provider) == [number(9)]
     assert fake_redis.hget("{sms_queue}:stats", "cancelled") == b"5"
-    assert json.loads(fake_redis.hget("{sms_queue}:status:gone", number(1)))["state"] == "cancelled"
+    assert json.loads(fake_redis.hget("{sms_queue}:status:gone", number(1)) or b"")["state"] == "cancelled"
     assert fake_redis.hget("{sms_queue}:campaign:spring", "cancelled") == b"3"
     assert fake_redis.llen("{sms_queue}:dead") == 0
 
