@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from smsworker.store import scripts
 from smsworker.store.args import ScriptArgs
-from smsworker.store.base import QueueBase
+from smsworker.store.base import QueueBase, glob_escape
 
 DEFAULT_LANE = "default"
 # Elements of the queue one take routes: bounds the script's run while a flood arrives.
@@ -110,6 +110,22 @@ class Lanes(QueueBase):
         for key in keys:
             pipe.llen(key)
         return sum(int(n) for n in pipe.execute())
+
+    def return_undeclared_lanes(self) -> dict[str, int]:
+        """Move the lists of lanes this worker does not declare (lanes since removed from the
+        settings, or every lane when none is declared now) back to the front of the queue, where
+        they are routed again or taken as they are; how many elements each had."""
+        prefix = self.keys.lane("")
+        declared = {self.keys.lane(n) for n in self.lane_names}
+        moved: dict[str, int] = {}
+        for raw in self._r.scan_iter(match=glob_escape(prefix) + "*", count=500):
+            key = raw.decode("utf-8", "replace")
+            if key in declared:
+                continue
+            moved[key[len(prefix) :]] = int(self._r.llen(key))
+            while int(self._script(scripts.MOVE_KEY)(keys=[key, self.keys.queue], args=["keep", 1000])) == 2:
+                pass
+        return moved
 
     def promote(self, now: float) -> int:
         """Move the scheduled tasks due by ``now`` into their lanes; how many moved (at most

@@ -94,6 +94,7 @@ class Worker:
                 concurrency=self.options.concurrency,
             )
             parts.guard.read(parts.liveness.recover_dead, "recover")
+            self._return_undeclared_lanes()
             self._events.started(f"fetching from {self.queue.name}")
             self._fetch_loop(drain)
         except RedisGaveUp:
@@ -102,6 +103,14 @@ class Worker:
             self._shutdown()
         self.totals.gave_up = parts.guard.gave_up
         return self.totals
+
+    def _return_undeclared_lanes(self) -> None:
+        """Tasks left in the list of a lane no longer declared go back to the queue, not astray."""
+        moved = self._parts.guard.write(self.queue.return_undeclared_lanes, "return lanes")
+        for lane, tasks in moved.items():
+            self.log.warning(
+                "lane.undeclared", lane=lane, tasks=tasks, note="not declared here: back to the queue"
+            )
 
     def _fetch_loop(self, drain: bool) -> None:
         parts, claims = self._parts, self._parts.claims

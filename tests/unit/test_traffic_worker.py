@@ -240,3 +240,18 @@ def test_a_lane_whose_every_provider_is_paused_waits_and_the_drain_still_ends(
     worker, provider = make_worker(lanes=LANES)
     worker.drain()
     assert sent_numbers(provider) == [number(1)]
+
+
+def test_tasks_left_in_a_lane_no_longer_declared_are_sent_all_the_same(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis
+) -> None:
+    push(fake_redis, "{sms_queue}:lane:gone", template_id=2, mobiles=[number(1)])
+    push(fake_redis, "{sms_queue}:lane:otp", template_id=1, mobiles=[number(2)])
+    worker, provider = make_worker(lanes=LANES)
+    worker.drain()
+    assert sorted(sent_numbers(provider)) == [number(1), number(2)]
+    push(fake_redis, "{sms_queue}:lane:otp", template_id=1, mobiles=[number(3)])
+    worker, provider = make_worker()  # the lanes removed from the settings
+    worker.drain()
+    assert sent_numbers(provider) == [number(3)]
+    assert not fake_redis.keys("{sms_queue}:lane:*")
