@@ -6,7 +6,8 @@
 #            producer; chromium and chromium-driver for the browser tests; systemd for
 #            systemd-analyze (the unit files); prometheus for promtool (the alert rules' check; nothing
 #            is started); a CJK font, so the dashboard's Chinese pages show real glyphs in the
-#            browser tests' screenshots; smsworker with its [test] extra
+#            browser tests' screenshots; faketime (libfaketime) for the quiet-hours test, which starts a
+#            worker on a clock it sets; smsworker with its [test] extra
 #   lint     python3-venv; smsworker with its [test] and [dev] extras (mypy reads the tests too)
 #   all      (the default, `make deps`) what test and lint need together
 # Safe to run again: it does nothing when everything is there.
@@ -77,6 +78,7 @@ if wants test all; then
     has chromium || missing+=(chromium)
     has chromedriver || missing+=(chromium-driver)
     has promtool || missing+=(prometheus)
+    has faketime || missing+=(faketime)
     if ! { has fc-list && [ -n "$(fc-list :lang=zh 2>/dev/null)" ]; }; then
         missing+=(fonts-wqy-microhei)
     fi

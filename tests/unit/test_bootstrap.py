@@ -28,6 +28,7 @@ STUBS = {
     "chromium": "",
     "chromedriver": "",
     "promtool": "",
+    "faketime": "",
     "fc-list": "echo 'WenQuanYi Micro Hei'",
 }
 TEST_APT = {
@@ -38,6 +39,7 @@ TEST_APT = {
     "chromium",
     "chromium-driver",
     "prometheus",
+    "faketime",
     "fonts-wqy-microhei",
 }
 BASE_APT = {"redis-server", "redis-tools", "python3", "python3-venv"}
