@@ -27,6 +27,9 @@ from smsworker.worker.stopping import Stopping
 
 # Elements one claim round may gather for grouping: bounds what a worker holds unsent at once.
 ROUND_MAX = 5000
+# The most one claim of a round takes: a one-time code claimed next waits for no more than this
+# many tasks to be read in before it (a round still gathers up to ROUND_MAX, a claim at a time).
+CLAIM_STEP_MAX = 100
 # With lanes, or with the queue paused, an idle worker looks again this often: what is pushed to a
 # lane directly, a scheduled task come due and a resume wake nobody.
 LOOK_AGAIN_S = 0.25
@@ -190,9 +193,7 @@ class Claims:
         claimed, total, last = elements, 0, False
         while claimed:
             before = grouper.groups()
-            for element in claimed:
-                self.read_in(element, grouper)
-            if not self._submit(grouper.take_settled()):
+            if not self._read_claim(claimed, grouper):
                 return  # stopping: what was not handed out stays unsettled, and is put back
             total += len(claimed)
             if last or self._stopping.requested:
@@ -209,8 +210,22 @@ class Claims:
             )
             if not asked:
                 break
-            claimed, last = self._claim_more(asked)
+            claimed, last = self._claim_more(min(asked, CLAIM_STEP_MAX))
         self._submit(grouper.take_all())
+
+    def _read_claim(self, claimed: list[bytes], grouper: Grouper) -> bool:
+        """Read one claim in, and hand out what will not grow: a claim holds its lanes one after
+        the other, highest first, so the groups of a lane go out as soon as its elements are read,
+        before the lanes below it are; then what else of the claim settled. False once stopping."""
+        reading = None
+        for element in claimed:
+            lanes = self._lane_of.get(element)
+            lane = lanes[0] if lanes else "default"
+            if reading is not None and lane != reading and not self._submit(grouper.take_settled({reading})):
+                return False
+            reading = lane
+            self.read_in(element, grouper)
+        return self._submit(grouper.take_settled())
 
     def _claim_more(self, count: int) -> tuple[list[bytes], bool]:
         """More elements for this round, and whether it is the last claim of it: a suspect among

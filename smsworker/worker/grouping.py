@@ -21,7 +21,7 @@ goes out at once, alone.
 from __future__ import annotations
 
 import json
-from collections.abc import Hashable
+from collections.abc import Collection, Hashable
 from dataclasses import dataclass, field
 
 from smsworker.worker.flight import TaskInFlight
@@ -96,17 +96,19 @@ class Grouper:
         self.handed_out += len(full)
         return [g.members for g in full]
 
-    def take_settled(self) -> list[list[Member]]:
+    def take_settled(self, lanes: Collection[str] | None = None) -> list[list[Member]]:
         """The groups unlikely to grow, oldest first: full ones, and those that gained one member or
         none since the last hand-out (a lone one-time code, a personalised message). A group that
         gained several is fed by a stream of tasks with one message, and stays open to fill up; so a
-        code claimed beside a campaign goes out after the claim that brought it, not the round."""
+        code claimed beside a campaign goes out after the claim that brought it, not the round.
+        ``lanes``: only the groups of those lanes are looked at (the others' counts go on)."""
         open_groups = {id(g) for g in self._open.values()}
-        settled = [g for g in self._order if g.gained <= 1 or id(g) not in open_groups]
+        looked = [g for g in self._order if lanes is None or g.members[0].flight.lane in lanes]
+        settled = [g for g in looked if g.gained <= 1 or id(g) not in open_groups]
         kept = {id(g) for g in settled}
         self._order = [g for g in self._order if id(g) not in kept]
         self._open = {k: g for k, g in self._open.items() if id(g) not in kept}
-        for group in self._order:
+        for group in looked:
             group.gained = 0
         self.handed_out += len(settled)
         return [g.members for g in settled]
