@@ -242,7 +242,7 @@ def lost_replies(rig: Rig, scale: float) -> Outcome:
     api = rig.api(latency_ms=5)
     expected = _fill(rig, max(200, round(2000 * scale)), ids=True)  # ids: reservations too
     proxy = RedisProxy(rig.redis_server.port)
-    calls = [scripts.CLAIM_MANY, scripts.STAMP, scripts.RESERVE, scripts.FINISH, scripts.SETTLE]
+    calls = [scripts.TAKE, scripts.STAMP, scripts.RESERVE, scripts.FINISH, scripts.SETTLE]
     workers = [_worker(rig, api, "--concurrency", "8", SMSWORKER_REDIS_URL=proxy.url) for _ in range(2)]
     rng = random.Random(20261121)
     lost = 0

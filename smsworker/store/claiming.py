@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from smsworker.store import scripts
 from smsworker.store.errors import ResponseError
-from smsworker.store.lanes import Lanes
+from smsworker.store.lanes import DEFAULT_LANE, Lanes
 
 
 class Claiming(Lanes):
@@ -28,11 +28,10 @@ class Claiming(Lanes):
         return element
 
     def claim_many(self, worker_id: str, count: int) -> list[bytes]:
-        """Up to ``count`` tasks at once, oldest first, without blocking."""
-        claimed: list[bytes] = self._script(scripts.CLAIM_MANY)(
-            keys=[self.keys.queue, self.keys.processing(worker_id)], args=[count]
-        )
-        return claimed
+        """Up to ``count`` tasks at once, oldest first, without blocking: ``take`` over every lane
+        in priority order (pauses obeyed), for callers that have no plan of their own."""
+        lanes = self.lane_names or (DEFAULT_LANE,)
+        return [element for _, element in self.take(worker_id, [(n, count) for n in lanes], count).elements]
 
     def stamp_claimed(self, worker_id: str, element: bytes, stamped: bytes) -> bool:
         """Replace the element just claimed by its ``stamped`` form; safe to run again.

@@ -36,7 +36,6 @@ def register(client: redis.Redis, script: str) -> Script:
 
 REQUEUE = source("requeue")
 REQUEUE_ORPHANS = source("requeue_orphans")
-CLAIM_MANY = source("claim_many")
 STAMP = source("stamp")
 SETTLE = source("settle")
 RESERVE = source("reserve")

@@ -140,9 +140,6 @@ class WorkerRedis:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def claim_many(self, count: int) -> list[bytes]:
-        return self._guard.read(lambda: self._queue.claim_many(self.worker_id, count), "claim")
-
     def claim(self, block_s: float) -> bytes | None:
         return self._guard.read(lambda: self._queue.claim(self.worker_id, block_s), "claim")
 

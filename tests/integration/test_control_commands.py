@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -22,9 +23,14 @@ Cli = Callable[..., subprocess.CompletedProcess[str]]
 KEYS = Keys("sms_queue", "{sms_queue}:dead")
 
 
-def test_pause_cancel_and_a_campaign_through_the_command(cli: Cli, redis_server: RedisServer) -> None:
+def test_pause_cancel_and_a_campaign_through_the_command(
+    cli: Cli, redis_server: RedisServer, tmp_path: Path
+) -> None:
     r = redis_server.client()
-    assert cli("pause", "--lane", "otp").returncode == 0
+    config = tmp_path / "smsworker.toml"
+    config.write_text("[lanes.otp]\ntemplates = [1]\n", "utf-8")
+    assert cli("pause", "--lane", "otp").returncode == 2  # a lane the settings do not declare
+    assert cli("pause", "--lane", "otp", SMSWORKER_CONFIG=str(config)).returncode == 0
     stats = json.loads(cli("stats", "--json").stdout)
     assert stats["paused"] == ["lane:otp"]
     r.hset(

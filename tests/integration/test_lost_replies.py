@@ -92,7 +92,7 @@ def settle_of(element: bytes) -> Match:
 
 
 FAULTS: dict[str, Fault] = {
-    "claim many": Fault(script(scripts.CLAIM_MANY), skip=1),
+    "claim many": Fault(script(scripts.TAKE), skip=1),
     "blocking claim": Fault(command("BLMOVE"), push_when_matched=True),
     "stamp": Fault(script(scripts.STAMP)),
     "reserve": Fault(script(scripts.RESERVE)),  # the task with an id reserves its recipients
@@ -113,7 +113,7 @@ def run_under_fault(
     # Scripts already cached, as on any Redis a worker has run on: each call is one EVALSHA that
     # runs (a cold cache would answer the first with NOSCRIPT, and the fault might hit that).
     for source in (
-        scripts.CLAIM_MANY,
+        scripts.TAKE,
         scripts.STAMP,
         scripts.RESERVE,
         scripts.FINISH,

@@ -38,9 +38,6 @@ __all__ = ["cluster"]
 Start = Callable[..., WorkerProcess]
 Cli = Callable[..., subprocess.CompletedProcess[str]]
 OTP, BULK, NIGHT = 1, 2, 3  # template ids, one lane each
-# A worker settles a request's outcome within this after the answer (its settler commits in batches):
-# what was answered earlier, at a kill, is no longer in flight.
-SETTLED_WITHIN_S = 1.0
 LANES = f"""
 [lanes.otp]
 templates = [{OTP}]
@@ -220,13 +217,11 @@ def test_a_worker_killed_mid_burst_loses_nothing_and_repeats_only_what_it_had_in
     processing = r.lrange(b"{sms_queue}:processing:" + worker_id, 0, -1)
     held = {e164(json.loads(element.split(b"\n", 1)[-1])["mobiles"][0]) for element in processing}
     victim.kill()
-    # In flight at the kill: held, requested before it, and unanswered or answered too recently to
-    # have been settled.
+    # In flight at the kill: held (in its processing list: not settled) and requested before it. A
+    # request answered but not yet settled is in flight too: how long a settle lags behind its
+    # answer depends on the machine's load, not on anything the worker decides.
     in_flight = held & {
-        mobile
-        for arrival in list(api.arrivals)
-        if arrival.at < frozen_at and (arrival.answered_at or frozen_at) > frozen_at - SETTLED_WITHIN_S
-        for mobile in arrival.mobiles
+        mobile for arrival in list(api.arrivals) if arrival.at < frozen_at for mobile in arrival.mobiles
     }
     assert in_flight, "the victim had nothing in flight: the kill meant nothing"
 
