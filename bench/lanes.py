@@ -21,7 +21,7 @@ from smsworker.store.keys import default_dead_letter_key
 from smsworker.store.queue import RedisQueue
 
 OTP, BULK = 1, 2
-LANES_TOML = f"[lanes.otp]\ntemplates = [{OTP}]\n\n[lanes.bulk]\ntemplates = [{BULK}]\n"
+LANES_TOML = f"[lanes.otp]\ntemplates = [{OTP}]\nconcurrency = 2\n\n[lanes.bulk]\ntemplates = [{BULK}]\n"
 LANE_NAMES = ["otp", "bulk", "default"]  # what the worker declares from LANES_TOML
 ROUTES = {str(OTP): "otp", str(BULK): "bulk"}
 CAMPAIGN_TEXT = "Spring sale: 20% off until Sunday"

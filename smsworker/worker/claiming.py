@@ -30,6 +30,10 @@ ROUND_MAX = 5000
 # The most one claim of a round takes: a one-time code claimed next waits for no more than this
 # many tasks to be read in before it (a round still gathers up to ROUND_MAX, a claim at a time).
 CLAIM_STEP_MAX = 100
+# How often a wait for a sender looks for work of the lanes that have senders of their own, and
+# after how many tasks read in of another lane's claim.
+RESERVED_LOOK_S = 0.005
+RESERVED_EVERY = 16
 # With lanes, or with the queue paused, an idle worker looks again this often: what is pushed to a
 # lane directly, a scheduled task come due and a resume wake nobody.
 LOOK_AGAIN_S = 0.25
@@ -218,13 +222,15 @@ class Claims:
         the other, highest first, so the groups of a lane go out as soon as its elements are read,
         before the lanes below it are; then what else of the claim settled. False once stopping."""
         reading = None
-        for element in claimed:
+        for n, element in enumerate(claimed, start=1):
             lanes = self._lane_of.get(element)
             lane = lanes[0] if lanes else "default"
             if reading is not None and lane != reading and not self._submit(grouper.take_settled({reading})):
                 return False
             reading = lane
             self.read_in(element, grouper)
+            if n % RESERVED_EVERY == 0 and (reserved := self._pool.reserved_lanes() - {lane}):
+                self._serve_reserved(reserved)  # a code pushed meanwhile waits for no more than this
         return self._submit(grouper.take_settled())
 
     def _claim_more(self, count: int) -> tuple[list[bytes], bool]:
@@ -279,11 +285,44 @@ class Claims:
             grouper.add(flight, unit)
 
     def _submit(self, groups: list[list[Member]]) -> bool:
-        """Hand each group to a sender, in a slot of its own; False once stopping."""
+        """Hand each group to a sender, in a slot of its own; False once stopping. While a group
+        waits for a slot, lanes with senders of their own free are served meanwhile."""
         for members in groups:
             lane = members[0].flight.lane  # a group is of one lane (grouping.py)
-            slot = self._pool.acquire(tick_s=self._tick_s, on_tick=self._reconciler.run_if_due, lane=lane)
+            reserved = self._pool.reserved_lanes() - {lane}
+            slot = self._pool.acquire(
+                tick_s=RESERVED_LOOK_S if reserved else self._tick_s,
+                on_tick=functools.partial(self._while_waiting, reserved),
+                lane=lane,
+            )
             if slot is None:
                 return False  # stopping: the unsent rest keeps its tasks unsettled, and they are requeued
             self._pool.submit(functools.partial(self._sender.run_group, members), slot)
         return True
+
+    def _while_waiting(self, reserved: set[str]) -> None:
+        """While the fetch thread waits for a sender for one lane's group: the reconcile when due,
+        and the lanes that keep senders of their own, if any is free. A one-time code then waits
+        for no campaign's request to end: its lane's own sender takes it at once."""
+        self._reconciler.run_if_due()
+        self._serve_reserved(reserved)
+
+    def _serve_reserved(self, reserved: set[str]) -> None:
+        """Take, read in and start what the lanes of ``reserved`` hold, up to their own free
+        senders: between the reads of a long claim and while waiting for a sender."""
+        free = {lane: n for lane, n in self._pool.reserved_free().items() if lane in reserved and n}
+        held = self.held_lanes()
+        plan = [(lane, n) for lane, n in free.items() if lane not in held]
+        if not plan or self._stopping.requested:
+            return
+        taken = self._redis.take(plan, sum(n for _, n in plan))
+        self._planner.record([lane for lane, _ in taken.elements], taken.lengths)
+        grouper = Grouper(1)  # each on its own: one of the lane's free senders each
+        for lane, element in taken.elements:
+            self._holdings.add(element)
+            self._lane_of[element].append(lane)
+            if self._intake.suspect(element):  # started alone, by the fetch loop, after this round
+                self._put_back([element])
+                continue
+            self.read_in(element, grouper)
+        self._submit(grouper.take_all())

@@ -47,6 +47,14 @@ class SendPool:
         free, 0 once stopping. It holds none of them: each unit started takes its own (``acquire``)."""
         return self._slots.wait_any(tick_s=tick_s, on_tick=on_tick, stop=lambda: self._stopping.requested)
 
+    def reserved_lanes(self) -> set[str]:
+        """The lanes that keep senders of their own."""
+        return self._slots.reserved_lanes()
+
+    def reserved_free(self) -> dict[str, int]:
+        """Each such lane's own senders free now."""
+        return self._slots.reserved_free()
+
     def free_for(self, lane: str) -> int:
         """How many units of ``lane`` could start now."""
         return self._slots.free_for(lane)

@@ -64,6 +64,13 @@ class Slots:
         with self._cond:
             return self._free_shared + sum(self._free.values())
 
+    def reserved_lanes(self) -> set[str]:
+        return set(self._free)
+
+    def reserved_free(self) -> dict[str, int]:
+        with self._cond:
+            return dict(self._free)
+
     def free_for(self, lane: str) -> int:
         """The slots a unit of ``lane`` could take now."""
         with self._cond:

@@ -5,17 +5,20 @@ cancel, campaigns, and a lane's own senders."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
 from typing import Any
 
 import fakeredis
 
+from smsworker.providers.base import OutgoingMessage, SendResult
 from smsworker.store.control import TrafficControl
 from smsworker.store.queue import RedisQueue
 from smsworker.testing import FakeProvider
 from smsworker.worker.lanes import Lane, LanePlanner
 from smsworker.worker.loop import Worker
 from smsworker.worker.slots import Slots
+from tests.support.waiting import wait_until
 
 MakeWorker = Callable[..., tuple[Worker, FakeProvider]]
 LANES = (Lane("otp", templates=("1",)), Lane("bulk", min_share=10, templates=("2",)), Lane("default"))
@@ -255,3 +258,43 @@ def test_tasks_left_in_a_lane_no_longer_declared_are_sent_all_the_same(
     worker.drain()
     assert sent_numbers(provider) == [number(3)]
     assert not fake_redis.keys("{sms_queue}:lane:*")
+
+
+class CampaignHeldProvider(FakeProvider):
+    """Holds every request of template 2 (the campaign) until ``release``; codes go at once."""
+
+    def __init__(self) -> None:
+        super().__init__(max_batch_size=10)  # a claim may take more than there are senders
+        self.release = threading.Event()
+        self.holding = 0  # campaign requests waiting for the release
+
+    def send(self, message: OutgoingMessage) -> SendResult:
+        if message.template_id == 2:
+            self.holding += 1
+            self.release.wait(60)
+        return super().send(message)
+
+
+def test_a_code_takes_its_lanes_own_sender_while_the_campaign_holds_every_other(
+    make_worker: MakeWorker, fake_redis: fakeredis.FakeRedis
+) -> None:
+    lanes = (Lane("otp", templates=("1",), concurrency=1), Lane("bulk", templates=("2",)))
+    for i in range(4):  # each its own text: a request each, so the campaign needs every sender
+        push(fake_redis, template_id=2, content=f"sale {i}", mobiles=[number(i)])
+    provider = CampaignHeldProvider()
+    worker, _ = make_worker(provider=provider, concurrency=2, lanes=lanes)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        # The one shared sender holds a campaign request, and the fetch thread waits for it with
+        # the next ones in hand (a claim takes up to a request's worth of tasks a sender): the
+        # code is taken and sent by otp's own sender meanwhile.
+        wait_until(lambda: provider.holding == 1, what="the campaign to hold the shared sender")
+        push(fake_redis, template_id=1, mobiles=[number(100)])
+        wait_until(lambda: number(100) in provider.sent_to(), what="the code to be sent")
+        assert provider.holding == 1 and provider.requests == [provider.requests[0]]
+    finally:
+        provider.release.set()
+        worker.request_stop()
+        thread.join(10)
+    assert number(100) in provider.sent_to()
