@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.support.traffic_run import Traffic
-from tests.support.traffic_steps import STEPS, Cancel, Claim, Crash, Push, Send, Step, Takeover
+from tests.support.traffic_steps import STEPS, Cancel, Claim, Clock, Crash, Push, Send, Step, Takeover
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -47,6 +47,10 @@ KNOWN = "a cancel ends recovered recipients cancelled that were sent, or are bei
 # Another: what a worker sent and marked before it died, the task's next run skips (right) and no
 # settle counts (``sent`` in the stats and the campaign's counts stay short by it).
 COUNTS = "recipients a dead worker sent (marked, not settled) are never counted sent"
+# And: a task of several requests without an id, read again after a crash while some of its numbers
+# are in their quiet hours, defers them as a copy (``Intake._quiet``) before asking its progress
+# hash, and the copy has no token: those the dead worker sent are sent again when the hours end.
+QUIET = "a recovered task's numbers deferred for quiet hours are sent again though sent already"
 
 
 @pytest.mark.parametrize(
@@ -68,6 +72,12 @@ COUNTS = "recipients a dead worker sent (marked, not settled) are never counted 
             [Push("t1", size=2, campaign="c1"), Claim(), Send(), Crash()],
             marks=pytest.mark.xfail(strict=True, reason=COUNTS, raises=AssertionError),
             id="sent-before-a-crash-uncounted",
+        ),
+        pytest.param(
+            1,
+            [Push("t2", size=2), Claim(), Send(), Send(), Clock(250), Crash()],
+            marks=pytest.mark.xfail(strict=True, reason=QUIET, raises=AssertionError),
+            id="quiet-hours-after-a-crash-resend",
         ),
         pytest.param(
             1,
