@@ -18,7 +18,7 @@ from smsworker.task import TaskParser
 from smsworker.testing import FakeProvider
 from smsworker.worker.events import WorkerEvents
 from smsworker.worker.flight import TaskInFlight
-from smsworker.worker.grouping import Grouper
+from smsworker.worker.grouping import Grouper, Member
 from smsworker.worker.intake import Unit
 from smsworker.worker.options import WorkerOptions
 from smsworker.worker.parts import Seams, build_parts
@@ -49,14 +49,21 @@ class Rig:
     # for its holder and the holder goes on; here the holder may be the unit below on the stack,
     # waiting for its retry, and would never go on: a wait no real worker has. Off where retries are.
     nest_contested: bool = True
+    # The worker's options (lanes, clock); None: two quick attempts, poison after five crashes.
+    options: WorkerOptions | None = None
+    # The groups being sent, innermost last (a unit waiting runs others meanwhile): what a fake
+    # provider may ask about the request it is given.
+    sending: list[list[Member]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        options = WorkerOptions(retry=RetryPolicy(2, 0.001, 0.001), poison_after=5, shutdown_timeout_s=5.0)
+        options = self.options or WorkerOptions(
+            retry=RetryPolicy(2, 0.001, 0.001), poison_after=5, shutdown_timeout_s=5.0
+        )
         parser = TaskParser(default_region="CN", max_payload_bytes=65536, max_recipients=100)
         seams = Seams(
             redis_wait=lambda s: None,
             sleep=self.meanwhile,
-            lapsed_since=lambda since: self.lapsed,
+            lapsed_since=self.lapsed_since,
             settled=lambda flight: self.settling.append(flight),
         )
         self.parts = build_parts(
@@ -75,6 +82,10 @@ class Rig:
         self.parts.settler.close()
         self.parts.ticker.tick()  # what is paused, read as the worker reads it before its first claim
         self.beat()
+
+    def lapsed_since(self, since: float) -> bool:
+        """What the parts are told about this worker's heartbeat since ``since`` (monotonic)."""
+        return self.lapsed
 
     def step(self, step: str, data: st.DataObject) -> None:
         if step == "claim":
@@ -125,7 +136,11 @@ class Rig:
             grouper.add(*other)
         first, *rest = grouper.take_all()
         self.pending += [(m.flight, m.unit) for group in rest for m in group]
-        self.parts.sender.run_group(first)
+        self.sending.append(first)
+        try:
+            self.parts.sender.run_group(first)
+        finally:
+            self.sending.pop()
 
     def meanwhile(self, seconds: float) -> None:
         """A unit waits (for recipients another claimant holds, or before a retry): the other units
@@ -154,3 +169,29 @@ class Rig:
         assert self.parts.settler.flush(10)
         self.committed += self.settling
         self.settling = []
+
+
+@dataclass
+class TrafficRig(Rig):
+    """The rig, told the truth about its heartbeat: lapsed since a moment if it was recovered after."""
+
+    recovered_at: list[float] = field(default_factory=list)
+    unblock: Callable[[], None] = lambda: None  # what the operators do when every unit waits on a pause
+
+    def lapsed_since(self, since: float) -> bool:
+        return any(r >= since for r in self.recovered_at)
+
+    def blocked(self, flight: TaskInFlight) -> bool:
+        return self.parts.pauses.blocks(flight.lane, [self.provider.name], flight.task.campaign)
+
+    def meanwhile(self, seconds: float) -> None:
+        """A unit waits: an open unit runs meanwhile; if every one waits on a pause, it is resumed."""
+        self.elsewhere()
+        open_units = [i for i, (flight, _) in enumerate(self.pending) if not self.blocked(flight)]
+        if open_units:
+            self.send(open_units[0], lapsed=False)
+        elif self.parts.pauses.scopes:
+            self.unblock()
+        else:
+            self.idle_waits += 1
+            assert self.idle_waits < 50, "waits for recipients that nothing will ever release"
