@@ -23,7 +23,7 @@ from smsworker.errors import InvalidTask
 from smsworker.outcome import Acceptance, Failure
 from smsworker.providers.base import Provider, batches
 from smsworker.send_time import check_horizon
-from smsworker.store.progress import reservation
+from smsworker.store.progress import Mark, reservation
 from smsworker.store.stamps import PREFIX, new_token, stamp, unstamp
 from smsworker.task import SmsTask, TaskParser
 from smsworker.worker.flight import TaskInFlight
@@ -113,10 +113,10 @@ class Intake:
         except InvalidTask as exc:
             return Rejected(element, stamped.raw, exc)
         lane = self._lanes.get(lane_name, DEFAULT)
-        decided = self._decide(element, stamped.raw, task, lane, now)
-        if isinstance(decided, TaskInFlight):
+        decided = self._decide(element, stamped.token, stamped.raw, task, lane, now)
+        if decided is not None:
             return Accepted(decided, [])
-        return self._to_send(element, stamped.token, stamped.raw, task, lane, decided)
+        return self._to_send(element, stamped.token, stamped.raw, task, lane, now)
 
     def _check_lane(self, task: SmsTask) -> None:
         if task.lane is None or task.lane in self._lanes or (not self._lanes and task.lane == "default"):
@@ -125,14 +125,14 @@ class Intake:
         raise InvalidTask("invalid_task", f"lane {task.lane!r} is not declared; the lanes are: {declared}")
 
     def _decide(
-        self, element: bytes, raw: bytes, task: SmsTask, lane: Lane, now: float
-    ) -> TaskInFlight | list[tuple[float, bytes, tuple[str, ...], str]]:
-        """A task that sends nothing now (cancelled, parked, scheduled), or what of it waits."""
+        self, element: bytes, token: str | None, raw: bytes, task: SmsTask, lane: Lane, now: float
+    ) -> TaskInFlight | None:
+        """A task that sends nothing now (cancelled, parked, scheduled); None: it is to be sent."""
         flight = TaskInFlight(element, raw, task, None, 0, lane=lane.name, failed=self._invalid(task))
         if (task.task_id is not None or task.campaign is not None) and self._redis.cancelled(
             task.task_id, task.campaign
         ):
-            flight.cancelled = list(task.mobiles)
+            self._cancel(flight, token)
             return flight
         paused = self._pauses.scopes if self._pauses is not None else frozenset()
         if task.campaign is not None and f"campaign:{task.campaign}" in paused:
@@ -142,17 +142,33 @@ class Intake:
             mobiles = tuple(task.mobiles)
             flight.later = [(task.send_at, self._member(lane, task, len(mobiles), raw), mobiles, "scheduled")]
             return flight
-        return self._quiet(task, lane, now)
+        return None
+
+    def _cancel(self, flight: TaskInFlight, token: str | None) -> None:
+        """End a cancelled task's recipients ``cancelled``, but for those an earlier run of it (or a
+        task with its id) sent already: they stay sent, and are recorded so."""
+        task = flight.task
+        progress_key = self._redis.keys.progress(task.task_id, token)
+        if progress_key is None:
+            flight.cancelled = list(task.mobiles)
+            return
+        flight.progress_key = progress_key
+        flight.reservation = reservation(self._redis.worker_id, secrets.token_hex(4))
+        found = self._redis.reserve(progress_key, flight.reservation, list(task.mobiles))
+        flight.skipped = found.sent
+        # Held by another claimant (a worker that was taken for dead mid-send): a cancel cannot
+        # know whether that request went out; it is recorded cancelled, as a cancel meant.
+        flight.cancelled = found.ours + list(found.held)
 
     def _quiet(
-        self, task: SmsTask, lane: Lane, now: float
+        self, task: SmsTask, lane: Lane, now: float, mobiles: list[str]
     ) -> list[tuple[float, bytes, tuple[str, ...], str]]:
-        """The recipients in their quiet hours, by when the hours end: each group a copy of the task
-        with only them, due then."""
+        """Of ``mobiles``, those in their quiet hours, by when the hours end: each group a copy of
+        the task with only them, due then."""
         if lane.quiet_until is None or self._now is None:
             return []
         waiting: defaultdict[float, list[str]] = defaultdict(list)
-        for mobile in task.mobiles:
+        for mobile in mobiles:
             until = lane.quiet_until(mobile, now)
             if until is not None:
                 waiting[until].append(mobile)
@@ -175,13 +191,20 @@ class Intake:
         raw: bytes,
         task: SmsTask,
         lane: Lane,
-        later: list[tuple[float, bytes, tuple[str, ...], str]],
+        now: float,
     ) -> Accepted:
-        waiting = {m for _, _, ms, _ in later for m in ms}
-        mobiles = [m for m in task.mobiles if m not in waiting]
         progress_key = self._redis.keys.progress(task.task_id, token)
         reservation_id = reservation(self._redis.worker_id, secrets.token_hex(4))
-        todo, held, skipped = self._reserve(progress_key, reservation_id, mobiles)
+        todo, held, skipped = self._reserve(progress_key, reservation_id, list(task.mobiles))
+        # Only what is ours to send now may wait for its quiet hours: what an earlier run sent stays
+        # sent (a copy would send it again), and a deferred number's reservation is given back, for
+        # the copy to take when due.
+        later = self._quiet(task, lane, now, todo)
+        waiting = {m for _, _, ms, _ in later for m in ms}
+        if waiting:
+            todo = [m for m in todo if m not in waiting]
+            if progress_key is not None:
+                self._redis.finish([Mark(progress_key, reservation_id, (), tuple(sorted(waiting)))])
         units = [Unit(chunk) for chunk in batches(todo, self._provider.max_batch_size)]
         if len(units) > 1 and progress_key is None:
             element, progress_key = self._stamp(element, raw)  # a fresh token: nobody else has it

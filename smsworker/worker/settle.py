@@ -124,7 +124,7 @@ class Settler:
             progress_key=flight.progress_key,
             keep_progress=task.task_id is not None,
             envelopes=tuple(self._envelopes(flight.raw, task, flight.failed)),
-            sent=len(flight.sent),
+            sent=len(flight.sent) + _sent_uncounted(flight),
             dead=len(flight.failed),
             segments=flight.segments,
             status_key=status_key,
@@ -242,16 +242,25 @@ class Settler:
         )
 
 
+def _sent_uncounted(flight: TaskInFlight) -> int:
+    """Recipients an earlier run of this very element sent and never settled (it died first): its
+    delivery token is its own, so nothing counted them. (Under an idempotency id they may be another
+    task's, which counted them when it settled.)"""
+    token_keyed = flight.progress_key is not None and flight.task.task_id is None
+    return len(flight.skipped) if token_keyed else 0
+
+
 def _campaign_counts(flight: TaskInFlight) -> tuple[int, int, int, int, int, int]:
     """What a settle adds to its campaign: tasks (one that ends something), sent, dead, cancelled,
     scheduled (recipients now waiting) and segments."""
     if flight.parked:
         return (0, 0, 0, 0, 0, 0)
-    ended = len(flight.sent) + len(flight.failed) + len(flight.cancelled)
+    sent = len(flight.sent) + _sent_uncounted(flight)
+    ended = sent + len(flight.failed) + len(flight.cancelled)
     waiting = sum(len(ms) for _, _, ms, _ in flight.later)
     return (
         int(ended > 0),
-        len(flight.sent),
+        sent,
         len(flight.failed),
         len(flight.cancelled),
         waiting,

@@ -51,7 +51,7 @@ class Traffic:
     """The queue, the operators, the clock and the worker of one run, and what the test saw."""
 
     def __init__(self, batch: int, *, strict: bool = True) -> None:
-        """``strict`` False: the known faults (``KNOWN``, ``COUNTS``, ``QUIET`` in the test) are let
+        """``strict`` False: what a recovery cannot know (``KNOWN`` in the test) is let
         pass, so a search finds others."""
         self.strict = strict
         self.now = float(T0)
@@ -216,7 +216,7 @@ class Traffic:
             if stamped.token is not None or "id" in task:
                 if not self.strict:
                     self.known |= numbers
-                    if "id" not in task:  # QUIET in the test: its copies lose the token
+                    if "id" not in task:  # what its next run may send again, or count again
                         self.again.update(m for m in numbers if m in self.provider.accepted)
                 continue
             self.again.update(m for m in numbers if m in self.provider.accepted or not sent_only)
@@ -296,8 +296,8 @@ class Traffic:
         counted = int(r.hget(keys.stats, "cancelled") or 0)
         loose = len(set(self.again) | self.known)
         assert cancelled <= counted <= cancelled + loose, f"{counted} counted cancelled, {cancelled} were"
-        # What a dead worker sent, marked and not settled, the task's next run skips uncounted (COUNTS
-        # in the test): only a strict run counts campaigns after a recovery.
+        # A recovered task's counts after a crash: exact in the explicit cases (strict), loose in the
+        # search, where a task without marks may be sent again and counted once.
         if self.strict or not self.recoveries:
             self.check_campaigns(dead)
 
