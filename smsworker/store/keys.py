@@ -65,8 +65,9 @@ is used as it is. Before 0.2 the keys were named ``Q:dead``, ``Q:processing:...`
                               of ``Q`` into the list of its lane (its ``lane`` field, else its
                               template, else ``default``), and take from the lanes in priority order.
                               A producer may ``LPUSH`` here directly.
-- ``{Q}:origin:<worker>``     hash. Element -> the lane it was taken from, for the elements of the
-                              worker's processing list: recovery puts each back at the front of its lane.
+- ``{Q}:origin:<worker>``     hash. Element -> the lane it was taken from and how many equal ones the
+                              worker holds (``<lane>\t<n>``), for the elements of the worker's
+                              processing list: recovery puts each back at the front of its lane.
 - ``{Q}:scheduled``           sorted set. Tasks due later (``send_at``, quiet hours), scored by when
                               they are due: 16 hex + ``\n`` + lane + ``\n`` + campaign + ``\n`` +
                               recipients + ``\n`` + the task's bytes. Workers move due ones into

@@ -17,7 +17,11 @@ from redis.commands.core import Script
 # Functions some scripts share, each in a file of its own, prepended to every script that calls it:
 # the type check the scripts that move tasks run before their first write, the ARGV cursor, and
 # forgetting the lane an element was taken from.
-_PRELUDES = {"check_types": "wrong_type(", "cursor": "take()", "origin": "forget_origin("}
+_PRELUDES = {
+    "check_types": ("wrong_type(",),
+    "cursor": ("take()",),
+    "origin": ("note_origin(", "origin_of(", "forget_origin("),
+}
 
 
 def source(name: str) -> str:
@@ -25,7 +29,7 @@ def source(name: str) -> str:
     text = resources.files(__package__).joinpath("scripts", f"{name}.lua").read_text("utf-8")
     if name in _PRELUDES:
         return text
-    used = [prelude for prelude, call in _PRELUDES.items() if call in text]
+    used = [prelude for prelude, calls in _PRELUDES.items() if any(call in text for call in calls)]
     return "".join(source(prelude) + "\n" for prelude in used) + text
 
 

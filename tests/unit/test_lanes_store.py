@@ -73,7 +73,7 @@ def test_take_serves_the_plan_in_order_and_records_each_lane() -> None:
     assert [lane for lane, _ in taken.elements] == ["otp", "bulk", "bulk", "default"]
     assert [e for _, e in taken.elements][:3] == [task(1, 5), task(9, 0), task(9, 1)]
     origin = r.hgetall("{sms_queue}:origin:w")
-    assert {origin[e] for _, e in taken.elements} == {b"otp", b"bulk", b"default"}
+    assert {origin[e] for _, e in taken.elements} == {b"otp\t1", b"bulk\t1", b"default\t1"}
 
 
 def test_a_paused_lane_is_skipped_and_all_paused_takes_nothing() -> None:
@@ -120,7 +120,7 @@ def test_orphans_go_back_to_their_lane_and_an_equal_copy_keeps_its_origin() -> N
     r.lpush(Q, same, same)
     queue.take("w", [("bulk", 2)], 2)
     assert queue.requeue_orphans("w", [same]) == 1
-    assert r.hget("{sms_queue}:origin:w", same) == b"bulk"  # the other copy is still claimed
+    assert r.hget("{sms_queue}:origin:w", same) == b"bulk\t1"  # the other copy is still claimed
     assert queue.requeue_orphans("w", [same]) == 1
     assert not r.exists("{sms_queue}:origin:w")
     assert lane_list(r, "bulk") == [same, same]
@@ -133,7 +133,7 @@ def test_a_stamp_carries_the_elements_lane_with_it() -> None:
     [(_, element)] = queue.take("w", [("bulk", 1)], 1).elements
     stamped = crashed_once_more(element)
     assert queue.stamp_claimed("w", element, stamped)
-    assert r.hgetall("{sms_queue}:origin:w") == {stamped: b"bulk"}
+    assert r.hgetall("{sms_queue}:origin:w") == {stamped: b"bulk\t1"}
 
 
 def test_settle_forgets_the_lane_schedules_parks_and_counts_the_campaign() -> None:
@@ -266,7 +266,9 @@ class LaneConservation(RuleBasedStateMachine):
         assert found + self.settled == self.pushed
         for worker, held in self.held.items():
             origin = self.r.hgetall(f"{{sms_queue}}:origin:{worker}")
-            assert set(origin) == set(held)  # no lane remembered for what is not held, none missing
+            # Each element held is remembered, as many times as it is held; nothing else is.
+            counted = {e: int(v.rpartition(b"\t")[2]) for e, v in origin.items()}
+            assert counted == dict(Counter(held))
 
 
 TestLaneConservation = LaneConservation.TestCase

@@ -26,7 +26,7 @@ local n = 0
 while true do
   local v = redis.call('LPOP', KEYS[1])
   if not v then break end
-  local lane = redis.call('HGET', KEYS[6], v)
+  local lane = origin_of(KEYS[6], v)
   local expected, instead = take(), take()
   local target = (lane and lane_key[lane]) or KEYS[2]
   if expected == v and instead then v = instead end

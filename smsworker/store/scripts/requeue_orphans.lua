@@ -21,8 +21,8 @@ local n = 0
 while a < #ARGV do
   local v = take()
   if redis.call('LREM', KEYS[1], 1, v) == 1 then
-    local lane = redis.call('HGET', KEYS[3], v)
-    forget_origin(KEYS[1], KEYS[3], v)
+    local lane = origin_of(KEYS[3], v)
+    forget_origin(KEYS[3], v)
     redis.call('RPUSH', (lane and lane_key[lane]) or KEYS[2], v)
     n = n + 1
   end

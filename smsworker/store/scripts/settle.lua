@@ -93,7 +93,7 @@ while a < #ARGV do
   local counts = {}
   if campaign then for i = 1, #campaign_fields do counts[i] = tonumber(take()) end end
   if redis.call('LREM', KEYS[1], 1, element) == 1 then
-    forget_origin(KEYS[1], KEYS[10], element)
+    forget_origin(KEYS[10], element)
     for _, l in ipairs(later) do redis.call('ZADD', KEYS[11], l[1], l[2]) end
     if parked then
       if redis.call('HEXISTS', KEYS[13], pause_field) == 1 then

@@ -11,10 +11,10 @@
 -- no list at all.
 
 local function move_origin()
-  local lane = redis.call('HGET', KEYS[2], ARGV[1])
+  local lane = origin_of(KEYS[2], ARGV[1])
   if lane then
-    redis.call('HSET', KEYS[2], ARGV[2], lane)
-    forget_origin(KEYS[1], KEYS[2], ARGV[1])
+    forget_origin(KEYS[2], ARGV[1])
+    note_origin(KEYS[2], ARGV[2], lane)
   end
 end
 

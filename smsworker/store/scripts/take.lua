@@ -82,7 +82,7 @@ if redis.call('HEXISTS', KEYS[4], 'all') == 0 then
         local v = redis.call('RPOP', lane_keys[i])
         if not v then break end
         redis.call('LPUSH', KEYS[2], v)
-        if record then redis.call('HSET', KEYS[3], v, lanes[i]) end
+        if record then note_origin(KEYS[3], v, lanes[i]) end
         out[#out + 1] = i
         out[#out + 1] = v
         n = n + 1
