@@ -267,7 +267,9 @@ class LaneConservation(RuleBasedStateMachine):
         for worker, held in self.held.items():
             origin = self.r.hgetall(f"{{sms_queue}}:origin:{worker}")
             # Each element held is remembered, as many times as it is held; nothing else is.
-            counted = {e: int(v.rpartition(b"\t")[2]) for e, v in origin.items()}
+            counted = {
+                e: int(str(v, "ascii").rpartition("\t")[2]) for e, v in origin.items() if isinstance(v, bytes)
+            }
             assert counted == dict(Counter(held))
 
 
