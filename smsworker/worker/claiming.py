@@ -136,12 +136,20 @@ class Claims:
             (lane, 0 if lane in held else min(most, self._pool.free_for(lane) * self.group_size))
             for lane, most in self._planner.plan(count)
         ]
-        taken = self._redis.take(plan, count)
+        return [element for _, element in self._take_plan(plan, count)]
+
+    def _take_plan(self, plan: list[tuple[str, int]], total: int) -> list[tuple[str, bytes]]:
+        """Take by ``plan``, tell the planner, and hold each element with its lane."""
+        taken = self._redis.take(plan, total)
         self._planner.record([lane for lane, _ in taken.elements], taken.lengths)
-        for lane, element in taken.elements:  # held before any is started: see reconcile.py
-            self._holdings.add(element)
-            self._lane_of[element].append(lane)
-        return [element for _, element in taken.elements]
+        for lane, element in taken.elements:
+            self._hold(lane, element)
+        return taken.elements
+
+    def _hold(self, lane: str, element: bytes) -> None:
+        """Held before any is started (see reconcile.py), and its lane kept until it is read in."""
+        self._holdings.add(element)
+        self._lane_of[element].append(lane)
 
     def _wait_and_take(self, count: int) -> list[bytes]:
         if self._lanes_declared:
@@ -154,8 +162,7 @@ class Claims:
         element = self._redis.claim(self._tick_s)
         if element is None:
             return []
-        self._holdings.add(element)
-        self._lane_of[element].append("default")
+        self._hold("default", element)
         return [element]
 
     def held_lanes(self) -> set[str]:
@@ -315,12 +322,8 @@ class Claims:
         plan = [(lane, n) for lane, n in free.items() if lane not in held]
         if not plan or self._stopping.requested:
             return
-        taken = self._redis.take(plan, sum(n for _, n in plan))
-        self._planner.record([lane for lane, _ in taken.elements], taken.lengths)
         grouper = Grouper(1)  # each on its own: one of the lane's free senders each
-        for lane, element in taken.elements:
-            self._holdings.add(element)
-            self._lane_of[element].append(lane)
+        for _, element in self._take_plan(plan, sum(n for _, n in plan)):
             if self._intake.suspect(element):  # started alone, by the fetch loop, after this round
                 self._put_back([element])
                 continue

@@ -128,17 +128,23 @@ class Intake:
         self, element: bytes, token: str | None, raw: bytes, task: SmsTask, lane: Lane, now: float
     ) -> TaskInFlight | None:
         """A task that sends nothing now (cancelled, parked, scheduled); None: it is to be sent."""
-        flight = TaskInFlight(element, raw, task, None, 0, lane=lane.name, failed=self._invalid(task))
+
+        def settled_now() -> TaskInFlight:  # made only for such a task: most are sent
+            return TaskInFlight(element, raw, task, None, 0, lane=lane.name, failed=self._invalid(task))
+
         if (task.task_id is not None or task.campaign is not None) and self._redis.cancelled(
             task.task_id, task.campaign
         ):
+            flight = settled_now()
             self._cancel(flight, token)
             return flight
         paused = self._pauses.scopes if self._pauses is not None else frozenset()
         if task.campaign is not None and f"campaign:{task.campaign}" in paused:
+            flight = settled_now()
             flight.parked = True
             return flight
         if task.send_at is not None and self._now is not None and task.send_at > now:
+            flight = settled_now()
             mobiles = tuple(task.mobiles)
             flight.later = [(task.send_at, self._member(lane, task, len(mobiles), raw), mobiles, "scheduled")]
             return flight

@@ -44,12 +44,7 @@ class Slots:
                 if self._free_shared > 0:
                     self._free_shared -= 1
                     return SHARED
-                if not self._cond.wait(tick_s):
-                    self._cond.release()  # on_tick may ask Redis: not under the lock
-                    try:
-                        on_tick()
-                    finally:
-                        self._cond.acquire()
+                self._wait(tick_s, on_tick)
 
     def give(self, slot: Slot) -> None:
         with self._cond:
@@ -85,9 +80,14 @@ class Slots:
                 free = self._free_shared + sum(self._free.values())
                 if free:
                     return free
-                if not self._cond.wait(tick_s):
-                    self._cond.release()
-                    try:
-                        on_tick()
-                    finally:
-                        self._cond.acquire()
+                self._wait(tick_s, on_tick)
+
+    def _wait(self, tick_s: float, on_tick: Callable[[], None]) -> None:
+        """Under the lock: wait for a slot given back, or run ``on_tick`` once ``tick_s`` passed
+        without one (outside the lock: it may ask Redis, or take a lane's own slots)."""
+        if not self._cond.wait(tick_s):
+            self._cond.release()
+            try:
+                on_tick()
+            finally:
+                self._cond.acquire()
